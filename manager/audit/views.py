@@ -1,0 +1,19 @@
+"""The audit log page: filterable, for roles allowed to view it."""
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.views import View
+
+from manager.accounts.roles import VIEW_AUDIT
+from manager.core.views import htmx_render
+
+from .api import AuditEntryFilter
+from .models import AuditEntry
+
+
+class AuditLogView(LoginRequiredMixin, View):
+    def get(self, request):
+        queryset = AuditEntry.objects.restrict(request.user, VIEW_AUDIT).select_related("organisation")
+        filterset = AuditEntryFilter(request.GET, queryset=queryset, request=request)
+        page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+        return htmx_render(request, "audit/auditentry_list.html",
+                           {"filter": filterset, "page": page}, partial="audit/_auditentry_table.html")

@@ -1,0 +1,74 @@
+"""The push outbox: backend work to do, written in the same transaction as the change."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncStatus(models.TextChoices):
+    APPLIED = "applied", _("Applied")
+    PENDING = "pending", _("Pending")
+    FAILED = "failed", _("Failed")
+
+
+class PushJob(models.Model):
+    """One row per pushable unit (a mail service, a zone). A change bumps `generation`;
+    a push sends the unit's whole desired state and records the generation it applied,
+    so repeated or late deliveries of the job do nothing harmful."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=40)  # a registered push handler, e.g. "mail_service"
+    target_id = models.CharField(max_length=64)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queue = models.CharField(max_length=100, default="default")  # the backend host's own queue
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    generation = models.PositiveBigIntegerField(default=1)
+    applied_generation = models.PositiveBigIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)  # consecutive failures since last success
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    last_applied_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    organisation_field = "organisation"
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "target_id"], name="unique_push_unit")]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.kind}:{self.target_id} g{self.generation} {self.state}"
+
+    @property
+    def sync_status(self) -> str:
+        if self.state == self.State.DONE and self.applied_generation >= self.generation:
+            return SyncStatus.APPLIED
+        if self.state == self.State.FAILED:
+            return SyncStatus.FAILED
+        return SyncStatus.PENDING
+
+
+class PushAttempt(models.Model):
+    job = models.ForeignKey(PushJob, on_delete=models.CASCADE, related_name="attempt_log")
+    generation = models.PositiveBigIntegerField()
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    permanent = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+
+    def __str__(self):
+        return f"attempt {self.pk} of {self.job_id}: {'ok' if self.ok else self.error[:40]}"

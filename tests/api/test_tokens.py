@@ -1,0 +1,49 @@
+import pytest
+from rest_framework.test import APIClient
+
+from manager.accounts.models import ApiToken, hash_token
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_is_shown_once_and_stored_hashed(api, owner):
+    client = api(owner)
+    response = client.post("/api/v1/tokens/", {"name": "ci"}, format="json")
+    assert response.status_code == 201
+    raw = response.json()["token"]
+    row = ApiToken.objects.get(pk=response.json()["id"])
+    assert row.token_hash == hash_token(raw) and raw not in (row.token_hash, row.hint)
+    listing = client.get("/api/v1/tokens/").json()["results"]
+    assert all("token" not in t for t in listing)
+    assert "token" not in client.get(f"/api/v1/tokens/{row.pk}/").json()
+
+
+def test_revoked_token_gets_401(api, owner):
+    client = api(owner)
+    raw = client.post("/api/v1/tokens/", {"name": "temp"}, format="json").json()["token"]
+    fresh = APIClient()
+    fresh.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert fresh.get("/api/v1/tokens/").status_code == 200
+    pk = ApiToken.objects.get(token_hash=hash_token(raw)).pk
+    assert client.delete(f"/api/v1/tokens/{pk}/").status_code == 204
+    response = fresh.get("/api/v1/tokens/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_tokens_of_others_are_404(api, owner, outsider):
+    client = api(owner)
+    pk = client.post("/api/v1/tokens/", {"name": "mine"}, format="json").json()["id"]
+    assert api(outsider).get(f"/api/v1/tokens/{pk}/").status_code == 404
+    assert api(outsider).delete(f"/api/v1/tokens/{pk}/").status_code == 404
+    assert ApiToken.objects.get(pk=pk).revoked is None
+
+
+def test_anonymous_gets_401(db):
+    assert APIClient().get("/api/v1/tokens/").status_code == 401
+
+
+def test_malformed_bearer_header(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer")
+    assert client.get("/api/v1/tokens/").status_code == 401

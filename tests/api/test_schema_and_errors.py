@@ -6,8 +6,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_schema_is_served_and_valid(api, owner):
-    from openapi_spec_validator import validate
     import yaml
+    from openapi_spec_validator import validate
 
     response = api(owner).get("/api/v1/schema/")
     assert response.status_code == 200

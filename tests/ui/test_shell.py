@@ -71,7 +71,7 @@ def test_organisation_switcher(client, owner, organisation):
     login(client, owner)
     client.post("/accounts/organisations/switch/", {"organisation": second.pk})
     page = client.get("/").content.decode()
-    assert re.search(r'<option value="%d" selected>Second' % second.pk, page)
+    assert re.search(rf'<option value="{second.pk}" selected>Second', page)
 
 
 def test_switching_to_another_organisation_is_404(client, owner, organisation, other_organisation):

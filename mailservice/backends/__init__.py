@@ -1,0 +1,1 @@
+"""Mail backend adapters: the interface (base) and the Dovecot + Postfix implementation."""

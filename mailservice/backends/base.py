@@ -1,0 +1,173 @@
+"""The mail backend interface: the desired state of one mail service and the adapter contract.
+
+The control plane pushes the whole desired state of a service (one domain) at a time
+and can read back what a backend really serves, so that ``drift()`` can tell whether a
+push is needed. Nothing here knows about Django or about a particular mail server.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MailboxState:
+    email: str
+    # A disabled mailbox is kept (its mail and settings survive) but the backend serves
+    # nothing for it: SMTP refuses its mail and no login succeeds.
+    enabled: bool
+    quota_mb: int  # 0 means no limit
+    sieve_script: str | None  # None = no active script
+
+
+@dataclass(frozen=True)
+class DevicePasswordState:
+    ref: str  # stable id (uuid str) of the device password
+    email: str
+    token_sha256: str  # hex sha256 of the plaintext token; the backend never sees the token
+    # False for the catchall: IMAP works, SMTP AUTH is refused, so a catch-everything
+    # mailbox cannot be used to send as arbitrary addresses.
+    can_send: bool
+
+
+@dataclass(frozen=True)
+class ForwardState:
+    source: str  # full address
+    # To keep a copy in the source mailbox, the source itself is among the targets.
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    domain: str
+    mailboxes: tuple[MailboxState, ...] = ()
+    forwards: tuple[ForwardState, ...] = ()  # aliases and redirections
+    device_passwords: tuple[DevicePasswordState, ...] = ()
+    catchall: str | None = None  # full address of the catchall mailbox, or None
+    # Only set by MailBackend.actual(): inconsistencies between the backend's own stores
+    # (a hand-edited map file, a missing routing line) that ServiceState cannot express
+    # field by field. A desired state leaves it empty, so any fault is a drift.
+    faults: tuple[str, ...] = ()
+
+
+class BackendError(Exception):
+    """A backend operation failed.
+
+    ``permanent`` tells a worker whether retrying can help: a missing binary, a bad
+    config or an invalid state stays broken; a daemon that is down or slow may recover.
+    The message is the backend's own (e.g. a subprocess's stderr), for the operator.
+    """
+
+    def __init__(self, message: str, *, permanent: bool):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+    def __str__(self) -> str:
+        kind = "permanent" if self.permanent else "transient"
+        return f"{self.message} ({kind})"
+
+
+class MailBackend(abc.ABC):
+    """What the control plane needs from a mail backend; all methods may raise BackendError."""
+
+    @abc.abstractmethod
+    def apply(self, state: ServiceState) -> None:
+        """Make the backend serve exactly ``state`` for its domain. Idempotent."""
+
+    @abc.abstractmethod
+    def actual(self, domain: str) -> ServiceState:
+        """What the backend serves now for ``domain`` (empty state if nothing)."""
+
+    @abc.abstractmethod
+    def remove_service(self, domain: str) -> None:
+        """Stop serving ``domain`` entirely. Stored mail is kept; deleting it is a separate step."""
+
+    @abc.abstractmethod
+    def list_folders(self, email: str) -> list[str]:
+        """Folder names of a mailbox, ``/`` separating sub-folders."""
+
+    @abc.abstractmethod
+    def create_folder(self, email: str, name: str) -> None:
+        """Create (and subscribe) a folder; no error if it exists."""
+
+    @abc.abstractmethod
+    def kick(self, email: str) -> None:
+        """End the live IMAP/ManageSieve sessions of a mailbox."""
+
+    def check_sieve(self, script: str) -> list[tuple[int, str]]:
+        """Errors the backend's Sieve compiler finds, as (line, message); empty when valid."""
+        raise NotImplementedError
+
+
+def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
+    """Human-readable differences between two states; empty when they are equal.
+
+    Order-insensitive (mailboxes, forwards, targets and device passwords are compared as
+    sets) and case-insensitive for addresses, like the mail servers themselves.
+    """
+    diffs: list[str] = []
+    if desired.domain.lower() != actual.domain.lower():
+        diffs.append(f"domain is {actual.domain!r}, want {desired.domain!r}")
+
+    want_boxes = {m.email.lower(): m for m in desired.mailboxes}
+    have_boxes = {m.email.lower(): m for m in actual.mailboxes}
+    for email in sorted(want_boxes.keys() - have_boxes.keys()):
+        diffs.append(f"mailbox {email}: missing")
+    for email in sorted(have_boxes.keys() - want_boxes.keys()):
+        diffs.append(f"mailbox {email}: unexpected")
+    for email in sorted(want_boxes.keys() & have_boxes.keys()):
+        want, have = want_boxes[email], have_boxes[email]
+        if want.enabled != have.enabled:
+            diffs.append(f"mailbox {email}: enabled is {have.enabled}, want {want.enabled}")
+        if want.quota_mb != have.quota_mb:
+            diffs.append(f"mailbox {email}: quota is {have.quota_mb} MB, want {want.quota_mb} MB")
+        if want.sieve_script != have.sieve_script:
+            if have.sieve_script is None:
+                diffs.append(f"mailbox {email}: sieve script missing")
+            elif want.sieve_script is None:
+                diffs.append(f"mailbox {email}: unexpected active sieve script")
+            else:
+                diffs.append(f"mailbox {email}: sieve script differs")
+
+    want_fwd = {f.source.lower(): _targets(f) for f in desired.forwards}
+    have_fwd = {f.source.lower(): _targets(f) for f in actual.forwards}
+    for source in sorted(want_fwd.keys() - have_fwd.keys()):
+        diffs.append(f"forward {source}: missing")
+    for source in sorted(have_fwd.keys() - want_fwd.keys()):
+        diffs.append(f"forward {source}: unexpected")
+    for source in sorted(want_fwd.keys() & have_fwd.keys()):
+        if want_fwd[source] != have_fwd[source]:
+            have, want = ", ".join(sorted(have_fwd[source])), ", ".join(sorted(want_fwd[source]))
+            diffs.append(f"forward {source}: targets are {have}, want {want}")
+
+    want_pw = {p.ref: p for p in desired.device_passwords}
+    have_pw = {p.ref: p for p in actual.device_passwords}
+    for ref in sorted(want_pw.keys() - have_pw.keys()):
+        diffs.append(f"device password {ref} ({want_pw[ref].email.lower()}): missing")
+    for ref in sorted(have_pw.keys() - want_pw.keys()):
+        diffs.append(f"device password {ref} ({have_pw[ref].email.lower()}): unexpected")
+    for ref in sorted(want_pw.keys() & have_pw.keys()):
+        want, have = want_pw[ref], have_pw[ref]
+        if want.email.lower() != have.email.lower():
+            diffs.append(f"device password {ref}: belongs to {have.email}, want {want.email}")
+        # The hash is not shown: the message may end up in logs and UIs.
+        if want.token_sha256.lower() != have.token_sha256.lower():
+            diffs.append(f"device password {ref}: token differs")
+        if want.can_send != have.can_send:
+            diffs.append(
+                f"device password {ref}: can_send is {have.can_send}, want {want.can_send}"
+            )
+
+    want_catchall = desired.catchall.lower() if desired.catchall else None
+    have_catchall = actual.catchall.lower() if actual.catchall else None
+    if want_catchall != have_catchall:
+        diffs.append(f"catchall is {have_catchall or 'none'}, want {want_catchall or 'none'}")
+
+    diffs.extend(f"backend: {fault}" for fault in actual.faults)
+    return diffs
+
+
+def _targets(forward: ForwardState) -> frozenset[str]:
+    return frozenset(t.lower() for t in forward.targets)

@@ -1,0 +1,504 @@
+"""A private Dovecot + Postfix pair on free loopback ports, for tests and for trying the product.
+
+Everything lives under one root directory (configs, user database, maps, mail, queue,
+logs) except Dovecot's base_dir, which holds UNIX sockets and must stay short (108-byte
+path limit), so it is a small directory of its own under /tmp. Daemons are started in
+the background and stopped by PID; nothing in /etc is read or changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .base import BackendError
+from .dovecot_postfix import (
+    COMBINED_NAMES,
+    DovecotPostfixBackend,
+    DovecotPostfixConfig,
+    render_dovecot_sql_conf,
+)
+
+HOST = "127.0.0.1"
+VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
+REQUIRED_BINARIES = ("dovecot", "doveadm", "postfix", "sievec")
+PORT_NAMES = ("imap", "lmtp", "managesieve", "smtp", "submission")
+
+
+def missing_binaries() -> list[str]:
+    """The daemons and tools this stack needs that are not installed."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin"])
+    return [name for name in REQUIRED_BINARIES if shutil.which(name, path=search) is None]
+
+
+def _which(name: str) -> str:
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin"])
+    path = shutil.which(name, path=search)
+    if path is None:
+        raise BackendError(
+            f"{name}: not installed (see scripts/install-system-packages.sh)", permanent=True
+        )
+    return path
+
+
+def _free_ports(count: int) -> list[int]:
+    # Hold all sockets until every port is chosen so that no two names get the same port.
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((HOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _check_reachable(path: Path) -> None:
+    """Dovecot's mail processes (uid 5000) and Postfix's daemons must traverse to root."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            raise BackendError(
+                f"{parent} is not traversable by other users (mode {stat.filemode(mode)}); "
+                "the mail daemons' unprivileged users must reach the stack's root: "
+                "use a directory such as /tmp/mailstack",
+                permanent=True,
+            )
+
+
+def render_dovecot_conf(
+    *, root: Path, base_dir: Path, ports: dict[str, int], sql_conf: Path
+) -> str:
+    vmail = root / "vmail"
+    return f"""# Mail Manager local stack: private Dovecot. Generated.
+base_dir = {base_dir}
+state_dir = {root}/dovecot/state
+instance_name = mailmanager-{base_dir.name}
+protocols = imap lmtp sieve
+listen = {HOST}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_username_format = %Lu
+auth_verbose = yes
+log_path = {root}/log/dovecot.log
+hostname = mail.localstack.test
+postmaster_address = postmaster@localstack.test
+# Sieve redirect/vacation submit here (Postfix's inbound port) instead of /usr/sbin/sendmail.
+submission_host = {HOST}:{ports["smtp"]}
+recipient_delimiter = +
+
+mail_uid = {VMAIL_UID}
+mail_gid = {VMAIL_UID}
+first_valid_uid = {VMAIL_UID}
+last_valid_uid = {VMAIL_UID}
+first_valid_gid = {VMAIL_UID}
+last_valid_gid = {VMAIL_UID}
+mail_home = {vmail}/%d/%n
+# LAYOUT=fs: folder names may contain "." ("v1.2"), "/" separates sub-folders.
+mail_location = maildir:~/Maildir:LAYOUT=fs
+mail_plugins = $mail_plugins quota
+
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = subscribe
+  }}
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+    auto = subscribe
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = subscribe
+  }}
+}}
+
+passdb {{
+  driver = sql
+  args = {sql_conf}
+}}
+userdb {{
+  driver = sql
+  args = {sql_conf}
+}}
+
+plugin {{
+  quota = count:User quota
+  quota_vsizes = yes
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_extensions = +editheader
+}}
+
+protocol imap {{
+  mail_plugins = $mail_plugins imap_quota
+}}
+protocol lmtp {{
+  mail_plugins = $mail_plugins sieve
+}}
+
+service imap-login {{
+  inet_listener imap {{
+    address = {HOST}
+    port = {ports["imap"]}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = {HOST}
+    port = {ports["lmtp"]}
+  }}
+}}
+service managesieve-login {{
+  inet_listener sieve {{
+    address = {HOST}
+    port = {ports["managesieve"]}
+  }}
+}}
+service auth {{
+  # Postfix's SASL client (submission port) asks Dovecot to check device passwords.
+  unix_listener auth-postfix {{
+    mode = 0660
+    user = postfix
+    group = postfix
+  }}
+}}
+"""
+
+
+def render_postfix_main_cf(
+    *, root: Path, ports: dict[str, int], maps: DovecotPostfixConfig, sasl_path: Path
+) -> str:
+    def table(kind: str) -> str:
+        return f"texthash:{maps.maps_dir / COMBINED_NAMES[kind]}"
+
+    return f"""# Mail Manager local stack: private Postfix. Generated.
+compatibility_level = 3.6
+queue_directory = {root}/postfix/queue
+data_directory = {root}/postfix/data
+# postfix-files and dynamicmaps.cf come from the package.
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+# With no tty, startup errors appear only here.
+maillog_file = {root}/log/postfix.log
+maillog_file_prefixes = {root}/log
+inet_interfaces = {HOST}
+inet_protocols = ipv4
+myhostname = mx.localstack.test
+mydomain = localstack.test
+myorigin = $myhostname
+mydestination =
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+smtpd_peername_lookup = no
+biff = no
+append_dot_mydomain = no
+recipient_delimiter = +
+# Never relay out of this machine.
+default_transport = error:outbound mail is disabled in the local stack
+relay_transport = error:outbound mail is disabled in the local stack
+local_transport = error:no local delivery in the local stack
+
+virtual_mailbox_domains = {table("domains")}
+virtual_mailbox_maps = {table("mailboxes")}
+# Full-address keys are searched in both tables before the catchall's "@domain" key.
+virtual_alias_maps = {table("aliases")}, {table("identities")}
+virtual_transport = lmtp:inet:{HOST}:{ports["lmtp"]}
+
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions = check_recipient_access {table("disabled")}
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = {sasl_path}
+smtpd_sasl_auth_enable = no
+smtpd_tls_security_level = none
+"""
+
+
+def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
+    submission_opts = " ".join(
+        f"-o {opt}"
+        for opt in (
+            "syslog_name=postfix/submission",
+            "smtpd_sasl_auth_enable=yes",
+            # Loopback test stack: plain AUTH without TLS.
+            "smtpd_tls_security_level=none",
+            "smtpd_sasl_security_options=noanonymous",
+            "smtpd_client_restrictions=permit_sasl_authenticated,reject",
+            "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+        )
+    )
+    rows = [
+        f"{HOST}:{ports['smtp']} inet n - n - - smtpd",
+        f"{HOST}:{ports['submission']} inet n - n - - smtpd {submission_opts}",
+        "pickup unix n - n 60 1 pickup",
+        "cleanup unix n - n - 0 cleanup",
+        "qmgr unix n - n 300 1 qmgr",
+        "rewrite unix - - n - - trivial-rewrite",
+        "bounce unix - - n - 0 bounce",
+        "defer unix - - n - 0 bounce",
+        "trace unix - - n - 0 bounce",
+        "verify unix - - n - 1 verify",
+        "flush unix n - n 1000? 0 flush",
+        "proxymap unix - - n - - proxymap",
+        "proxywrite unix - - n - 1 proxymap",
+        "smtp unix - - n - - smtp",
+        "relay unix - - n - - smtp",
+        "showq unix n - n - - showq",
+        "error unix - - n - - error",
+        "retry unix - - n - - error",
+        "discard unix - - n - - discard",
+        "lmtp unix - - n - - lmtp",
+        "anvil unix - - n - 1 anvil",
+        "scache unix - - n - 1 scache",
+        "postlog unix-dgram n - n - 1 postlogd",
+    ]
+    return (
+        "# Mail Manager local stack: private Postfix services. Generated.\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+
+
+@dataclass
+class MailStack:
+    root: Path
+    base_dir: Path
+    ports: dict[str, int]
+    config: DovecotPostfixConfig
+    host: str = HOST
+    _dovecot: subprocess.Popen | None = field(default=None, repr=False)
+    _postfix: subprocess.Popen | None = field(default=None, repr=False)
+
+    # ports by name, for readability in tests
+    @property
+    def imap_port(self) -> int:
+        return self.ports["imap"]
+
+    @property
+    def lmtp_port(self) -> int:
+        return self.ports["lmtp"]
+
+    @property
+    def managesieve_port(self) -> int:
+        return self.ports["managesieve"]
+
+    @property
+    def smtp_port(self) -> int:
+        return self.ports["smtp"]
+
+    @property
+    def submission_port(self) -> int:
+        return self.ports["submission"]
+
+    @property
+    def dovecot_pid(self) -> int | None:
+        return self._dovecot.pid if self._dovecot else None
+
+    @property
+    def postfix_master_pid(self) -> int | None:
+        try:
+            return int((self.root / "postfix/queue/pid/master.pid").read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return None
+
+    @classmethod
+    def start(cls, root: Path, *, timeout: float = 20.0) -> MailStack:
+        """Write configs under ``root``, start both daemons and wait until they listen."""
+        dovecot, postfix = _which("dovecot"), _which("postfix")
+        doveadm, sievec = _which("doveadm"), _which("sievec")
+        root = Path(root).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o755)
+        _check_reachable(root)
+        for sub in ("dovecot/state", "postfix/queue", "postfix/data", "log", "db"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        # Postfix's master (running as mail_owner) creates its lock file in data_directory.
+        postfix_user = pwd.getpwnam("postfix")
+        os.chown(root / "postfix/data", postfix_user.pw_uid, postfix_user.pw_gid)
+        vmail = root / "vmail"
+        vmail.mkdir(exist_ok=True)
+        os.chown(vmail, VMAIL_UID, VMAIL_UID)
+        os.chmod(vmail, 0o770)
+        base_dir = Path(tempfile.mkdtemp(prefix="mmd-", dir="/tmp"))
+        os.chmod(base_dir, 0o755)
+
+        ports = dict(zip(PORT_NAMES, _free_ports(len(PORT_NAMES)), strict=True))
+        config = DovecotPostfixConfig(
+            dovecot_conf=root / "dovecot/dovecot.conf",
+            postfix_dir=root / "postfix/etc",
+            user_db=root / "db/users.sqlite3",
+            maps_dir=root / "maps",
+            doveadm=doveadm,
+            postfix=postfix,
+            sievec=sievec,
+        )
+        sql_conf = root / "dovecot/dovecot-sql.conf.ext"
+        sql_conf.write_text(render_dovecot_sql_conf(config.user_db))
+        config.dovecot_conf.write_text(
+            render_dovecot_conf(root=root, base_dir=base_dir, ports=ports, sql_conf=sql_conf)
+        )
+        config.postfix_dir.mkdir(parents=True, exist_ok=True)
+        (config.postfix_dir / "main.cf").write_text(
+            render_postfix_main_cf(
+                root=root, ports=ports, maps=config, sasl_path=base_dir / "auth-postfix"
+            )
+        )
+        (config.postfix_dir / "master.cf").write_text(render_postfix_master_cf(ports=ports))
+        DovecotPostfixBackend(config).ensure_storage()
+
+        stack = cls(root=root, base_dir=base_dir, ports=ports, config=config)
+        try:
+            stack._start_daemons(dovecot, postfix, timeout)
+        except BaseException:
+            stack.stop()
+            raise
+        (root / "stack.json").write_text(json.dumps(stack.to_json(), indent=2) + "\n")
+        return stack
+
+    def _start_daemons(self, dovecot: str, postfix: str, timeout: float) -> None:
+        conf, etc = str(self.config.dovecot_conf), str(self.config.postfix_dir)
+        self._dovecot = self._spawn([dovecot, "-F", "-c", conf], "dovecot.out")
+        check = subprocess.run(
+            [postfix, "-c", etc, "check"], capture_output=True, text=True, check=False
+        )
+        if check.returncode != 0:
+            message = check.stderr.strip() or check.stdout.strip()
+            raise BackendError(f"postfix check: {message}", permanent=True)
+        with contextlib.suppress(FileNotFoundError):  # stale from an earlier run in this root
+            (self.root / "postfix/queue/pid/master.pid").unlink()
+        self._postfix = self._spawn([postfix, "-c", etc, "start-fg"], "postfix.out")
+        deadline = time.monotonic() + timeout
+        waiting = set(PORT_NAMES)
+        while waiting:
+            for name, proc in (("dovecot", self._dovecot), ("postfix", self._postfix)):
+                if proc.poll() is not None:
+                    raise BackendError(
+                        f"{name} exited with status {proc.returncode} during startup:\n{self._log_tail()}",
+                        permanent=True,
+                    )
+            for name in sorted(waiting):
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection((HOST, self.ports[name]), timeout=0.2),
+                ):
+                    waiting.discard(name)
+            if waiting and time.monotonic() > deadline:
+                raise BackendError(
+                    f"not listening after {timeout}s: {', '.join(sorted(waiting))}\n{self._log_tail()}",
+                    permanent=False,
+                )
+            if waiting:
+                time.sleep(0.05)
+        while self.postfix_master_pid is None:
+            if time.monotonic() > deadline:
+                raise BackendError("postfix wrote no master.pid", permanent=False)
+            time.sleep(0.05)
+
+    def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen:
+        with open(self.root / "log" / log_name, "ab") as out:
+            # Own session: a Ctrl-C meant for the caller must not reach the daemons directly;
+            # the caller stops them by PID.
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _log_tail(self, lines: int = 20) -> str:
+        out = []
+        for name in ("dovecot.log", "dovecot.out", "postfix.log", "postfix.out"):
+            path = self.root / "log" / name
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {name}\n" + "\n".join(tail))
+        return "\n".join(out)
+
+    def backend(self) -> DovecotPostfixBackend:
+        return DovecotPostfixBackend(self.config)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM each daemon by PID and wait; SIGKILL what is still there after ``timeout``."""
+        if self._postfix is not None:
+            # start-fg runs the master as a child of postfix-script: signal the master itself.
+            master = self.postfix_master_pid
+            if master is not None and self._postfix.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(master, signal.SIGTERM)
+            _wait_or_kill(self._postfix, timeout, also=master)
+            self._postfix = None
+        if self._dovecot is not None:
+            if self._dovecot.poll() is None:
+                self._dovecot.send_signal(signal.SIGTERM)
+            _wait_or_kill(self._dovecot, timeout)
+            self._dovecot = None
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def to_json(self) -> dict:
+        return {
+            "host": self.host,
+            "imap_port": self.imap_port,
+            "lmtp_port": self.lmtp_port,
+            "managesieve_port": self.managesieve_port,
+            "smtp_port": self.smtp_port,
+            "submission_port": self.submission_port,
+            "root": str(self.root),
+            "base_dir": str(self.base_dir),
+            "dovecot_pid": self.dovecot_pid,
+            "postfix_master_pid": self.postfix_master_pid,
+            "dovecot_conf": str(self.config.dovecot_conf),
+            "postfix_dir": str(self.config.postfix_dir),
+            "user_db": str(self.config.user_db),
+            "maps_dir": str(self.config.maps_dir),
+            "logs": str(self.root / "log"),
+        }
+
+    def __enter__(self) -> MailStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _wait_or_kill(proc: subprocess.Popen, timeout: float, also: int | None = None) -> None:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pid in (also, proc.pid):
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)

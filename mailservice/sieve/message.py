@@ -26,13 +26,7 @@ def _clean(text: str, limit: int = 1000) -> str:
     return " ".join(text.split())[:limit]
 
 
-def _header(message: Message, name: str) -> str:
-    """The decoded header (RFC 2047), or its raw text when the email package fails on it."""
-    try:
-        value = message.get(name)
-        return _clean(str(value)) if value is not None else ""
-    except Exception:
-        pass
+def _raw_header(message: Message, name: str) -> str:
     try:
         for key, value in message.raw_items():
             if key.lower() == name.lower():
@@ -40,6 +34,22 @@ def _header(message: Message, name: str) -> str:
     except Exception:
         pass
     return ""
+
+
+def _header(message: Message, name: str) -> str:
+    """The decoded header (RFC 2047), or its raw text when the email package fails on it."""
+    try:
+        value = message.get(name)
+        return _clean(str(value)) if value is not None else ""
+    except Exception:
+        return _raw_header(message, name)
+
+
+def _has_defects(message: Message, name: str) -> bool:
+    try:
+        return bool(getattr(message.get(name), "defects", ()))
+    except Exception:
+        return True
 
 
 def _first_address(value: str) -> tuple[str, str]:
@@ -104,11 +114,13 @@ def prefill_from_message(raw: bytes | str) -> dict[str, Any]:
         return result
 
     result["sender_name"], result["sender"] = _first_address(_header(message, "From"))
+    if not result["sender"]:  # the email package may drop what it cannot parse
+        result["sender"] = _first_address(_raw_header(message, "From"))[1]
     result["subject"] = _header(message, "Subject")
     list_id = _header(message, "List-Id")
     result["list_name"], result["list_id"] = _list_name(list_id) if list_id else ("", "")
     result["list_unsubscribe"] = bool(_header(message, "List-Unsubscribe"))
-    if getattr(message, "defects", None):
+    if getattr(message, "defects", None) or _has_defects(message, "From"):
         result["warnings"].append("The message headers are malformed; check the suggestion.")
     if not result["sender"]:
         result["warnings"].append("No sender address was found.")

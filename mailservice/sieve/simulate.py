@@ -243,6 +243,7 @@ def simulate(
 ) -> Trace:
     """Dry-run `script_text` on a message. Raises SieveScriptInvalid if it does not
     compile, SieveToolMissing / SieveToolError for tool problems."""
+    options = extension_argument(extensions)
     sieve_test = find_tool("sieve-test")
     data, decoded, encoding_error = script_bytes(script_text)
     if encoding_error:
@@ -265,7 +266,7 @@ def simulate(
         if ids:
             for path in (tmp, home, script, message):
                 os.chown(path, *ids)
-        command = [sieve_test, "-c", config, *extension_argument(extensions)]
+        command = [sieve_test, "-c", config, *options]
         command += ["-t", trace_path, "-T", "level=commands"]
         if envelope_from:
             command += ["-f", envelope_from]

@@ -160,6 +160,7 @@ def check_script(
     Raises SieveToolMissing without sievec and SieveToolError when sievec fails
     without reporting a script error.
     """
+    options = extension_argument(extensions)
     sievec = find_tool("sievec")
     data, decoded, encoding_error = script_bytes(text)
     if encoding_error:
@@ -169,7 +170,7 @@ def check_script(
         script = os.path.join(tmp, f"{SCRIPT_NAME}.sieve")
         with open(script, "wb") as handle:
             handle.write(data)
-        command = [sievec, "-c", config, *extension_argument(extensions), script]
+        command = [sievec, "-c", config, *options, script]
         command.append(os.path.join(tmp, f"{SCRIPT_NAME}.svbin"))
         try:
             done = subprocess.run(

@@ -58,6 +58,10 @@ MAIL_GID = int(os.environ.get("MAILMANAGER_SIEVE_TEST_GID", str(MAIL_UID)))
 PROBE_PREFIX = "mm-probe-"
 MAX_WORKERS = 4
 
+# sieve-test prints system flags in lower case; show them as IMAP spells them.
+_SYSTEM_FLAGS = {
+    flag.lower(): flag for flag in ("\\Seen", "\\Flagged", "\\Answered", "\\Deleted", "\\Draft")
+}
 _TRACE_LINE_RE = re.compile(r"^\s*(\d+): (.*)$")
 _ADDHEADER_RE = re.compile(r'^addheader (?::last )?"(.*)"$')
 _DELETE_RE = re.compile(r"^deleting header `(.*?)'")
@@ -178,7 +182,10 @@ def _with_detail(action: SimAction, detail: str) -> SimAction:
     if detail == "preserve implicit keep":
         return SimAction(**{**action.__dict__, "copy": True})
     if detail.startswith("add IMAP flags: "):
-        flags = tuple(detail.removeprefix("add IMAP flags: ").split())
+        flags = tuple(
+            _SYSTEM_FLAGS.get(flag.lower(), flag)
+            for flag in detail.removeprefix("add IMAP flags: ").split()
+        )
         return SimAction(**{**action.__dict__, "flags": flags})
     return SimAction(**{**action.__dict__, "details": (*action.details, detail)})
 

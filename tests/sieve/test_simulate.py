@@ -112,7 +112,7 @@ def test_the_standard_rules_sort_each_sample(sample, sample_name, matched, folde
 
 def test_the_email_type_rule_files_spam_marked_as_read(sample):
     result = test_rules([SPAM], sample("spam-typed"))
-    assert result.trace.final_actions == (SimAction("store", "Junk", ("\\seen",), create=True),)
+    assert result.trace.final_actions == (SimAction("store", "Junk", ("\\Seen",), create=True),)
     assert result.outcomes[0].actions == result.trace.final_actions
 
 
@@ -189,10 +189,10 @@ def test_disabled_rules_are_neither_compiled_nor_tested(sample):
             (SimAction("redirect", "bob@example.com", copy=True), INBOX),
         ),
         ((Action("delete"),), (SimAction("discard"),)),
-        ((Action("mark_read"),), (SimAction("store", "INBOX", ("\\seen",)),)),
+        ((Action("mark_read"),), (SimAction("store", "INBOX", ("\\Seen",)),)),
         (
             (Action("move", 'Dossier "é"/sub'), Action("flag")),
-            (SimAction("store", 'Dossier "é"/sub', ("\\flagged",), create=True),),
+            (SimAction("store", 'Dossier "é"/sub', ("\\Flagged",), create=True),),
         ),
     ],
 )
@@ -219,7 +219,7 @@ def test_flags_set_after_a_fileinto_would_not_apply_which_is_why_the_compiler_ho
         "r", Action("move", "X"), Action("mark_read"), conditions=(Condition("subject", "exists"),)
     )
     trace = test_rules([user_order], sample("plain")).trace
-    assert trace.flags_in("X") == ("\\seen",)
+    assert trace.flags_in("X") == ("\\Seen",)
 
 
 def test_hostile_values_are_matched_literally(sample):

@@ -22,9 +22,11 @@ import grp
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -96,12 +98,28 @@ class DovecotPostfixConfig:
     postfix_dir: Path  # absolute Postfix config directory (postfix -c)
     user_db: Path  # SQLite file read by Dovecot's sql passdb/userdb
     maps_dir: Path  # Postfix map fragments and combined tables
-    # Group that may read user_db: Dovecot's auth process runs as this user's group.
+    # Group given read access to user_db: Dovecot's auth process runs unprivileged (its
+    # auth-worker, which runs the SQL lookups by default, is root).
     db_group: str | None = "dovecot"
+    # Found on PATH, then in /usr/sbin and /usr/bin (a worker's PATH may lack sbin).
     doveadm: str = "doveadm"
     postfix: str = "postfix"
     sievec: str = "sievec"
     timeout: float = 30.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> DovecotPostfixConfig:
+        """From settings or a local stack's stack.json (which has these keys and more)."""
+        paths = {
+            name: Path(str(data[name]))
+            for name in ("dovecot_conf", "postfix_dir", "user_db", "maps_dir")
+        }
+        optional = {
+            name: data[name]
+            for name in ("db_group", "doveadm", "postfix", "sievec", "timeout")
+            if name in data
+        }
+        return cls(**paths, **optional)
 
     @property
     def fragments_dir(self) -> Path:
@@ -672,6 +690,9 @@ class DovecotPostfixBackend(MailBackend):
     def _run(
         self, argv: list[str], *, input: str | None = None, ok_codes: Sequence[int] | None = (0,)
     ) -> subprocess.CompletedProcess:
+        if os.sep not in argv[0]:
+            search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"])
+            argv = [shutil.which(argv[0], path=search) or argv[0], *argv[1:]]
         try:
             proc = subprocess.run(
                 argv,
@@ -740,6 +761,11 @@ def _write_atomic(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+        # Postfix re-reads a texthash file whose mtime is under ~2 s old, pausing 300 ms
+        # each time ("let the file cool down", against in-place writers), which stalls
+        # every daemon started by the reload. A renamed file is never written in place.
+        past = time.time() - 10
+        os.utime(tmp, (past, past))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

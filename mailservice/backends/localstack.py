@@ -351,10 +351,6 @@ class MailStack:
         vmail.mkdir(exist_ok=True)
         os.chown(vmail, VMAIL_UID, VMAIL_UID)
         os.chmod(vmail, 0o770)
-        base_dir = Path(tempfile.mkdtemp(prefix="mmd-", dir="/tmp"))
-        os.chmod(base_dir, 0o755)
-
-        ports = dict(zip(PORT_NAMES, _free_ports(len(PORT_NAMES)), strict=True))
         config = DovecotPostfixConfig(
             dovecot_conf=root / "dovecot/dovecot.conf",
             postfix_dir=root / "postfix/etc",
@@ -364,28 +360,39 @@ class MailStack:
             postfix=postfix,
             sievec=sievec,
         )
+        config.postfix_dir.mkdir(parents=True, exist_ok=True)
+        DovecotPostfixBackend(config).ensure_storage()
+
+        # A free port can be taken by someone else before the daemon binds it: try again.
+        for attempt in range(3):
+            stack = cls._configure(root, config)
+            try:
+                stack._start_daemons(dovecot, postfix, timeout)
+                break
+            except BaseException as exc:
+                stack.stop()
+                if attempt == 2 or "Address already in use" not in str(exc):
+                    raise
+        (root / "stack.json").write_text(json.dumps(stack.to_json(), indent=2) + "\n")
+        return stack
+
+    @classmethod
+    def _configure(cls, root: Path, config: DovecotPostfixConfig) -> MailStack:
+        base_dir = Path(tempfile.mkdtemp(prefix="mmd-", dir="/tmp"))
+        os.chmod(base_dir, 0o755)
+        ports = dict(zip(PORT_NAMES, _free_ports(len(PORT_NAMES)), strict=True))
         sql_conf = root / "dovecot/dovecot-sql.conf.ext"
         sql_conf.write_text(render_dovecot_sql_conf(config.user_db))
         config.dovecot_conf.write_text(
             render_dovecot_conf(root=root, base_dir=base_dir, ports=ports, sql_conf=sql_conf)
         )
-        config.postfix_dir.mkdir(parents=True, exist_ok=True)
         (config.postfix_dir / "main.cf").write_text(
             render_postfix_main_cf(
                 root=root, ports=ports, maps=config, sasl_path=base_dir / "auth-postfix"
             )
         )
         (config.postfix_dir / "master.cf").write_text(render_postfix_master_cf(ports=ports))
-        DovecotPostfixBackend(config).ensure_storage()
-
-        stack = cls(root=root, base_dir=base_dir, ports=ports, config=config)
-        try:
-            stack._start_daemons(dovecot, postfix, timeout)
-        except BaseException:
-            stack.stop()
-            raise
-        (root / "stack.json").write_text(json.dumps(stack.to_json(), indent=2) + "\n")
-        return stack
+        return cls(root=root, base_dir=base_dir, ports=ports, config=config)
 
     def _start_daemons(self, dovecot: str, postfix: str, timeout: float) -> None:
         conf, etc = str(self.config.dovecot_conf), str(self.config.postfix_dir)
@@ -453,9 +460,12 @@ class MailStack:
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM each daemon by PID and wait; SIGKILL what is still there after ``timeout``."""
         if self._postfix is not None:
-            # start-fg runs the master as a child of postfix-script: signal the master itself.
-            master = self.postfix_master_pid
-            if master is not None and self._postfix.poll() is None:
+            # start-fg runs the master as a child of postfix-script (in a session of its
+            # own): signal the master itself, found by its parent if it wrote no pid yet.
+            master = None
+            if self._postfix.poll() is None:
+                master = self.postfix_master_pid or next(iter(_children(self._postfix.pid)), None)
+            if master is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(master, signal.SIGTERM)
             _wait_or_kill(self._postfix, timeout, also=master)
@@ -483,6 +493,9 @@ class MailStack:
             "postfix_dir": str(self.config.postfix_dir),
             "user_db": str(self.config.user_db),
             "maps_dir": str(self.config.maps_dir),
+            "doveadm": self.config.doveadm,
+            "postfix": self.config.postfix,
+            "sievec": self.config.sievec,
             "logs": str(self.root / "log"),
         }
 
@@ -491,6 +504,19 @@ class MailStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                # The command name may contain spaces: the fields after ")" are fixed.
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
 
 
 def _wait_or_kill(proc: subprocess.Popen, timeout: float, also: int | None = None) -> None:

@@ -9,12 +9,14 @@ address (127.0.0.0/8 is all local) and the slow ones run in parallel.
 import hashlib
 import imaplib
 import itertools
+import json
 import smtplib
 import socket
 import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from email.message import EmailMessage
 
 import pytest
@@ -27,7 +29,11 @@ from mailservice.backends.base import (
     ServiceState,
     drift,
 )
-from mailservice.backends.dovecot_postfix import COMBINED_NAMES
+from mailservice.backends.dovecot_postfix import (
+    COMBINED_NAMES,
+    DovecotPostfixBackend,
+    DovecotPostfixConfig,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -253,10 +259,17 @@ def test_sieve_script_files_into_a_new_folder(world):
     assert world.has_message(ref, plain)
     assert "Mail List/SL-Devel" in world.backend.list_folders(alice)
 
+    # Sieve redirect goes back through Postfix (Dovecot's submission_host).
+    world.mailbox("bob", sieve=f'redirect "{alice}";\n')
+    world.apply()
+    redirected = world.send(world.addr("bob"), subject="for alice")
+    assert world.has_message(ref, redirected)
+
     # Removing the script takes effect at the next delivery, without a reload.
     world.mailbox("alice", sieve=None)
     world.apply()
     assert world.backend.actual(world.domain).mailboxes[0].sieve_script is None
+    assert world.drift() == []
     again = world.send(alice, subject="patch 2", headers={"List-Id": "<sl-devel.lists.test>"})
     assert world.has_message(ref, again)
 
@@ -369,3 +382,20 @@ def test_invalid_state_is_a_permanent_error(world):
     with pytest.raises(BackendError) as exc:
         world.apply()
     assert exc.value.permanent and "alice" in str(exc.value)
+
+
+def test_stopped_dovecot_is_a_transient_error(mail_stack, tmp_path):
+    # The same configuration with a base_dir where no daemon listens.
+    conf = tmp_path / "dovecot.conf"
+    text = mail_stack.config.dovecot_conf.read_text()
+    conf.write_text(text.replace(f"base_dir = {mail_stack.base_dir}", f"base_dir = {tmp_path}"))
+    backend = DovecotPostfixBackend(replace(mail_stack.config, dovecot_conf=conf))
+    with pytest.raises(BackendError) as exc:
+        backend.list_folders("alice@down.example.test")
+    assert not exc.value.permanent, exc.value.message
+
+
+def test_stack_json_describes_the_adapter_config(mail_stack):
+    data = json.loads((mail_stack.root / "stack.json").read_text())
+    assert DovecotPostfixConfig.from_dict(data) == mail_stack.config
+    assert data["imap_port"] == mail_stack.imap_port

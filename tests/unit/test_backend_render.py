@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from mailservice.backends.base import (
+    BackendError,
     DevicePasswordState,
     ForwardState,
     MailboxState,
@@ -14,6 +15,8 @@ from mailservice.backends.base import (
 from mailservice.backends.dovecot_postfix import (
     DISABLED_REPLY,
     MAP_KINDS,
+    DovecotPostfixBackend,
+    DovecotPostfixConfig,
     combine_fragments,
     entry_domain,
     normalize,
@@ -259,3 +262,48 @@ def test_sieve_script_changes_are_drift():
         mailboxes=(box("alice", sieve="discard;\n"),), device_passwords=(), catchall=None
     )
     assert drift(desired, changed) == [f"mailbox alice@{D}: sieve script differs"]
+
+
+# errors -----------------------------------------------------------------------------
+
+
+def offline_backend(tmp_path, **kwargs) -> DovecotPostfixBackend:
+    config = DovecotPostfixConfig.from_dict(
+        {
+            "dovecot_conf": tmp_path / "dovecot.conf",
+            "postfix_dir": tmp_path / "postfix",
+            "user_db": tmp_path / "users.sqlite3",
+            "maps_dir": tmp_path / "maps",
+            **kwargs,
+        }
+    )
+    return DovecotPostfixBackend(config)
+
+
+def test_invalid_state_is_refused_before_touching_anything(tmp_path):
+    backend = offline_backend(tmp_path)
+    with pytest.raises(BackendError) as exc:
+        backend.apply(service(catchall=f"nobody@{D}"))
+    assert exc.value.permanent
+    assert "not a mailbox" in str(exc.value)
+    assert not (tmp_path / "maps").exists()
+
+
+def test_missing_binary_is_a_permanent_error(tmp_path):
+    backend = offline_backend(tmp_path, doveadm=str(tmp_path / "no-such-doveadm"))
+    with pytest.raises(BackendError) as exc:
+        backend.list_folders(f"alice@{D}")
+    assert exc.value.permanent
+    assert "not installed" in exc.value.message
+
+
+def test_user_masks_are_not_passed_to_doveadm(tmp_path):
+    backend = offline_backend(tmp_path)
+    with pytest.raises(BackendError, match="not a mailbox address"):
+        backend.kick(f"*@{D}")
+
+
+def test_backend_error_keeps_the_message_and_says_its_kind():
+    error = BackendError("doveadm: connect(auth-userdb) failed", permanent=False)
+    assert error.message == "doveadm: connect(auth-userdb) failed"
+    assert str(error) == "doveadm: connect(auth-userdb) failed (transient)"

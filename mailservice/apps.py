@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class MailserviceConfig(AppConfig):
     name = "mailservice"
     verbose_name = "Mail services"
+
+    def ready(self):
+        from . import push
+
+        push.register()

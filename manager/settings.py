@@ -193,6 +193,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-pushes": {"task": "manager.core.tasks.requeue_stuck_pushes", "schedule": 30.0},
+    "reconcile-mail-services": {"task": "mailservice.tasks.reconcile_mail_services",
+                                "schedule": float(env("RECONCILE_SECONDS", "300"))},
 }
 
 # --- Push outbox ------------------------------------------------------------------------
@@ -208,6 +210,8 @@ MAIL_IMAP_PORT = int(env("MAIL_IMAP_PORT", "993"))
 MAIL_SMTP_PORT = int(env("MAIL_SMTP_PORT", "587"))
 MAIL_SMTPS_PORT = int(env("MAIL_SMTPS_PORT", "465"))
 MAIL_TYPE_HEADER = env("MAIL_TYPE_HEADER", "X-Mail-Type")
+# JSON file describing the backend host(s); bin/run points it at its local stack.
+MAIL_BACKEND_CONFIG = env("MAIL_BACKEND_CONFIG", "")
 
 LOGGING = {
     "version": 1,
@@ -215,3 +219,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+
+INVITATION_VALID_DAYS = 30
+INVITATION_RESEND_PER_HOUR = int(env("INVITATION_RESEND_PER_HOUR", "5"))

@@ -1,0 +1,10 @@
+"""Mail API resources (SPEC §9); `register()` mounts them on the v1 router."""
+
+
+def register(router):
+    from . import access, addresses, services
+
+    services.register(router)
+    addresses.register(router)
+    access.register(router)
+    # Further resource modules register themselves here, one line each:

@@ -1,0 +1,171 @@
+"""API: addresses (`addresses/`), their aliases and redirections."""
+import django_filters
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from manager.core.api import RestrictedViewSet, ServiceModelViewSet
+
+from .. import services
+from ..models import Address, Alias, MailService, Redirection
+from .sync import SyncContextMixin, SyncStatusMixin
+
+
+class AddressSerializer(SyncStatusMixin, serializers.ModelSerializer):
+    mail_service = serializers.PrimaryKeyRelatedField(queryset=MailService.objects.none())
+    # Length and characters are checked by the service, which gives the RFC 5321 reason.
+    local_part = serializers.CharField(max_length=254, allow_blank=True)
+    email = serializers.EmailField(read_only=True)
+    is_catchall = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Address
+        fields = ["id", "mail_service", "local_part", "email", "display_name", "quota_mb", "enabled",
+                  "is_catchall", "sieve_mode", "autoreply_enabled", "autoreply_subject",
+                  "autoreply_body", "created", "sync_status", "sync_error", "last_applied"]
+        read_only_fields = ["id", "created", "sieve_mode"]
+        extra_kwargs = {"local_part": {"validators": []}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["mail_service"].queryset = MailService.objects.restrict(request.user, "view")
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["mail_service"].read_only = True
+            self.fields["local_part"].read_only = True
+
+
+class AddressFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search local part or display name")
+    catchall = django_filters.BooleanFilter(method="filter_catchall")
+
+    class Meta:
+        model = Address
+        fields = ["mail_service", "enabled", "sieve_mode"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(local_part__icontains=value) | Q(display_name__icontains=value))
+
+    def filter_catchall(self, queryset, name, value):
+        return queryset.filter(local_part="catchall") if value else queryset.exclude(local_part="catchall")
+
+
+class AddressViewSet(SyncContextMixin, ServiceModelViewSet):
+    """Addresses (mailboxes). Writes need an organisation manager role; the auto-reply
+    fields may also be changed by users of the address with that permission."""
+
+    queryset = Address.objects.all()
+    serializer_class = AddressSerializer
+    filterset_class = AddressFilter
+    action_map_to_permission = {"create": "add", "destroy": "delete"}  # update: the service decides
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("mail_service").order_by("mail_service__domain",
+                                                                               "local_part")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.address_create(
+            actor=self.request.user, service=data["mail_service"], local_part=data["local_part"],
+            display_name=data.get("display_name", ""), quota_mb=data.get("quota_mb"),
+            enabled=data.get("enabled", True))
+
+    def perform_update(self, serializer):
+        data = {k: v for k, v in serializer.validated_data.items()
+                if k not in ("mail_service", "local_part")}
+        serializer.instance = services.address_update(actor=self.request.user,
+                                                      address=serializer.instance, **data)
+
+    def perform_destroy(self, instance):
+        services.address_delete(actor=self.request.user, address=instance)
+
+
+class AddressChildViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+                          mixins.DestroyModelMixin, RestrictedViewSet):
+    """Resources under `addresses/{id}/`: the address goes through the gate first."""
+
+    def address(self):
+        if not hasattr(self, "_address"):
+            self._address = get_object_or_404(
+                Address.objects.restrict(self.request.user, "view").select_related("mail_service"),
+                pk=self.kwargs["address_pk"])
+        return self._address
+
+    def get_queryset(self):
+        return self.queryset.model.objects.filter(address=self.address())
+
+    def check_object_permissions(self, request, obj):
+        pass  # the services check roles and per-address permissions
+
+    def created(self, serializer_class, instance):
+        return Response(serializer_class(instance, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class AliasSerializer(serializers.ModelSerializer):
+    email = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alias
+        fields = ["id", "local_part", "email", "created"]
+        read_only_fields = ["id", "created"]
+        extra_kwargs = {"local_part": {"validators": []}}
+
+    def get_email(self, obj) -> str:
+        return str(obj)
+
+
+class AliasViewSet(AddressChildViewSet):
+    """Other local parts delivering to the address."""
+
+    queryset = Alias.objects.all()
+    serializer_class = AliasSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("mail_service")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        alias = services.alias_create(actor=request.user, address=self.address(),
+                                      local_part=serializer.validated_data["local_part"])
+        return self.created(AliasSerializer, alias)
+
+    def perform_destroy(self, instance):
+        services.alias_delete(actor=self.request.user, alias=instance)
+
+
+class RedirectionSerializer(serializers.ModelSerializer):
+    target = serializers.CharField(max_length=254)
+
+    class Meta:
+        model = Redirection
+        fields = ["id", "target", "keep_copy", "created"]
+        read_only_fields = ["id", "created"]
+
+
+class RedirectionViewSet(AddressChildViewSet):
+    """Forward the address's mail elsewhere, keeping a copy or not. Loops are refused."""
+
+    queryset = Redirection.objects.all()
+    serializer_class = RedirectionSerializer
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        redirection = services.redirection_create(
+            actor=request.user, address=self.address(), target=serializer.validated_data["target"],
+            keep_copy=serializer.validated_data.get("keep_copy", True))
+        return self.created(RedirectionSerializer, redirection)
+
+    def perform_destroy(self, instance):
+        services.redirection_delete(actor=self.request.user, redirection=instance)
+
+
+def register(router):
+    router.register("addresses", AddressViewSet, basename="address")
+    router.register(r"addresses/(?P<address_pk>\d+)/aliases", AliasViewSet, basename="alias")
+    router.register(r"addresses/(?P<address_pk>\d+)/redirections", RedirectionViewSet,
+                    basename="redirection")

@@ -1,0 +1,107 @@
+"""API: mail services (`mail-services/`)."""
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from manager.accounts.models import Organisation
+from manager.accounts.roles import CHANGE
+from manager.core.api import ServiceModelViewSet
+
+from .. import services
+from ..models import MailService
+from ..plans import PLAN_CHOICES
+from .sync import SyncContextMixin, SyncStatusMixin
+
+
+class MailServiceSerializer(SyncStatusMixin, serializers.ModelSerializer):
+    organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.none())
+    plan = serializers.ChoiceField(choices=PLAN_CHOICES)
+    address_limit = serializers.IntegerField(read_only=True)
+    address_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MailService
+        fields = ["id", "organisation", "domain", "plan", "capacity", "address_limit",
+                  "address_count", "backend_host", "created", "sync_status", "sync_error",
+                  "last_applied"]
+        read_only_fields = ["id", "created", "backend_host"]
+        extra_kwargs = {"domain": {"validators": []}, "capacity": {"required": False}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # Form/choice fields go through the gate: only the caller's organisations.
+            self.fields["organisation"].queryset = Organisation.objects.restrict(request.user, "view")
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["organisation"].read_only = True
+            self.fields["domain"].read_only = True
+
+    def get_address_count(self, obj) -> int:
+        count = getattr(obj, "n_addresses", None)
+        return count if count is not None else obj.addresses.count()
+
+
+class SyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
+    class Meta:
+        model = MailService
+        fields = ["id", "domain", "sync_status", "sync_error", "last_applied"]
+
+
+class MailServiceFilter(django_filters.FilterSet):
+    domain = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = MailService
+        fields = ["organisation", "plan", "backend_host"]
+
+
+class MailServiceViewSet(SyncContextMixin, ServiceModelViewSet):
+    """Mail services of the caller's organisations; create/update/delete need an
+    owner, legal representative or admin role."""
+
+    queryset = MailService.objects.all()
+    serializer_class = MailServiceSerializer
+    filterset_class = MailServiceFilter
+
+    def get_queryset(self):
+        from django.db.models import Count
+
+        return super().get_queryset().annotate(n_addresses=Count("addresses")).order_by("domain")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.mail_service_create(
+            actor=self.request.user, organisation=data["organisation"], domain=data["domain"],
+            plan=data["plan"], capacity=data.get("capacity"))
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.mail_service_update(
+            actor=self.request.user, service=serializer.instance, plan=data.get("plan"),
+            capacity=data.get("capacity"))
+
+    def perform_destroy(self, instance):
+        services.mail_service_delete(actor=self.request.user, service=instance)
+
+    @extend_schema(methods=["GET"], responses=SyncSerializer, request=None)
+    @extend_schema(methods=["POST"], responses={202: SyncSerializer}, request=None)
+    @action(detail=True, methods=["get", "post"])
+    def sync(self, request, pk=None):
+        """Backend status; POST forces a push of the whole service now."""
+        return _sync_view(self, request)
+
+
+def _sync_view(viewset, request):
+    service = viewset.get_object()
+    if request.method == "POST":
+        viewset.require(CHANGE, service)
+        services.mail_service_sync(actor=request.user, service=service)
+    body = SyncSerializer(service).data
+    return Response(body, status=202 if request.method == "POST" else 200)
+
+
+def register(router):
+    router.register("mail-services", MailServiceViewSet, basename="mail-service")

@@ -1,0 +1,274 @@
+"""Mail services, addresses, aliases, redirections, access grants, invitations and device
+passwords. Facts about a row live here; every write is in services.py."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from manager.core.querysets import RestrictedQuerySet, user_organisation_ids
+
+from .plans import PLAN_CHOICES, PLANS, address_limit
+
+CATCHALL_LOCAL_PART = "catchall"
+
+
+class MailService(models.Model):
+    """Serves one domain for one organisation, on one backend host."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT,
+                                     related_name="mail_services")
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    plan = models.CharField(_("plan"), max_length=32, choices=PLAN_CHOICES)
+    capacity = models.PositiveIntegerField(
+        _("bought capacity"), default=5,
+        help_text=_("Addresses bought for plans sold per offer or in packs."))
+    backend_host = models.CharField(_("backend host"), max_length=100, default="default")
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self):
+        return self.domain
+
+    @property
+    def plan_info(self):
+        return PLANS[self.plan]
+
+    @property
+    def address_limit(self) -> int:
+        return address_limit(self.plan_info, self.capacity)
+
+
+class AddressQuerySet(RestrictedQuerySet):
+    def restrict(self, user, action="view"):
+        """Organisation roles see their organisation's addresses; a person who was given
+        access to an address sees that address too (per-address permissions are checked
+        by `mailservice.access.may_on_address`)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        org_ids = user_organisation_ids(user, action)
+        if action == "view":
+            return self.filter(Q(mail_service__organisation_id__in=org_ids)
+                               | Q(pk__in=AddressAccess.objects.filter(user=user).values("address_id")))
+        return self.filter(mail_service__organisation_id__in=org_ids)
+
+
+class Address(models.Model):
+    class SieveMode(models.TextChoices):
+        STANDARD = "standard", _("Standard")
+        ADVANCED = "advanced", _("Advanced")
+
+    mail_service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="addresses")
+    local_part = models.CharField(_("local part"), max_length=64)
+    display_name = models.CharField(_("display name"), max_length=120, blank=True)
+    quota_mb = models.PositiveIntegerField(_("quota (MB)"), default=10240)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    sieve_mode = models.CharField(max_length=16, choices=SieveMode.choices, default=SieveMode.STANDARD)
+    sieve_script = models.TextField(blank=True)  # the advanced-mode script
+    autoreply_enabled = models.BooleanField(_("auto-reply"), default=False)
+    autoreply_subject = models.CharField(_("auto-reply subject"), max_length=200, blank=True)
+    autoreply_body = models.TextField(_("auto-reply message"), blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "mail_service__organisation"
+    objects = AddressQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["mail_service_id", "local_part"]
+        constraints = [
+            models.UniqueConstraint(fields=["mail_service", "local_part"], name="unique_local_part"),
+        ]
+        indexes = [models.Index(fields=["mail_service", "enabled"])]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def email(self) -> str:
+        return f"{self.local_part}@{self.mail_service.domain}"
+
+    @property
+    def is_catchall(self) -> bool:
+        return self.local_part == CATCHALL_LOCAL_PART
+
+    @property
+    def audit_organisation_id(self):
+        return self.mail_service.organisation_id
+
+
+class Alias(models.Model):
+    """Another local part of the service's domain delivering to the address."""
+
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="aliases")
+    mail_service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="+")
+    local_part = models.CharField(_("local part"), max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "mail_service__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["local_part"]
+        constraints = [
+            models.UniqueConstraint(fields=["mail_service", "local_part"], name="unique_alias"),
+        ]
+
+    def __str__(self):
+        return f"{self.local_part}@{self.mail_service.domain}"
+
+    @property
+    def audit_organisation_id(self):
+        return self.mail_service.organisation_id
+
+
+class Redirection(models.Model):
+    """Forward the address's mail to another address, keeping a copy or not."""
+
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="redirections")
+    target = models.EmailField(_("target"))
+    keep_copy = models.BooleanField(_("keep a copy"), default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "address__mail_service__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["target"]
+        constraints = [
+            models.UniqueConstraint(fields=["address", "target"], name="unique_redirection"),
+        ]
+
+    def __str__(self):
+        return f"{self.address_id} → {self.target}"
+
+    @property
+    def audit_organisation_id(self):
+        return self.address.mail_service.organisation_id
+
+
+class Permission(models.TextChoices):
+    """What a user may do with an address (SPEC §3)."""
+
+    READ = "read", _("Read mail")
+    SEND = "send", _("Send mail")
+    MANAGE_RULES = "manage_rules", _("Manage sorting rules")
+    MANAGE_SIGNATURE = "manage_signature", _("Manage signature")
+    MANAGE_AUTOREPLY = "manage_autoreply", _("Manage auto-reply")
+    MANAGE_REDIRECTIONS = "manage_redirections", _("Manage redirections")
+
+
+class AddressAccess(models.Model):
+    """A user of an address, with their permissions on it."""
+
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="address_accesses")
+    permissions = models.JSONField(default=list)  # values of Permission
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "address__mail_service__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["address_id", "user__email"]
+        constraints = [models.UniqueConstraint(fields=["address", "user"], name="unique_access")]
+
+    def __str__(self):
+        return f"{self.user} on {self.address_id}"
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @property
+    def audit_organisation_id(self):
+        return self.address.mail_service.organisation_id
+
+
+def invitation_expiry():
+    return timezone.now() + timezone.timedelta(days=settings.INVITATION_VALID_DAYS)
+
+
+class Invitation(models.Model):
+    """A single-use link that gives a new person access to an address."""
+
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("personal e-mail"), blank=True)
+    permissions = models.JSONField(default=list)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(default=invitation_expiry)
+    accepted = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    revoked = models.DateTimeField(null=True, blank=True)
+    last_sent = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveIntegerField(default=0)
+
+    organisation_field = "address__mail_service__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"invitation {self.pk} to {self.address_id}"
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.accepted:
+            return "accepted"
+        if self.expires <= timezone.now():
+            return "expired"
+        return "pending"
+
+    @property
+    def audit_organisation_id(self):
+        return self.address.mail_service.organisation_id
+
+
+class DevicePassword(models.Model):
+    """One password per device of a user of an address. Only the SHA-256 of the random
+    token is kept: that is what the backend's SQL passdb compares (BACKENDS.md)."""
+
+    class DeviceType(models.TextChoices):
+        COMPUTER = "computer", _("Computer")
+        PHONE = "phone", _("Phone")
+        TABLET = "tablet", _("Tablet")
+        OTHER = "other", _("Other application")
+
+    ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    access = models.ForeignKey(AddressAccess, on_delete=models.CASCADE, related_name="device_passwords")
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="device_passwords")
+    name = models.CharField(_("label"), max_length=100)
+    device_type = models.CharField(_("device type"), max_length=16, choices=DeviceType.choices,
+                                   default=DeviceType.OTHER)
+    token_sha256 = models.CharField(max_length=64, editable=False)
+    can_send = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    organisation_field = "address__mail_service__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["address", "revoked"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.device_type})"
+
+    @property
+    def audit_organisation_id(self):
+        return self.address.mail_service.organisation_id

@@ -1,0 +1,94 @@
+"""Pushing mail services to their backend hosts, through the core outbox."""
+import json
+import logging
+from functools import cache
+
+from django.conf import settings
+
+from manager.audit import services as audit
+from manager.core import outbox
+
+from .backends.base import BackendError, drift
+from .backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
+from .desired import desired_state
+from .models import MailService
+from .services import PUSH_KIND
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _hosts() -> dict[str, dict]:
+    """Backend hosts from MAIL_BACKEND_CONFIG: a JSON file holding either one host (a
+    local stack's stack.json) or {"hosts": {"<name>": {...}}}."""
+    path = settings.MAIL_BACKEND_CONFIG
+    if not path:
+        return {}
+    with open(path) as handle:
+        data = json.load(handle)
+    return data["hosts"] if "hosts" in data else {"default": data}
+
+
+def forget_hosts():
+    _hosts.cache_clear()
+
+
+def backend_for(host: str) -> DovecotPostfixBackend:
+    hosts = _hosts()
+    if host not in hosts:
+        raise outbox.PushError(
+            f"No mail backend host named {host!r} is configured (MAIL_BACKEND_CONFIG).",
+            permanent=True)
+    return DovecotPostfixBackend(DovecotPostfixConfig.from_dict(hosts[host]))
+
+
+def queue_for(domain: str) -> str:
+    """Each backend host has its own queue: a slow host delays only its services."""
+    host = MailService.objects.filter(domain=domain).values_list("backend_host", flat=True).first()
+    return f"mail-{host or 'default'}"
+
+
+def push_mail_service(domain: str) -> None:
+    service = MailService.objects.filter(domain=domain).first()
+    try:
+        if service is None:  # deleted: remove it wherever it may be
+            for host in _hosts():
+                backend_for(host).remove_service(domain)
+            return
+        backend = backend_for(service.backend_host)
+        before = backend.actual(domain)
+        backend.apply(desired_state(service))
+        # Devices whose password disappeared lose their live sessions too.
+        kept = {d.ref for d in desired_state(service).device_passwords}
+        for email in sorted({d.email for d in before.device_passwords if d.ref not in kept}):
+            try:
+                backend.kick(email)
+            except BackendError as exc:  # the revoke itself is applied; log and go on
+                log.warning("kick %s failed: %s", email, exc)
+    except BackendError as exc:
+        raise outbox.PushError(str(exc), permanent=exc.permanent) from exc
+
+
+def reconcile() -> dict[str, list[str]]:
+    """Compare every service's backend state with the desired state; queue a push for
+    those that drifted (a map edited by hand, a passdb row deleted) and log why."""
+    found = {}
+    for service in MailService.objects.select_related("organisation"):
+        try:
+            differences = drift(desired_state(service), backend_for(service.backend_host).actual(service.domain))
+        except (BackendError, outbox.PushError) as exc:
+            log.warning("reconcile of %s could not read the backend: %s", service.domain, exc)
+            continue
+        if differences:
+            found[service.domain] = differences
+            from django.db import transaction
+
+            with transaction.atomic():
+                audit.record(actor=None, action="other", obj=service, verb="reconcile.drift",
+                             after={"differences": differences[:50]})
+                outbox.enqueue(PUSH_KIND, service.domain, organisation_id=service.organisation_id)
+    return found
+
+
+def register():
+    outbox.register(PUSH_KIND, push_mail_service, queue=queue_for)

@@ -1,0 +1,11 @@
+"""Mail pages under /mail/, plus the public well-known client-setup and invitation URLs."""
+
+from .views import addresses, services
+
+app_name = "mailservice"
+
+urlpatterns = [
+    *services.urlpatterns,
+    *addresses.urlpatterns,
+    # Further page modules add their patterns here, one line each:
+]

@@ -1,0 +1,1 @@
+"""Mail pages, one module per area."""

@@ -1,0 +1,2 @@
+"""Address pages."""
+urlpatterns = []

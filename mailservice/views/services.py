@@ -1,0 +1,2 @@
+"""Mail service pages: list, create, detail, plan change, delete."""
+urlpatterns = []

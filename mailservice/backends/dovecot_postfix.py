@@ -583,6 +583,8 @@ class DovecotPostfixBackend(MailBackend):
         for box in state.mailboxes:
             if current[box.email] == box.sieve_script:
                 continue
+            # The control plane owns the active script: one the user uploaded over
+            # ManageSieve is replaced (or deactivated when the state has none).
             if box.sieve_script is None:
                 self._doveadm("sieve", "deactivate", "-u", box.email)
                 self._doveadm(
@@ -708,12 +710,12 @@ class DovecotPostfixBackend(MailBackend):
             raise BackendError(f"{argv[0]}: {exc}", permanent=True) from exc
         except subprocess.TimeoutExpired as exc:
             raise BackendError(
-                f"{' '.join(argv[:4])}: timed out after {exc.timeout}s", permanent=False
+                f"{_label(argv)}: timed out after {exc.timeout}s", permanent=False
             ) from exc
         if ok_codes is not None and proc.returncode not in ok_codes:
             message = (proc.stderr or proc.stdout).strip() or f"exit status {proc.returncode}"
             raise BackendError(
-                f"{' '.join(argv[:4])}: {message}",
+                f"{_label(argv)}: {message}",
                 permanent=not _is_transient(proc.returncode, message),
             )
         return proc
@@ -729,6 +731,20 @@ _TRANSIENT_WORDS = (
     "not running",
     "temporary",
 )
+
+
+def _label(argv: Sequence[str]) -> str:
+    """A command for an error message: program and sub-command, without "-c CONFIG"."""
+    words = [os.path.basename(argv[0])]
+    skip = False
+    for arg in argv[1:]:
+        if skip or arg in ("-c", "-f"):  # options with a value before the sub-command
+            skip = not skip
+            continue
+        if arg.startswith("-") or len(words) == 3:
+            break
+        words.append(arg)
+    return " ".join(words)
 
 
 def _is_transient(returncode: int, message: str) -> bool:

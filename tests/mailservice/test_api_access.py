@@ -1,0 +1,286 @@
+"""Users of an address, invitations and device passwords through the API."""
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from mailservice import services
+from mailservice.models import AddressAccess, DevicePassword, Invitation
+from manager.accounts.models import Membership
+from tests.api.access import assert_access_rules
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+ALL = ["read", "send", "manage_rules", "manage_signature", "manage_autoreply", "manage_redirections"]
+
+
+@pytest.fixture
+def owner_on_alice(owner, alice):
+    return services.access_grant(actor=owner, address=alice, user=owner, permissions=ALL)
+
+
+@pytest.fixture
+def member_on_alice(owner, alice, member):
+    return services.access_grant(actor=owner, address=alice, user=member, permissions=["read", "send"])
+
+
+def test_users_access_rules(api, alice, member, outsider, other_organisation, owner_on_alice):
+    assert_access_rules(api=api, member=member, outsider=outsider,
+                        list_url=f"/api/v1/addresses/{alice.pk}/users/",
+                        write=("post", f"/api/v1/addresses/{alice.pk}/users/"),
+                        write_payload={"user_id": member.pk, "permissions": ["read"]})
+
+
+def test_device_password_access_rules(api, alice, member, outsider, other_organisation):
+    assert_access_rules(api=api, member=member, outsider=outsider,
+                        list_url=f"/api/v1/addresses/{alice.pk}/device-passwords/",
+                        write=("post", f"/api/v1/addresses/{alice.pk}/device-passwords/"),
+                        write_payload={"name": "phone"})
+
+
+def test_invitation_access_rules(api, alice, member, outsider, other_organisation):
+    assert_access_rules(api=api, member=member, outsider=outsider,
+                        list_url=f"/api/v1/addresses/{alice.pk}/invitations/",
+                        write=("post", f"/api/v1/addresses/{alice.pk}/invitations/"),
+                        write_payload={"permissions": ["read"]})
+    assert api(member).get(f"/api/v1/addresses/{alice.pk}/invitations/").status_code == 403
+
+
+def test_alias_and_redirection_access_rules(api, alice, member, outsider, other_organisation):
+    for kind, payload in (("aliases", {"local_part": "al"}), ("redirections", {"target": "x@example.org"})):
+        assert_access_rules(api=api, member=member, outsider=outsider,
+                            list_url=f"/api/v1/addresses/{alice.pk}/{kind}/",
+                            write=("post", f"/api/v1/addresses/{alice.pk}/{kind}/"), write_payload=payload)
+
+
+def test_admin_adds_existing_member_with_permissions(api, admin, alice, member):
+    response = api(admin).post(f"/api/v1/addresses/{alice.pk}/users/",
+                               {"email": member.email, "permissions": ["read", "manage_rules"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["permissions"] == ["manage_rules", "read"]
+    response = api(admin).patch(f"/api/v1/addresses/{alice.pk}/users/{member.pk}/",
+                                {"permissions": ["read"]}, format="json")
+    assert response.status_code == 200 and response.json()["permissions"] == ["read"]
+
+
+def test_non_member_cannot_be_added_directly(api, owner, alice, outsider):
+    response = api(owner).post(f"/api/v1/addresses/{alice.pk}/users/",
+                               {"user_id": outsider.pk, "permissions": ["read"]}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "not_a_member"
+
+
+def test_login_address_cannot_be_shared(api, owner, organisation, premium, member):
+    address = services.address_create(actor=owner, service=premium, local_part="boss")
+    boss = make_user("boss@domain.xyz")
+    Membership.objects.create(organisation=organisation, user=boss, role="member")
+    response = api(owner).post(f"/api/v1/addresses/{address.pk}/users/",
+                               {"user_id": member.pk, "permissions": ["read"]}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "address_is_login"
+    response = api(owner).post(f"/api/v1/addresses/{address.pk}/invitations/", {"permissions": ["read"]},
+                               format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "address_is_login"
+    # the account itself may still use its own address
+    response = api(owner).post(f"/api/v1/addresses/{address.pk}/users/",
+                               {"user_id": boss.pk, "permissions": ["read"]}, format="json")
+    assert response.status_code == 201
+
+
+class TestCatchall:
+    @pytest.fixture
+    def catchall(self, owner, premium):
+        return services.address_create(actor=owner, service=premium, local_part="catchall")
+
+    def test_catchall_can_never_send(self, api, owner, catchall):
+        response = api(owner).post(f"/api/v1/addresses/{catchall.pk}/users/",
+                                   {"user_id": owner.pk, "permissions": ["read", "send"]}, format="json")
+        assert response.status_code == 400 and response.json()["error"]["code"] == "catchall_cannot_send"
+        api(owner).post(f"/api/v1/addresses/{catchall.pk}/users/",
+                        {"user_id": owner.pk, "permissions": ["read"]}, format="json")
+        response = api(owner).post(f"/api/v1/addresses/{catchall.pk}/device-passwords/", {"name": "pc"},
+                                   format="json")
+        assert response.status_code == 201 and response.json()["can_send"] is False
+
+    def test_catchall_autoreply_never_answers_mail_that_reached_it_through_the_catchall(
+            self, owner, catchall):
+        from mailservice.filters import active_script
+        from mailservice.sieve.simulate import simulate
+
+        services.address_update(actor=owner, address=catchall, autoreply_enabled=True,
+                                autoreply_subject="Away", autoreply_body="Back Monday")
+        script = active_script(catchall)
+        through_catchall = (b"From: x@example.org\r\nTo: nobody@domain.xyz\r\nSubject: hi\r\n"
+                            b"Message-ID: <1@example.org>\r\n\r\nhello\r\n")
+        addressed = through_catchall.replace(b"nobody@domain.xyz", b"catchall@domain.xyz")
+        kinds = lambda trace: [a.kind for a in trace.actions]  # noqa: E731
+        assert "vacation" not in kinds(simulate(script, through_catchall, recipient="catchall@domain.xyz"))
+        assert "vacation" in kinds(simulate(script, addressed, recipient="catchall@domain.xyz"))
+
+
+def test_invitation_link_single_use_and_grants_permissions(api, owner, alice):
+    response = api(owner).post(f"/api/v1/addresses/{alice.pk}/invitations/",
+                               {"email": "friend@personal.example", "permissions": ["read", "send"], "send": True},
+                               format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    token = body["url"].rstrip("/").rsplit("/", 1)[1]
+    assert body["status"] == "pending"
+    assert (timezone.now() + timedelta(days=30) - Invitation.objects.get().expires) < timedelta(minutes=1)
+    assert len(mail.outbox) == 1 and body["url"] in mail.outbox[0].body
+    listed = api(owner).get(f"/api/v1/addresses/{alice.pk}/invitations/").json()["results"]
+    assert "url" not in listed[0]
+    friend = make_user("friend@personal.example")
+    response = api(friend).post(f"/api/v1/invitations/{token}/accept/")
+    assert response.status_code == 201, response.content
+    access = AddressAccess.objects.get(address=alice, user=friend)
+    assert access.permissions == ["read", "send"]
+    assert Membership.objects.get(user=friend).role == "member"
+    assert api(friend).get(f"/api/v1/addresses/{alice.pk}/").status_code == 200
+    again = api(make_user()).post(f"/api/v1/invitations/{token}/accept/")
+    assert again.status_code == 410 and again.json()["error"]["code"] == "invitation_accepted"
+
+
+def test_invitation_expires_after_30_days(api, owner, alice):
+    _inv, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    Invitation.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    response = api(make_user()).post(f"/api/v1/invitations/{raw}/accept/")
+    assert response.status_code == 410 and response.json()["error"]["code"] == "invitation_expired"
+
+
+def test_invitation_still_valid_on_day_29(api, owner, alice):
+    _inv, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    Invitation.objects.update(created=timezone.now() - timedelta(days=29))
+    assert api(make_user()).post(f"/api/v1/invitations/{raw}/accept/").status_code == 201
+
+
+def test_revoked_invitation_cannot_be_used(api, owner, alice):
+    invitation, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    assert api(owner).delete(f"/api/v1/addresses/{alice.pk}/invitations/{invitation.pk}/").status_code == 204
+    response = api(make_user()).post(f"/api/v1/invitations/{raw}/accept/")
+    assert response.status_code == 410 and response.json()["error"]["code"] == "invitation_revoked"
+
+
+def test_unknown_invitation_token_is_404(api, owner):
+    assert api(owner).post("/api/v1/invitations/not-a-token/accept/").status_code == 404
+
+
+def test_resend_issues_a_new_link_and_is_rate_limited(api, owner, alice, settings):
+    settings.INVITATION_RESEND_PER_HOUR = 2
+    invitation, old = services.invitation_create(actor=owner, address=alice, permissions=["read"],
+                                                 email="p@personal.example", send=True)
+    url = f"/api/v1/addresses/{alice.pk}/invitations/{invitation.pk}/resend/"
+    response = api(owner).post(url)
+    assert response.status_code == 200
+    new = response.json()["url"].rstrip("/").rsplit("/", 1)[1]
+    assert new != old and len(mail.outbox) == 2
+    limited = api(owner).post(url)
+    assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+    assert api(make_user()).post(f"/api/v1/invitations/{old}/accept/").status_code == 404
+    assert api(make_user()).post(f"/api/v1/invitations/{new}/accept/").status_code == 201
+
+
+def test_member_cannot_invite(api, member, alice):
+    response = api(member).post(f"/api/v1/addresses/{alice.pk}/invitations/", {"permissions": ["read"]},
+                                format="json")
+    assert response.status_code == 403 and not Invitation.objects.exists()
+
+
+class TestDevicePasswords:
+    url = "/api/v1/addresses/{}/device-passwords/"
+
+    def test_shown_exactly_once_and_stored_as_sha256(self, api, owner, alice, owner_on_alice):
+        client = api(owner)
+        response = client.post(self.url.format(alice.pk), {"name": "iPhone", "device_type": "phone"},
+                               format="json")
+        assert response.status_code == 201
+        password = response.json()["password"]
+        assert len(password.replace("-", "")) * 4 >= 128  # hex digits → bits
+        row = DevicePassword.objects.get(pk=response.json()["id"])
+        assert row.token_sha256 == hashlib.sha256(password.encode()).hexdigest()
+        assert password not in str(client.get(self.url.format(alice.pk)).json())
+        assert "password" not in client.get(self.url.format(alice.pk) + f"{row.pk}/").json()
+
+    def test_several_coexist_and_revoke_one_by_one(self, api, owner, alice, owner_on_alice):
+        client = api(owner)
+        ids = [client.post(self.url.format(alice.pk), {"name": n}, format="json").json()["id"]
+               for n in ("laptop", "phone")]
+        assert client.delete(self.url.format(alice.pk) + f"{ids[0]}/").status_code == 204
+        active = DevicePassword.objects.filter(revoked__isnull=True).values_list("pk", flat=True)
+        assert list(active) == [ids[1]]
+
+    def test_requires_being_a_user_of_the_address(self, api, owner, alice):
+        response = api(owner).post(self.url.format(alice.pk), {"name": "x"}, format="json")
+        assert response.status_code == 403 and response.json()["error"]["code"] == "not_a_user"
+
+    def test_users_see_only_their_own_devices(self, api, owner, alice, owner_on_alice, member, member_on_alice):
+        services.device_password_create(actor=owner, address=alice, name="owner-pc")
+        services.device_password_create(actor=member, address=alice, name="member-phone")
+        names = [d["name"] for d in api(member).get(self.url.format(alice.pk)).json()["results"]]
+        assert names == ["member-phone"]
+        assert len(api(owner).get(self.url.format(alice.pk)).json()["results"]) == 2
+
+    def test_member_cannot_revoke_someone_elses_device(self, api, owner, alice, owner_on_alice, member,
+                                                       member_on_alice):
+        device, _ = services.device_password_create(actor=owner, address=alice, name="owner-pc")
+        assert api(member).delete(self.url.format(alice.pk) + f"{device.pk}/").status_code == 404
+        device.refresh_from_db()
+        assert device.revoked is None
+
+    def test_disconnect_all_versus_remove_all(self, api, owner, alice, owner_on_alice, member, member_on_alice):
+        for name in ("a", "b"):
+            services.device_password_create(actor=member, address=alice, name=name)
+        mine, _ = services.device_password_create(actor=owner, address=alice, name="owner-pc")
+        client = api(owner)
+        response = client.post(f"/api/v1/addresses/{alice.pk}/users/{member.pk}/disconnect/")
+        assert response.status_code == 200 and response.json() == {"revoked": 2}
+        assert not DevicePassword.objects.filter(access=member_on_alice, revoked__isnull=True).exists()
+        assert AddressAccess.objects.filter(pk=member_on_alice.pk).exists()  # web access kept
+        mine.refresh_from_db()
+        assert mine.revoked is None  # other users untouched
+        services.device_password_create(actor=member, address=alice, name="c")
+        assert client.delete(f"/api/v1/addresses/{alice.pk}/users/{member.pk}/").status_code == 204
+        assert not AddressAccess.objects.filter(pk=member_on_alice.pk).exists()
+        assert not DevicePassword.objects.filter(access_id=member_on_alice.pk).exists()
+        assert AddressAccess.objects.filter(pk=owner_on_alice.pk).exists()
+
+    def test_member_cannot_remove_users(self, api, member, alice, owner_on_alice, member_on_alice, owner):
+        assert api(member).delete(f"/api/v1/addresses/{alice.pk}/users/{owner.pk}/").status_code == 403
+
+
+class TestRedirections:
+    def test_redirection_targets_are_validated_and_loops_refused(self, api, owner, premium, alice):
+        bob = services.address_create(actor=owner, service=premium, local_part="bob")
+        client = api(owner)
+        url = f"/api/v1/addresses/{alice.pk}/redirections/"
+        assert client.post(url, {"target": "not an address"}, format="json").status_code == 400
+        response = client.post(url, {"target": "alice@domain.xyz"}, format="json")
+        assert response.status_code == 400 and response.json()["error"]["code"] == "redirection_loop"
+        assert client.post(url, {"target": "bob@domain.xyz", "keep_copy": False}, format="json").status_code == 201
+        response = client.post(f"/api/v1/addresses/{bob.pk}/redirections/", {"target": "alice@domain.xyz"},
+                               format="json")
+        assert response.status_code == 400 and response.json()["error"]["code"] == "redirection_loop"
+
+    def test_loop_through_an_alias_is_refused(self, api, owner, premium, alice):
+        bob = services.address_create(actor=owner, service=premium, local_part="bob")
+        services.alias_create(actor=owner, address=alice, local_part="ali")
+        services.redirection_create(actor=owner, address=bob, target="ali@domain.xyz")
+        response = api(owner).post(f"/api/v1/addresses/{alice.pk}/redirections/",
+                                   {"target": "bob@domain.xyz"}, format="json")
+        assert response.status_code == 400 and response.json()["error"]["code"] == "redirection_loop"
+
+    def test_user_with_manage_redirections_may_add(self, api, owner, alice, member):
+        services.access_grant(actor=owner, address=alice, user=member, permissions=["manage_redirections"])
+        response = api(member).post(f"/api/v1/addresses/{alice.pk}/redirections/",
+                                    {"target": "elsewhere@example.org"}, format="json")
+        assert response.status_code == 201
+
+
+def test_user_with_manage_autoreply_may_set_it_but_not_disable_address(api, owner, alice, member):
+    services.access_grant(actor=owner, address=alice, user=member, permissions=["manage_autoreply"])
+    client = api(member)
+    response = client.patch(f"/api/v1/addresses/{alice.pk}/", {"autoreply_enabled": True,
+                                                                "autoreply_body": "Away"}, format="json")
+    assert response.status_code == 200
+    assert client.patch(f"/api/v1/addresses/{alice.pk}/", {"enabled": False}, format="json").status_code == 403

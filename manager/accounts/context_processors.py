@@ -2,6 +2,7 @@
 from manager.core.querysets import user_role
 
 from .models import Organisation
+from .roles import Role
 
 
 def organisations(request):
@@ -9,8 +10,10 @@ def organisations(request):
     if user is None or not user.is_authenticated:
         return {}
     current = request.organisation
+    role = user_role(user, current.pk) if current else None
     return {
         "my_organisations": Organisation.objects.restrict(user, "view"),
         "current_organisation": current,
-        "current_role": user_role(user, current.pk) if current else None,
+        "current_role": role,
+        "current_role_label": Role(role).label if role else "",
     }

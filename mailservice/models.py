@@ -272,3 +272,4 @@ class DevicePassword(models.Model):
     @property
     def audit_organisation_id(self):
         return self.address.mail_service.organisation_id
+from .rules_models import RuleTemplate, SortingRule  # noqa: E402,F401

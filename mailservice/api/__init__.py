@@ -8,3 +8,4 @@ def register(router):
     addresses.register(router)
     access.register(router)
     # Further resource modules register themselves here, one line each:
+    from .rules import register as register_rules; register_rules(router)  # noqa: E702, I001

@@ -1,0 +1,381 @@
+"""API: sorting rules (`addresses/{id}/rules/`), advanced filters (`addresses/{id}/sieve/`)
+and rule templates (`mail-services/{id}/rule-templates/`)."""
+import json
+from dataclasses import asdict
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from manager.core.api import RestrictedViewSet
+from manager.core.errors import ServiceError
+
+from .. import rules_services
+from ..access import may_on_address
+from ..models import Address, MailService, Permission
+from ..rules_models import RuleTemplate, SortingRule
+from ..sieve.message import prefill_from_message
+from ..sieve.rules import (
+    ACTION_KINDS,
+    EMAIL_TYPES,
+    FIELDS,
+    TEXT_OPERATORS,
+)
+from ..sieve.simulate import SieveScriptInvalid, test_rules
+from ..sieve.validate import SieveToolError, SieveToolMissing
+from .addresses import AddressChildViewSet
+
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+UPLOAD_PARSERS = [MultiPartParser, FormParser, JSONParser]
+
+
+class ConditionSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="One of: " + ", ".join(FIELDS) + ".")
+    operator = serializers.CharField(
+        help_text="Text fields: " + ", ".join(TEXT_OPERATORS) + "; size: over, under; body: "
+        "contains, not_contains; email_type: is, is_not.")
+    value = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                  help_text="Size: \"500K\", \"2M\"…; email_type: "
+                                  + ", ".join(EMAIL_TYPES) + "; unused with `exists`.")
+
+
+class ActionSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="One of: " + ", ".join(ACTION_KINDS) + ".")
+    argument = serializers.CharField(required=False, allow_blank=True, default="",
+                                     help_text="The folder (move, copy; sub-folders with \"/\") "
+                                     "or the address (forward).")
+    keep_copy = serializers.BooleanField(required=False, default=False,
+                                         help_text="forward: keep a copy in the mailbox.")
+
+
+class RuleBodySerializer(serializers.Serializer):
+    """A rule as plain data (not saved): from-message output, test input, template rules."""
+
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    enabled = serializers.BooleanField(default=True)
+    match = serializers.ChoiceField(choices=SortingRule.Match.choices, default="all")
+    conditions = ConditionSerializer(many=True)
+    actions = ActionSerializer(many=True)
+
+
+class SortingRuleSerializer(serializers.ModelSerializer):
+    conditions = ConditionSerializer(many=True)
+    actions = ActionSerializer(many=True)
+    match = serializers.ChoiceField(choices=SortingRule.Match.choices, default="all")
+    name = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    position = serializers.IntegerField(
+        required=False, min_value=1, help_text="1-based; on create, where to insert (default: last). "
+        "Use `reorder/` to move rules.")
+
+    class Meta:
+        model = SortingRule
+        fields = ["id", "name", "enabled", "position", "match", "conditions", "actions", "created",
+                  "updated"]
+        read_only_fields = ["id", "created", "updated"]
+
+
+def _plain(data):
+    return json.loads(json.dumps(data))
+
+
+class RulesGateMixin:
+    """The address goes through the gate (404), then "manage rules" is needed even to read."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not may_on_address(request.user, Permission.MANAGE_RULES, self.address()):
+            raise exceptions.PermissionDenied("You may not manage the rules of this address.")
+
+
+class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildViewSet):
+    """Standard-mode sorting rules of the address, in the order they run. PATCH `enabled`
+    enables or disables a rule. Every change is checked by Dovecot (`invalid_sieve`)."""
+
+    queryset = SortingRule.objects.all()
+    serializer_class = SortingRuleSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("position", "pk")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = _plain(serializer.validated_data)
+        rule = rules_services.rule_create(actor=request.user, address=self.address(), **data)
+        return self.created(SortingRuleSerializer, rule)
+
+    def perform_update(self, serializer):
+        data = _plain({k: v for k, v in serializer.validated_data.items() if k != "position"})
+        serializer.instance = rules_services.rule_update(actor=self.request.user,
+                                                         rule=serializer.instance, **data)
+
+    def perform_destroy(self, instance):
+        rules_services.rule_delete(actor=self.request.user, rule=instance)
+
+    @extend_schema(request=None, responses={201: SortingRuleSerializer})
+    @action(detail=True, methods=["post"])
+    def duplicate(self, request, *args, **kwargs):
+        """A copy named "… (copy)", placed right after this rule."""
+        rule = rules_services.rule_duplicate(actor=request.user, rule=self.get_object())
+        return self.created(SortingRuleSerializer, rule)
+
+    @extend_schema(
+        request=inline_serializer("RuleOrder", {"order": serializers.ListField(
+            child=serializers.IntegerField(), help_text="Every rule id of the address, once.")}),
+        responses=SortingRuleSerializer(many=True))
+    @action(detail=False, methods=["post"])
+    def reorder(self, request, *args, **kwargs):
+        order = request.data.get("order")
+        if not isinstance(order, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                  for i in order):
+            raise serializers.ValidationError({"order": ["A list of rule ids."]})
+        rules = rules_services.rules_reorder(actor=request.user, address=self.address(), order=order)
+        return Response(SortingRuleSerializer(rules, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": inline_serializer("RuleFromMessageUpload", {
+            "message": serializers.FileField(help_text="An .eml file.")}),
+            "application/json": inline_serializer("RuleFromMessageHeaders", {
+                "headers": serializers.CharField(help_text="Pasted message headers.")})},
+        responses=inline_serializer("RulePrefill", {
+            "sender": serializers.CharField(), "sender_name": serializers.CharField(),
+            "subject": serializers.CharField(), "list_id": serializers.CharField(),
+            "list_name": serializers.CharField(), "list_unsubscribe": serializers.BooleanField(),
+            "folder": serializers.CharField(), "rule": RuleBodySerializer(allow_null=True),
+            "warnings": serializers.ListField(child=serializers.CharField())}))
+    @action(detail=False, methods=["post"], url_path="from-message", parser_classes=UPLOAD_PARSERS)
+    def from_message(self, request, *args, **kwargs):
+        """A rule suggested from a received e-mail (sender, subject, list headers); not saved."""
+        return Response(prefill_from_message(message_bytes(request, "message", headers=True)))
+
+    @extend_schema(
+        request={"multipart/form-data": inline_serializer("RuleTestUpload", {
+            "message": serializers.FileField(help_text="An .eml file."),
+            "rules": serializers.CharField(required=False, help_text=(
+                "Optional JSON list of rules to test instead of the saved ones."))})},
+        responses=inline_serializer("RuleTestResult", {
+            "outcomes": inline_serializer("RuleOutcomeOut", {
+                "position": serializers.IntegerField(), "name": serializers.CharField(),
+                "enabled": serializers.BooleanField(), "matched": serializers.BooleanField(),
+                "applied": serializers.BooleanField(),
+                "actions": serializers.ListField(child=serializers.DictField())}, many=True),
+            "final_actions": serializers.ListField(child=serializers.DictField()),
+            "folders": serializers.ListField(child=serializers.CharField()),
+            "redirects": serializers.ListField(child=serializers.CharField()),
+            "discarded": serializers.BooleanField(),
+            "errors": serializers.ListField(child=serializers.CharField()),
+            "script": serializers.CharField()}))
+    @action(detail=False, methods=["post"], url_path="test", parser_classes=UPLOAD_PARSERS)
+    def try_rules(self, request, *args, **kwargs):
+        """Run the rules (saved, or `rules` given) on a sample message with Dovecot's sieve-test:
+        which rules match, and what would happen."""
+        raw = message_bytes(request, "message")
+        rules = self._rules_to_test(request.data.get("rules"))
+        return Response(run_rule_test(rules, raw))
+
+    def _rules_to_test(self, given):
+        if given in (None, ""):
+            from ..rules_store import rules_for
+
+            return rules_for(self.address())
+        if isinstance(given, str):
+            try:
+                given = json.loads(given)
+            except ValueError:
+                raise serializers.ValidationError({"rules": ["Not valid JSON."]}) from None
+        if not isinstance(given, list):
+            raise serializers.ValidationError({"rules": ["A JSON list of rules."]})
+        return [rules_services.parse_rule(item if isinstance(item, dict) else {},
+                                          prefix=f"rules.{i}.") for i, item in enumerate(given)]
+
+
+def message_bytes(request, field: str, *, headers: bool = False) -> bytes:
+    upload = request.FILES.get(field)
+    if upload is not None:
+        if upload.size > MAX_MESSAGE_BYTES:
+            raise serializers.ValidationError({field: ["The message is larger than 10 MB."]})
+        return upload.read()
+    if headers and isinstance(request.data.get("headers"), str) and request.data["headers"].strip():
+        return request.data["headers"].encode("utf-8", "replace")
+    raise serializers.ValidationError({field: ["Upload an .eml file" + (
+        " or paste the headers." if headers else ".")]})
+
+
+def run_rule_test(rules, raw: bytes) -> dict:
+    """The outcome of `test_rules` as plain data (the API answer and the UI table)."""
+    try:
+        result = test_rules(rules, raw, email_type_header=settings.MAIL_TYPE_HEADER)
+    except SieveScriptInvalid as exc:
+        raise rules_services.invalid_sieve(exc.errors) from exc
+    except (SieveToolMissing, SieveToolError) as exc:
+        raise ServiceError(f"The Sieve tester is not available: {exc}", code="validator_unavailable",
+                           status=503) from exc
+    trace = result.trace
+    return {
+        "outcomes": [{"position": o.position, "name": o.name, "enabled": o.enabled,
+                      "matched": o.matched, "applied": o.applied,
+                      "actions": [asdict(a) for a in o.actions]} for o in result.outcomes],
+        "final_actions": [asdict(a) for a in trace.final_actions],
+        "folders": list(trace.folders),
+        "redirects": list(trace.redirects),
+        "discarded": trace.discarded,
+        "errors": list(trace.errors),
+        "script": result.script.text,
+    }
+
+
+class SieveSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["standard", "advanced"])
+    script = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False,
+        help_text="Advanced mode: the Sieve script (validated by Dovecot). GET returns the "
+        "active script: in standard mode the one compiled from the rules.")
+
+
+class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
+    """The address's filters as a Sieve script; `mode` switches between standard rules and
+    an advanced script. A refused script is a 400 `invalid_sieve` naming the line."""
+
+    serializer_class = SieveSerializer
+    queryset = Address.objects.none()
+    address = AddressChildViewSet.address
+
+    def answer(self, address):
+        return Response({"mode": address.sieve_mode, "script": rules_services.script_for(address)})
+
+    @extend_schema(methods=["GET"], responses=SieveSerializer)
+    @extend_schema(methods=["PUT"], request=SieveSerializer, responses=SieveSerializer)
+    @action(detail=False, methods=["get", "put"], url_path="sieve")
+    def sieve(self, request, *args, **kwargs):
+        if request.method == "GET":
+            return self.answer(self.address())
+        serializer = SieveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        address = rules_services.sieve_set(actor=request.user, address=self.address(),
+                                           mode=data["mode"], script=data.get("script"))
+        return self.answer(address)
+
+    @extend_schema(request={"multipart/form-data": inline_serializer(
+        "SieveImport", {"file": serializers.FileField(help_text="A UTF-8 .sieve file.")})},
+        responses=SieveSerializer)
+    @action(detail=False, methods=["post"], url_path="sieve/import",
+            parser_classes=[MultiPartParser, FormParser])
+    def sieve_import(self, request, *args, **kwargs):
+        """Import a .sieve file: the address switches to advanced mode with that script."""
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": ["Upload a .sieve file."]})
+        address = rules_services.sieve_import(actor=request.user, address=self.address(),
+                                              data=upload.read(rules_services.MAX_SCRIPT_BYTES + 1))
+        return self.answer(address)
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR)})
+    @action(detail=False, methods=["get"], url_path="sieve/download")
+    def sieve_download(self, request, *args, **kwargs):
+        """The active script as a `.sieve` attachment."""
+        return sieve_download_response(self.address())
+
+
+def sieve_download_response(address) -> HttpResponse:
+    response = HttpResponse(rules_services.script_for(address), content_type="text/plain; charset=utf-8")
+    name = address.email.replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{name}.sieve"'
+    return response
+
+
+class RuleTemplateSerializer(serializers.ModelSerializer):
+    rules = RuleBodySerializer(many=True, required=False)
+    from_address = serializers.IntegerField(
+        write_only=True, required=False,
+        help_text="Take the rules of this address of the service instead of `rules`.")
+
+    class Meta:
+        model = RuleTemplate
+        fields = ["id", "name", "rules", "from_address", "created"]
+        read_only_fields = ["id", "created"]
+
+
+class TemplateApplyResult(serializers.Serializer):
+    addresses = serializers.IntegerField(help_text="How many addresses received the rules.")
+
+
+class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                          mixins.UpdateModelMixin, mixins.DestroyModelMixin, RestrictedViewSet):
+    """Rule sets of the mail service that organisation managers apply to addresses.
+    `apply/` REPLACES the rules of each address (all of the service's when `addresses`
+    is omitted) with the template's, in one push."""
+
+    queryset = RuleTemplate.objects.all()
+    serializer_class = RuleTemplateSerializer
+    lookup_value_regex = r"\d+"
+
+    def service(self) -> MailService:
+        if not hasattr(self, "_service"):
+            self._service = get_object_or_404(MailService.objects.restrict(self.request.user, "view"),
+                                              pk=self.kwargs["service_pk"])
+        return self._service
+
+    def get_queryset(self):
+        return RuleTemplate.objects.filter(mail_service=self.service()).order_by("name", "pk")
+
+    def check_object_permissions(self, request, obj):
+        pass  # the services check the role
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        service = self.service()
+        source = None
+        if data.get("from_address") is not None:
+            source = Address.objects.restrict(request.user, "view").filter(
+                pk=data["from_address"], mail_service=service).first()
+            if source is None:
+                raise serializers.ValidationError({"from_address": ["No such address in this service."]})
+        template = rules_services.template_create(
+            actor=request.user, service=service, name=data["name"],
+            rules=_plain(data.get("rules") or []), from_address=source)
+        return Response(RuleTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = rules_services.template_update(
+            actor=self.request.user, template=serializer.instance, name=data.get("name"),
+            rules=_plain(data["rules"]) if "rules" in data else None)
+
+    def perform_destroy(self, instance):
+        rules_services.template_delete(actor=self.request.user, template=instance)
+
+    @extend_schema(request=inline_serializer("RuleTemplateApply", {
+        "addresses": serializers.ListField(child=serializers.IntegerField(), required=False,
+                                           help_text="Address ids; all of the service's when omitted.")}),
+        responses=TemplateApplyResult)
+    @action(detail=True, methods=["post"])
+    def apply(self, request, *args, **kwargs):
+        template = self.get_object()
+        ids = request.data.get("addresses")
+        addresses = None
+        if ids is not None:
+            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+                raise serializers.ValidationError({"addresses": ["A list of address ids."]})
+            addresses = list(Address.objects.filter(mail_service=template.mail_service, pk__in=ids))
+            if len(addresses) != len(set(ids)):
+                raise serializers.ValidationError({"addresses": ["Not all are addresses of this service."]})
+        count = rules_services.template_apply(actor=request.user, template=template,
+                                              addresses=addresses)
+        return Response({"addresses": count})
+
+
+def register(router):
+    router.register(r"addresses/(?P<address_pk>\d+)/rules", SortingRuleViewSet, basename="sorting-rule")
+    router.register(r"addresses/(?P<address_pk>\d+)", SieveViewSet, basename="address-sieve")
+    router.register(r"mail-services/(?P<service_pk>\d+)/rule-templates", RuleTemplateViewSet,
+                    basename="rule-template")

@@ -1,0 +1,347 @@
+"""API: sorting rules, advanced Sieve mode, rule templates (SPEC §4, §9)."""
+import json
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from mailservice import services
+from mailservice.filters import active_script
+from mailservice.models import Address, Permission
+from mailservice.rules_models import RuleTemplate, SortingRule
+from manager.core.models import PushJob
+from tests.api.access import assert_access_rules
+
+SIEVE_DIR = Path(__file__).resolve().parent.parent / "sieve"
+SAMPLES = SIEVE_DIR / "samples"
+
+pytestmark = pytest.mark.django_db
+
+
+def rules_url(address, suffix=""):
+    return f"/api/v1/addresses/{address.pk}/rules/{suffix}"
+
+
+def sieve_url(address, suffix=""):
+    return f"/api/v1/addresses/{address.pk}/sieve/{suffix}"
+
+
+def fb_rule(name="Facebook", folder="fb", **extra):
+    return {"name": name, "match": "all",
+            "conditions": [{"field": "from", "operator": "contains", "value": "facebook.com"}],
+            "actions": [{"kind": "move", "argument": folder}], **extra}
+
+
+@pytest.fixture
+def client(api, owner):
+    return api(owner)
+
+
+def create(client, address, **kwargs):
+    response = client.post(rules_url(address), fb_rule(**kwargs), format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def names(client, address):
+    return [r["name"] for r in client.get(rules_url(address)).json()["results"]]
+
+
+def pushes(service):
+    job = PushJob.objects.filter(kind="mail_service", target_id=service.domain).first()
+    return job.generation if job else 0
+
+
+# --- gates ------------------------------------------------------------------------------
+
+def test_access_rules_of_the_rules_endpoints(api, client, alice, member, outsider,
+                                            other_organisation):
+    rule = create(client, alice)
+    assert_access_rules(api=api, member=member, outsider=outsider, list_url=rules_url(alice),
+                        detail_url=rules_url(alice, f"{rule['id']}/"),
+                        write=("post", rules_url(alice)), write_payload=fb_rule())
+
+
+def test_a_member_without_manage_rules_cannot_even_read_rules(api, client, owner, alice, member):
+    create(client, alice)
+    services.access_grant(actor=owner, address=alice, user=member, permissions=[Permission.READ])
+    response = api(member).get(rules_url(alice))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert api(member).get(sieve_url(alice)).status_code == 403
+
+
+def test_a_user_with_manage_rules_reads_and_writes_rules(api, owner, alice, member):
+    services.access_grant(actor=owner, address=alice, user=member,
+                          permissions=[Permission.MANAGE_RULES])
+    assert api(member).post(rules_url(alice), fb_rule(), format="json").status_code == 201
+    assert api(member).get(rules_url(alice)).json()["count"] == 1
+
+
+def test_outsider_gets_404_on_every_rules_resource(api, alice, outsider, other_organisation,
+                                                  premium):
+    for url in (rules_url(alice), rules_url(alice, "reorder/"), sieve_url(alice),
+                sieve_url(alice, "download/"), f"/api/v1/mail-services/{premium.pk}/rule-templates/"):
+        assert api(outsider).get(url).status_code in (404, 405), url
+    assert api(outsider).put(sieve_url(alice), {"mode": "standard"}, format="json").status_code == 404
+
+
+# --- CRUD ---------------------------------------------------------------------------------
+
+def test_create_list_update_delete_and_push(client, alice, premium):
+    before = pushes(premium)
+    rule = create(client, alice)
+    assert rule["position"] == 1 and rule["enabled"] is True
+    assert rule["conditions"] == [{"field": "from", "operator": "contains", "value": "facebook.com"}]
+    assert pushes(premium) > before
+    assert 'fileinto :create "fb";' in active_script(Address.objects.get(pk=alice.pk))
+
+    response = client.patch(rules_url(alice, f"{rule['id']}/"), {"enabled": False}, format="json")
+    assert response.status_code == 200 and response.json()["enabled"] is False
+    assert active_script(Address.objects.get(pk=alice.pk)) is None  # nothing enabled
+
+    response = client.put(rules_url(alice, f"{rule['id']}/"), fb_rule(name="FB", folder="Social/FB"),
+                          format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["name"] == "FB"
+    assert response.json()["actions"][0]["argument"] == "Social/FB"
+
+    assert client.delete(rules_url(alice, f"{rule['id']}/")).status_code == 204
+    assert not SortingRule.objects.filter(address=alice).exists()
+
+
+def test_invalid_rule_gives_field_errors(client, alice):
+    payload = fb_rule(name="")
+    payload["conditions"][0]["operator"] = "over"
+    payload["actions"] = [{"kind": "forward", "argument": "not an address"}]
+    response = client.post(rules_url(alice), payload, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert set(error["fields"]) >= {"name", "conditions.0.operator", "actions.0.argument"}
+
+
+def test_rules_are_refused_on_a_plan_without_them(client, alice, premium, monkeypatch):
+    from mailservice import plans
+
+    monkeypatch.setitem(plans.PLANS, "premium",
+                        plans.PLANS["premium"].__class__(**{**plans.PLANS["premium"].__dict__,
+                                                            "sorting_rules": False}))
+    response = client.post(rules_url(alice), fb_rule(), format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "feature_not_in_plan"
+
+
+def test_a_script_dovecot_refuses_is_invalid_sieve(client, alice, monkeypatch):
+    from mailservice import rules_services
+    from mailservice.sieve.validate import SieveError
+
+    monkeypatch.setattr(rules_services, "check_script",
+                        lambda text: [SieveError(7, None, "unknown command 'x'")])
+    response = client.post(rules_url(alice), fb_rule(), format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_sieve"
+    assert "line 7" in response.json()["error"]["message"]
+    assert not SortingRule.objects.filter(address=alice).exists()
+
+
+def test_duplicate_places_the_copy_right_after(client, alice):
+    first = create(client, alice, name="One")
+    create(client, alice, name="Two")
+    response = client.post(rules_url(alice, f"{first['id']}/duplicate/"))
+    assert response.status_code == 201, response.content
+    assert response.json()["position"] == 2
+    assert names(client, alice) == ["One", "One (copy)", "Two"]
+
+
+def test_reorder_needs_exactly_the_address_rules(client, alice):
+    ids = [create(client, alice, name=n)["id"] for n in ("A", "B", "C")]
+    response = client.post(rules_url(alice, "reorder/"), {"order": ids[::-1]}, format="json")
+    assert response.status_code == 200, response.content
+    assert [r["position"] for r in response.json()] == [1, 2, 3]
+    assert names(client, alice) == ["C", "B", "A"]
+    for bad in (ids[:2], [*ids, ids[0]], [*ids[:2], 999999]):
+        response = client.post(rules_url(alice, "reorder/"), {"order": bad}, format="json")
+        assert response.status_code == 400
+        assert "order" in response.json()["error"]["fields"]
+
+
+def test_reorder_changes_the_compiled_order(client, alice):
+    a = create(client, alice, name="A", folder="first")
+    b = create(client, alice, name="B", folder="second")
+    client.post(rules_url(alice, "reorder/"), {"order": [b["id"], a["id"]]}, format="json")
+    script = active_script(Address.objects.get(pk=alice.pk))
+    assert script.index('"second"') < script.index('"first"')
+
+
+# --- from a message, test -----------------------------------------------------------------
+
+def test_from_message_prefills_a_rule_from_an_eml(client, alice):
+    upload = SimpleUploadedFile("facebook.eml", (SAMPLES / "facebook.eml").read_bytes())
+    response = client.post(rules_url(alice, "from-message/"), {"message": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert "facebook" in body["sender"]
+    assert body["rule"]["conditions"][0]["field"] == "from"
+    assert not SortingRule.objects.filter(address=alice).exists()  # not saved
+
+
+def test_from_message_accepts_pasted_headers(client, alice):
+    headers = "From: Shop <news@shop.example>\r\nSubject: Deals\r\nList-Id: Shop news <news.shop.example>\r\n"
+    response = client.post(rules_url(alice, "from-message/"), {"headers": headers}, format="json")
+    assert response.status_code == 200
+    assert response.json()["sender"] == "news@shop.example"
+    assert client.post(rules_url(alice, "from-message/"), {}, format="json").status_code == 400
+
+
+def test_testing_saved_rules_on_a_sample(client, alice):
+    create(client, alice, name="Facebook", folder="fb")
+    other = fb_rule(name="Other", folder="other")
+    other["conditions"] = [{"field": "subject", "operator": "contains", "value": "zzz-no-match"}]
+    assert client.post(rules_url(alice), other, format="json").status_code == 201
+    upload = SimpleUploadedFile("facebook.eml", (SAMPLES / "facebook.eml").read_bytes())
+    response = client.post(rules_url(alice, "test/"), {"message": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [(o["name"], o["matched"], o["applied"]) for o in body["outcomes"]] == [
+        ("Facebook", True, True), ("Other", False, False)]
+    assert body["folders"] == ["fb"]
+
+
+def test_testing_unsaved_rules(client, alice):
+    rules = [fb_rule(name="Lists", folder="nl") | {"conditions": [
+        {"field": "subject", "operator": "contains", "value": "zzz-no-match"}]}]
+    upload = SimpleUploadedFile("plain.eml", (SAMPLES / "plain.eml").read_bytes())
+    response = client.post(rules_url(alice, "test/"), {"message": upload, "rules": json.dumps(rules)},
+                           format="multipart")
+    assert response.status_code == 200, response.content
+    assert response.json()["outcomes"][0]["matched"] is False
+    assert response.json()["folders"] == ["INBOX"]
+    bad = json.dumps([{"name": "x", "conditions": [], "actions": []}])
+    upload = SimpleUploadedFile("plain.eml", (SAMPLES / "plain.eml").read_bytes())
+    response = client.post(rules_url(alice, "test/"), {"message": upload, "rules": bad},
+                           format="multipart")
+    assert response.status_code == 400
+    assert "rules.0.conditions" in response.json()["error"]["fields"]
+
+
+# --- advanced mode --------------------------------------------------------------------
+
+GUIDE_1 = (SIEVE_DIR / "guide_example_1.sieve").read_text()
+GUIDE_2 = (SIEVE_DIR / "guide_example_2.sieve").read_text()
+
+
+@pytest.mark.parametrize("script", [GUIDE_1, GUIDE_2], ids=["guide-1", "guide-2"])
+def test_both_guide_examples_are_accepted(client, alice, script):
+    response = client.put(sieve_url(alice), {"mode": "advanced", "script": script}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"mode": "advanced", "script": script}
+    assert active_script(Address.objects.get(pk=alice.pk)) == script
+
+
+def test_a_refused_script_names_the_line(client, alice):
+    script = 'require ["fileinto"];\n\nif header :contains "subject" "x" {\n  fileintoo "y";\n}\n'
+    response = client.put(sieve_url(alice), {"mode": "advanced", "script": script}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_sieve"
+    assert "line 4" in error["message"]
+    assert Address.objects.get(pk=alice.pk).sieve_mode == "standard"
+
+
+def test_advanced_mode_is_refused_on_starter(client, owner, starter):
+    address = services.address_create(actor=owner, service=starter, local_part="solo")
+    response = client.put(sieve_url(address), {"mode": "advanced", "script": GUIDE_1}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "feature_not_in_plan"
+    upload = SimpleUploadedFile("x.sieve", GUIDE_1.encode())
+    response = client.post(sieve_url(address, "import/"), {"file": upload}, format="multipart")
+    assert response.status_code == 403
+    # standard rules are fine on starter
+    assert client.post(rules_url(address), fb_rule(), format="json").status_code == 201
+
+
+def test_switching_to_advanced_keeps_the_rules_and_back_reactivates_them(client, alice):
+    create(client, alice)
+    standard = client.get(sieve_url(alice)).json()
+    assert standard["mode"] == "standard" and '"fb"' in standard["script"]
+
+    client.put(sieve_url(alice), {"mode": "advanced", "script": GUIDE_2}, format="json")
+    assert SortingRule.objects.filter(address=alice).count() == 1
+    assert client.get(sieve_url(alice)).json()["script"] == GUIDE_2
+    # rules still editable while inactive
+    assert client.post(rules_url(alice), fb_rule(name="Second"), format="json").status_code == 201
+
+    response = client.put(sieve_url(alice), {"mode": "standard"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["mode"] == "standard" and '"fb"' in body["script"] and "editheader" not in body["script"]
+    assert SortingRule.objects.filter(address=alice).count() == 2
+
+
+def test_import_a_sieve_file_and_download_the_active_script(client, alice):
+    upload = SimpleUploadedFile("filters.sieve", GUIDE_1.encode())
+    response = client.post(sieve_url(alice, "import/"), {"file": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"mode": "advanced", "script": GUIDE_1}
+    response = client.get(sieve_url(alice, "download/"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert "attachment" in response["Content-Disposition"]
+    assert response.content.decode() == GUIDE_1
+
+
+def test_import_refuses_non_utf8_and_bad_scripts(client, alice):
+    upload = SimpleUploadedFile("bad.sieve", b'require "fileinto";\nfileinto "\xe9t\xe9";\n')
+    response = client.post(sieve_url(alice, "import/"), {"file": upload}, format="multipart")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_sieve"
+    assert "line 2" in response.json()["error"]["message"]
+    upload = SimpleUploadedFile("bad.sieve", b"if true {\n")
+    response = client.post(sieve_url(alice, "import/"), {"file": upload}, format="multipart")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_sieve"
+
+
+# --- templates ------------------------------------------------------------------------
+
+def templates_url(service, suffix=""):
+    return f"/api/v1/mail-services/{service.pk}/rule-templates/{suffix}"
+
+
+def test_template_from_an_address_applied_to_all_addresses(client, owner, alice, premium):
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    create(client, bob, name="Old rule", folder="old")
+    create(client, alice, name="Facebook")
+    response = client.post(templates_url(premium), {"name": "Default", "from_address": alice.pk},
+                           format="json")
+    assert response.status_code == 201, response.content
+    template = response.json()
+    assert [r["name"] for r in template["rules"]] == ["Facebook"]
+    before = pushes(premium)
+    response = client.post(templates_url(premium, f"{template['id']}/apply/"), {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"addresses": 2}
+    assert names(client, bob) == ["Facebook"]  # replaced, not appended
+    assert names(client, alice) == ["Facebook"]
+    assert pushes(premium) == before + 1  # one push for the service
+
+
+def test_template_with_explicit_rules_applied_to_chosen_addresses(client, owner, alice, premium):
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    response = client.post(templates_url(premium), {"name": "FB", "rules": [fb_rule()]}, format="json")
+    assert response.status_code == 201, response.content
+    tid = response.json()["id"]
+    response = client.post(templates_url(premium, f"{tid}/apply/"), {"addresses": [bob.pk]},
+                           format="json")
+    assert response.json() == {"addresses": 1}
+    assert names(client, bob) == ["Facebook"] and names(client, alice) == []
+    bad = client.post(templates_url(premium), {"name": "Bad", "rules": [fb_rule(name="")]}, format="json")
+    assert bad.status_code == 400 and "rules.0.name" in bad.json()["error"]["fields"]
+
+
+def test_template_access_rules(api, client, premium, member, outsider, other_organisation):
+    tid = client.post(templates_url(premium), {"name": "FB", "rules": [fb_rule()]},
+                      format="json").json()["id"]
+    assert_access_rules(api=api, member=member, outsider=outsider, list_url=templates_url(premium),
+                        detail_url=templates_url(premium, f"{tid}/"),
+                        write=("post", templates_url(premium, f"{tid}/apply/")))
+    assert RuleTemplate.objects.count() == 1

@@ -1,8 +1,10 @@
 """Fixtures that start real daemons: a private Dovecot + Postfix stack on loopback."""
 
+import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,87 @@ def mail_stack():
         stack.stop()
         if os.environ.get("MAILSTACK_KEEP") != "1":
             shutil.rmtree(root, ignore_errors=True)
+
+
+# --- The push pipeline: a private Redis and a real Celery worker ---------------------------
+
+
+@dataclass
+class PipelineProcesses:
+    root: Path
+    redis: object  # tests.e2e.worker.RedisServer
+    worker: object  # tests.e2e.worker.Worker
+    stack_json: Path
+
+
+@pytest.fixture(scope="session")
+def pipeline_processes(mail_stack, django_db_setup, django_db_blocker):
+    """A private redis-server and a Celery worker (queues default, mail-default) that use
+    the test database, the private Redis and the private mail stack. Depends on
+    django_db_setup so it is stopped before the test database is dropped."""
+    from django.db import connection
+
+    from .worker import RedisServer, StartError, Worker, database_url
+
+    root = Path(tempfile.mkdtemp(prefix="mm-pipeline-", dir="/tmp"))
+    stack_json = root / "stack.json"
+    stack_json.write_text(json.dumps(mail_stack.to_json()))
+    var_dir = root / "var"
+    var_dir.mkdir()
+    redis = RedisServer(root / "redis")
+    worker = None
+    try:
+        redis.start()
+        worker = Worker(root / "worker", {
+            "REDIS_URL": redis.url,
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "MAIL_BACKEND_CONFIG": str(stack_json),
+            "PUSH_RETRY_BASE_SECONDS": "0.5",
+            "PUSH_STUCK_AFTER_SECONDS": "5",
+            "MM_VAR_DIR": str(var_dir),
+        })
+        worker.start()
+    except StartError as exc:
+        redis.stop()
+        if worker is not None:
+            worker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"push pipeline could not start: {exc}")
+        pytest.skip(f"push pipeline could not start: {exc}")
+    try:
+        yield PipelineProcesses(root=root, redis=redis, worker=worker, stack_json=stack_json)
+    finally:
+        worker.stop()
+        redis.stop()
+        if os.environ.get("MAILSTACK_KEEP") != "1":
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pipeline(pipeline_processes, settings):
+    """Point this test process at the private Redis and mail stack; make sure the worker
+    and Redis run (a previous test may have killed them) and restore the app after."""
+    from mailservice import push
+    from manager.celery import app
+
+    from .worker import repoint_celery
+
+    procs = pipeline_processes
+    if not procs.redis.running:
+        procs.redis.start()
+    if not procs.worker.running:
+        procs.worker.start()
+    before = (app.conf.broker_url, app.conf.broker_transport_options)
+    settings.MAIL_BACKEND_CONFIG = str(procs.stack_json)
+    settings.CELERY_BROKER_URL = procs.redis.url
+    repoint_celery(procs.redis.url)
+    push.forget_hosts()
+    try:
+        yield procs
+    finally:
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url, app.conf.broker_transport_options = before
+        app._after_fork()
+        push.forget_hosts()

@@ -1,6 +1,6 @@
 """Mail pages under /mail/, plus the public well-known client-setup and invitation URLs."""
 
-from .views import addresses, services
+from .views import addresses, clientsetup, services
 
 app_name = "mailservice"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     *services.urlpatterns,
     *addresses.urlpatterns,
     # Further page modules add their patterns here, one line each:
+    *clientsetup.urlpatterns,
 ]

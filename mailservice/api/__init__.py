@@ -2,10 +2,11 @@
 
 
 def register(router):
-    from . import access, addresses, services
+    from . import access, addresses, clientsetup, services
 
     services.register(router)
     addresses.register(router)
     access.register(router)
     # Further resource modules register themselves here, one line each:
     from .rules import register as register_rules; register_rules(router)  # noqa: E702, I001
+    clientsetup.register(router)

@@ -1,6 +1,6 @@
 """Mail pages under /mail/, plus the public well-known client-setup and invitation URLs."""
 
-from .views import addresses, clientsetup, services
+from .views import access, addresses, clientsetup, services
 
 app_name = "mailservice"
 
@@ -8,5 +8,6 @@ urlpatterns = [
     *services.urlpatterns,
     *addresses.urlpatterns,
     # Further page modules add their patterns here, one line each:
+    *access.urlpatterns,
     *clientsetup.urlpatterns,
 ]

@@ -1,2 +1,257 @@
-"""Address pages."""
-urlpatterns = []
+"""Address pages: the list (search, filters, bulk actions), creation with the catchall
+warnings, and the detail page (settings, auto-reply, aliases, redirections)."""
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from manager.accounts.roles import ADD, DELETE
+from manager.core.errors import ServiceError
+from manager.core.permissions import may
+from manager.core.views import RestrictedView, done, htmx_render
+
+from .. import services
+from ..access import manages, may_on_address
+from ..api.sync import sync_jobs
+from ..forms import (
+    AddressBulkForm,
+    AddressCreateForm,
+    AddressListFilter,
+    AddressSettingsForm,
+    AliasForm,
+    AutoReplyForm,
+    RedirectionForm,
+)
+from ..models import CATCHALL_LOCAL_PART, Address, Permission
+from .services import refused, sync_state
+
+PAGE_SIZE = 50
+
+
+class AddressMixin:
+    """Looks the address up through the gate: another organisation's address is a 404."""
+
+    def get_address(self, pk) -> Address:
+        return get_object_or_404(
+            Address.objects.restrict(self.request.user, "view")
+            .select_related("mail_service__organisation"), pk=pk)
+
+
+class AddressListView(RestrictedView):
+    model = Address
+    template = "mailservice/address_list.html"
+    partial = "mailservice/_address_table.html"
+
+    def addresses(self):
+        organisation = self.request.organisation
+        if organisation is None:
+            return Address.objects.none()
+        return Address.objects.restrict(self.request.user, "view").filter(
+            mail_service__organisation=organisation)
+
+    def context(self, **extra):
+        request = self.request
+        filterset = AddressListFilter(request.GET, request=request,
+                                      queryset=self.addresses().select_related("mail_service")
+                                      .order_by("mail_service__domain", "local_part"))
+        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+        # One query for the whole page's backend status, keyed by the service's domain.
+        jobs = sync_jobs({a.mail_service.domain for a in rows})
+        for address in rows:
+            address.sync = sync_state(jobs.get(address.mail_service.domain))
+        query = request.GET.copy()
+        query.pop("page", None)
+        organisation = request.organisation
+        can_manage = organisation is not None and may(request.user, DELETE,
+                                                      organisation_id=organisation.pk)
+        return {
+            "filter": filterset, "page": page, "rows": rows, "query": query.urlencode(),
+            "can_manage": can_manage,
+            "can_add": organisation is not None and may(request.user, ADD,
+                                                        organisation_id=organisation.pk),
+            **extra,
+        }
+
+    def get(self, request):
+        return htmx_render(request, self.template, self.context(), partial=self.partial)
+
+    def post(self, request):
+        form = AddressBulkForm(request.POST, addresses=self.addresses().select_related("mail_service"))
+        url = request.get_full_path()
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return render(request, self.template, self.context(), status=400)
+        operation = form.cleaned_data["operation"]
+        selected = list(form.cleaned_data["selected"])
+        try:
+            # All or nothing: a refusal in the middle leaves every address as it was.
+            with transaction.atomic():
+                for address in selected:
+                    if operation == "delete":
+                        services.address_delete(actor=request.user, address=address)
+                    else:
+                        services.address_update(actor=request.user, address=address,
+                                                enabled=operation == "enable")
+        except ServiceError as exc:
+            status = refused(request, exc)
+            return render(request, self.template, self.context(), status=status)
+        count = len(selected)
+        if operation == "delete":
+            text = ngettext("%(count)d address deleted.", "%(count)d addresses deleted.", count)
+        elif operation == "enable":
+            text = ngettext("%(count)d address enabled.", "%(count)d addresses enabled.", count)
+        else:
+            text = ngettext("%(count)d address disabled.", "%(count)d addresses disabled.", count)
+        messages.success(request, text % {"count": count})
+        return done(request, url)
+
+
+class AddressCreateView(RestrictedView):
+    model = Address
+    template = "mailservice/address_form.html"
+    warning = "mailservice/_address_catchall_warning.html"
+
+    def organisation(self):
+        organisation = self.request.organisation
+        if organisation is None or not may(self.request.user, ADD, organisation_id=organisation.pk):
+            raise PermissionDenied(_("Your role does not allow this action."))
+        return organisation
+
+    def context(self, form):
+        """The catchall warning shows as soon as the local part is `catchall`, with the
+        plan's refusal when the chosen service's plan has no catchall."""
+        data = form.data if form.is_bound else form.initial
+        service = None
+        service_id = data.get("mail_service")
+        if service_id and str(service_id).isdigit():
+            service = form.fields["mail_service"].queryset.filter(pk=service_id).first()
+        return {"form": form, "is_catchall": form.is_catchall, "service": service,
+                "plan_refuses_catchall": service is not None and not service.plan_info.catchall}
+
+    def get(self, request):
+        organisation = self.organisation()
+        initial = {k: request.GET[k] for k in ("local_part", "mail_service") if k in request.GET}
+        form = AddressCreateForm(initial=initial, user=request.user, organisation=organisation)
+        # htmx asks again while the local part is typed: answer with the warning only.
+        partial = self.warning if "local_part" in request.GET else None
+        return htmx_render(request, self.template, self.context(form), partial=partial)
+
+    def post(self, request):
+        organisation = self.organisation()
+        form = AddressCreateForm(request.POST, user=request.user, organisation=organisation)
+        if not form.is_valid():
+            return render(request, self.template, self.context(form), status=400)
+        data = form.cleaned_data
+        try:
+            address = services.address_create(
+                actor=request.user, service=data["mail_service"], local_part=data["local_part"],
+                display_name=data["display_name"], quota_mb=data["quota_mb"])
+        except ServiceError as exc:
+            status = refused(request, exc, form)
+            return render(request, self.template, self.context(form), status=status)
+        messages.success(request, _("%(email)s created.") % {"email": address.email})
+        return done(request, reverse("mailservice:address_detail", args=[address.pk]))
+
+
+class AddressDetailView(AddressMixin, RestrictedView):
+    model = Address
+    template = "mailservice/address_detail.html"
+
+    def context(self, address, **extra):
+        user = self.request.user
+        can_manage = manages(user, address)
+        return {
+            "address": address,
+            "service": address.mail_service,
+            "catchall": CATCHALL_LOCAL_PART,
+            "sync": sync_state(sync_jobs([address.mail_service.domain]).get(address.mail_service.domain)),
+            "aliases": address.aliases.select_related("mail_service"),
+            "redirections": address.redirections.all(),
+            "can_manage": can_manage,
+            "can_delete": may(user, DELETE, organisation_id=address.mail_service.organisation_id),
+            "can_autoreply": can_manage or may_on_address(user, Permission.MANAGE_AUTOREPLY, address),
+            "can_redirect": can_manage or may_on_address(user, Permission.MANAGE_REDIRECTIONS, address),
+            "settings_form": AddressSettingsForm(initial={
+                "display_name": address.display_name, "quota_mb": address.quota_mb,
+                "enabled": address.enabled}),
+            "autoreply_form": AutoReplyForm(initial={
+                "autoreply_enabled": address.autoreply_enabled,
+                "autoreply_subject": address.autoreply_subject,
+                "autoreply_body": address.autoreply_body}),
+            "alias_form": AliasForm(),
+            "redirection_form": RedirectionForm(),
+            **extra,
+        }
+
+    def get(self, request, pk):
+        address = self.get_address(pk)
+        return render(request, self.template, self.context(address))
+
+    # operation → (form class, its name in the page context)
+    FORMS = {
+        "update": (AddressSettingsForm, "settings_form"),
+        "autoreply": (AutoReplyForm, "autoreply_form"),
+        "alias_add": (AliasForm, "alias_form"),
+        "redirection_add": (RedirectionForm, "redirection_form"),
+    }
+
+    def post(self, request, pk):
+        address = self.get_address(pk)
+        operation = request.POST.get("operation")
+        url = reverse("mailservice:address_detail", args=[address.pk])
+        form = None
+        if operation in self.FORMS:
+            form_class, name = self.FORMS[operation]
+            form = form_class(request.POST)
+            if not form.is_valid():
+                return render(request, self.template, self.context(address, **{name: form}),
+                              status=400)
+        try:
+            if operation in ("update", "autoreply"):
+                services.address_update(actor=request.user, address=address, **form.cleaned_data)
+                message = _("Settings saved.") if operation == "update" else _("Auto-reply saved.")
+            elif operation == "alias_add":
+                alias = services.alias_create(actor=request.user, address=address,
+                                              local_part=form.cleaned_data["local_part"])
+                message = _("Alias %(alias)s added.") % {"alias": alias}
+            elif operation == "alias_delete":
+                alias = get_object_or_404(address.aliases, pk=request.POST.get("alias"))
+                services.alias_delete(actor=request.user, alias=alias)
+                message = _("Alias deleted.")
+            elif operation == "redirection_add":
+                services.redirection_create(actor=request.user, address=address,
+                                            **form.cleaned_data)
+                message = _("Redirection added.")
+            elif operation == "redirection_delete":
+                redirection = get_object_or_404(address.redirections, pk=request.POST.get("redirection"))
+                services.redirection_delete(actor=request.user, redirection=redirection)
+                message = _("Redirection deleted.")
+            elif operation == "delete":
+                email = address.email
+                services.address_delete(actor=request.user, address=address)
+                messages.success(request, _("%(email)s deleted.") % {"email": email})
+                return done(request, reverse("mailservice:address_list"))
+            else:
+                messages.error(request, _("Unknown operation."))
+                return render(request, self.template, self.context(address), status=400)
+        except ServiceError as exc:
+            status = refused(request, exc, form)
+            address.refresh_from_db()  # drop the refused values
+            extra = {self.FORMS[operation][1]: form} if form is not None else {}
+            return render(request, self.template, self.context(address, **extra), status=status)
+        messages.success(request, message)
+        return done(request, url)
+
+
+urlpatterns = [
+    path("mail/addresses/", AddressListView.as_view(), name="address_list"),
+    path("mail/addresses/new/", AddressCreateView.as_view(), name="address_new"),
+    path("mail/addresses/<int:pk>/", AddressDetailView.as_view(), name="address_detail"),
+]

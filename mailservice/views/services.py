@@ -1,2 +1,185 @@
 """Mail service pages: list, create, detail, plan change, delete."""
-urlpatterns = []
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from manager.accounts.roles import ADD, CHANGE, DELETE
+from manager.core.errors import ServiceError
+from manager.core.models import SyncStatus
+from manager.core.permissions import may
+from manager.core.views import RestrictedView, done
+
+from .. import services
+from ..api.sync import sync_jobs
+from ..forms import MailServiceCreateForm, MailServicePlanForm, add_service_errors
+from ..models import MailService
+from ..plans import PLANS
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What a page shows about the backend: applied / pending / failed, and the error."""
+
+    status: str
+    label: str
+    error: str = ""
+    applied_at: object = None
+
+
+def sync_state(job) -> SyncState:
+    if job is None:  # nothing was ever pushed for this unit
+        return SyncState(SyncStatus.PENDING, SyncStatus.PENDING.label)
+    status = SyncStatus(job.sync_status)
+    return SyncState(status.value, status.label, job.last_error if status == SyncStatus.FAILED else "",
+                     job.last_applied_at)
+
+
+def refused(request, error: ServiceError, form=None) -> int:
+    """Show a refused change; returns the HTTP status for the re-rendered page."""
+    messages.error(request, error.message)
+    if form is not None:
+        add_service_errors(form, error)
+    return 400 if error.status == 404 else error.status
+
+
+PLAN_FEATURES = [
+    ("max_addresses", gettext_lazy("Addresses")),
+    ("sorting_rules", gettext_lazy("Sorting rules")),
+    ("advanced_sieve", gettext_lazy("Advanced (Sieve) mode")),
+    ("catchall", gettext_lazy("Catchall")),
+]
+
+
+class MailServiceListView(RestrictedView):
+    model = MailService
+    template = "mailservice/mailservice_list.html"
+
+    def get(self, request):
+        organisation = request.organisation
+        mail_services = []
+        if organisation is not None:
+            mail_services = list(
+                MailService.objects.restrict(request.user, "view")
+                .filter(organisation=organisation).annotate(n_addresses=Count("addresses"))
+                .order_by("domain"))
+        jobs = sync_jobs([s.domain for s in mail_services])
+        for service in mail_services:
+            service.sync = sync_state(jobs.get(service.domain))
+        can_add = organisation is not None and may(request.user, ADD, organisation_id=organisation.pk)
+        return render(request, self.template, {"mail_services": mail_services, "can_add": can_add})
+
+
+class MailServiceCreateView(RestrictedView):
+    model = MailService
+    template = "mailservice/mailservice_form.html"
+
+    def organisation(self):
+        organisation = self.request.organisation
+        if organisation is None:
+            raise PermissionDenied(_("Create or join an organisation first."))
+        self.require(ADD, organisation_id=organisation.pk)
+        return organisation
+
+    def context(self, form):
+        return {"form": form, "plans": plan_rows(), "features": PLAN_FEATURES}
+
+    def get(self, request):
+        self.organisation()
+        return render(request, self.template, self.context(MailServiceCreateForm()))
+
+    def post(self, request):
+        organisation = self.organisation()
+        form = MailServiceCreateForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template, self.context(form), status=400)
+        try:
+            service = services.mail_service_create(actor=request.user, organisation=organisation,
+                                                   **form.cleaned_data)
+        except ServiceError as exc:
+            status = refused(request, exc, form)
+            return render(request, self.template, self.context(form), status=status)
+        messages.success(request, _("Mail service %(domain)s created.") % {"domain": service.domain})
+        return done(request, reverse("mailservice:service_detail", args=[service.pk]))
+
+
+def plan_rows():
+    """The plan table as rows for a template (the data stays in plans.py)."""
+    return [
+        {"slug": p.slug, "name": p.name, "max_addresses": p.max_addresses,
+         "min_capacity": p.min_capacity, "capacity_step": p.capacity_step,
+         "sorting_rules": p.sorting_rules, "advanced_sieve": p.advanced_sieve,
+         "catchall": p.catchall}
+        for p in PLANS.values()
+    ]
+
+
+class MailServiceDetailView(RestrictedView):
+    model = MailService
+    template = "mailservice/mailservice_detail.html"
+
+    def context(self, service, **extra):
+        user = self.request.user
+        return {
+            "service": service,
+            "address_count": service.addresses.count(),
+            "sync": sync_state(sync_jobs([service.domain]).get(service.domain)),
+            "plans": plan_rows(),
+            "features": PLAN_FEATURES,
+            "can_change": may(user, CHANGE, organisation_id=service.organisation_id),
+            "can_delete": may(user, DELETE, organisation_id=service.organisation_id),
+            "plan_form": MailServicePlanForm(initial={"plan": service.plan,
+                                                      "capacity": service.capacity}),
+            **extra,
+        }
+
+    def get(self, request, pk):
+        service = self.get_restricted(pk=pk)
+        return render(request, self.template, self.context(service))
+
+    def post(self, request, pk):
+        service = self.get_restricted(pk=pk)
+        operation = request.POST.get("operation")
+        try:
+            if operation == "change_plan":
+                form = MailServicePlanForm(request.POST)
+                if not form.is_valid():
+                    return render(request, self.template, self.context(service, plan_form=form),
+                                  status=400)
+                try:
+                    services.mail_service_update(actor=request.user, service=service,
+                                                 **form.cleaned_data)
+                except ServiceError as exc:
+                    status = refused(request, exc, form)
+                    return render(request, self.template, self.context(service, plan_form=form),
+                                  status=status)
+                messages.success(request, _("Plan changed."))
+            elif operation == "delete":
+                domain = service.domain
+                services.mail_service_delete(actor=request.user, service=service)
+                messages.success(request, _("Mail service %(domain)s deleted.") % {"domain": domain})
+                return done(request, reverse("mailservice:service_list"))
+            else:
+                messages.error(request, _("Unknown operation."))
+                return render(request, self.template, self.context(service), status=400)
+        except ServiceError as exc:
+            status = refused(request, exc)
+            return render(request, self.template, self.context(service), status=status)
+        return done(request, reverse("mailservice:service_detail", args=[service.pk]))
+
+    def get_restricted(self, action="view", **lookup):
+        return get_object_or_404(
+            MailService.objects.restrict(self.request.user, "view").select_related("organisation"),
+            **lookup)
+
+
+urlpatterns = [
+    path("mail/", MailServiceListView.as_view(), name="service_list"),
+    path("mail/services/new/", MailServiceCreateView.as_view(), name="service_new"),
+    path("mail/services/<int:pk>/", MailServiceDetailView.as_view(), name="service_detail"),
+]

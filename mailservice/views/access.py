@@ -1,0 +1,281 @@
+"""Users of an address (grants, invitations), device passwords, and the public page where
+an invitation link is accepted."""
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from manager.core.errors import ServiceError
+from manager.core.views import RestrictedView, done, htmx_render
+
+from .. import services
+from ..access import manages
+from ..forms import (
+    AccessGrantForm,
+    AccessPermissionsForm,
+    DevicePasswordForm,
+    InvitationForm,
+    organisation_members,
+)
+from ..models import Address, AddressAccess, DevicePassword, Invitation, Permission
+from .addresses import AddressMixin
+from .services import refused
+
+MEMBER_RESULTS = 20
+
+
+def permission_labels(values):
+    labels = dict(Permission.choices)
+    return [labels.get(v, v) for v in values]
+
+
+class AddressUsersView(AddressMixin, RestrictedView):
+    """`mail/addresses/<id>/users/`: who uses the address and with which permissions."""
+
+    model = Address
+    template = "mailservice/access_list.html"
+    results = "mailservice/access_member_results.html"
+
+    def member_matches(self, address, text):
+        text = (text or "").strip()
+        if not text:
+            return []
+        already = AddressAccess.objects.filter(address=address).values("user_id")
+        return list(organisation_members(address).exclude(pk__in=already)
+                    .filter(Q(email__icontains=text) | Q(full_name__icontains=text))
+                    .order_by("email")[:MEMBER_RESULTS])
+
+    def context(self, address, **extra):
+        can_manage = manages(self.request.user, address)
+        accesses = list(AddressAccess.objects.filter(address=address).select_related("user")
+                        .order_by("user__email"))
+        for access in accesses:
+            access.form = AccessPermissionsForm(initial={"permissions": access.permissions},
+                                                prefix=f"access-{access.pk}")
+            access.permission_labels = permission_labels(access.permissions)
+        invitations = list(Invitation.objects.filter(address=address)) if can_manage else []
+        for invitation in invitations:
+            invitation.permission_labels = permission_labels(invitation.permissions)
+        search = self.request.GET.get("member_search", "")
+        return {
+            "address": address,
+            "accesses": accesses,
+            "invitations": invitations,
+            "can_manage": can_manage,
+            "member_search": search,
+            "matches": self.member_matches(address, search) if can_manage else [],
+            "grant_form": AccessGrantForm(address=address),
+            "invite_form": InvitationForm(address=address),
+            **extra,
+        }
+
+    def get(self, request, pk):
+        address = self.get_address(pk)
+        if "member_search" in request.GET and not manages(request.user, address):
+            raise PermissionDenied(_("Only administrators add users."))
+        # htmx asks for the member search results only.
+        partial = self.results if "member_search" in request.GET else None
+        return htmx_render(request, self.template, self.context(address), partial=partial)
+
+    def post(self, request, pk):
+        address = self.get_address(pk)
+        if not manages(request.user, address):
+            raise PermissionDenied(_("Only administrators manage the users of an address."))
+        operation = request.POST.get("operation")
+        url = reverse("mailservice:address_users", args=[address.pk])
+        form, form_name = None, None
+        try:
+            if operation == "grant":
+                form, form_name = AccessGrantForm(request.POST, address=address), "grant_form"
+                if not form.is_valid():
+                    return render(request, self.template, self.context(address, grant_form=form),
+                                  status=400)
+                access = services.access_grant(actor=request.user, address=address,
+                                               **form.cleaned_data)
+                message = _("%(email)s now uses this address.") % {"email": access.user.email}
+            elif operation == "invite":
+                form, form_name = InvitationForm(request.POST, address=address), "invite_form"
+                if not form.is_valid():
+                    return render(request, self.template, self.context(address, invite_form=form),
+                                  status=400)
+                invitation, raw = services.invitation_create(actor=request.user, address=address,
+                                                             **form.cleaned_data)
+                return self.show_link(address, invitation, raw)
+            elif operation == "resend":
+                invitation = get_object_or_404(Invitation, address=address,
+                                               pk=request.POST.get("invitation"))
+                invitation, raw = services.invitation_resend(actor=request.user, invitation=invitation)
+                return self.show_link(address, invitation, raw, resent=True)
+            elif operation == "revoke":
+                invitation = get_object_or_404(Invitation, address=address,
+                                               pk=request.POST.get("invitation"))
+                services.invitation_revoke(actor=request.user, invitation=invitation)
+                message = _("Invitation revoked; its link no longer works.")
+            elif operation in ("update", "disconnect", "remove"):
+                access = get_object_or_404(AddressAccess.objects.select_related("user", "address"),
+                                           address=address, pk=request.POST.get("access"))
+                email = access.user.email
+                if operation == "update":
+                    form = AccessPermissionsForm(request.POST, prefix=f"access-{access.pk}")
+                    if not form.is_valid():
+                        messages.error(request, _("Choose permissions from the list."))
+                        return render(request, self.template, self.context(address), status=400)
+                    services.access_update(actor=request.user, access=access,
+                                           permissions=form.cleaned_data["permissions"])
+                    message = _("Permissions of %(email)s saved.") % {"email": email}
+                    form = None
+                elif operation == "disconnect":
+                    count = services.access_disconnect_devices(actor=request.user, access=access)
+                    message = _("%(count)d device password(s) of %(email)s revoked; web access "
+                                "stays.") % {"count": count, "email": email}
+                else:
+                    services.access_remove(actor=request.user, access=access)
+                    message = _("%(email)s no longer has any access to this address.") % {
+                        "email": email}
+            else:
+                messages.error(request, _("Unknown operation."))
+                return render(request, self.template, self.context(address), status=400)
+        except ServiceError as exc:
+            status = refused(request, exc, form)
+            extra = {form_name: form} if form_name else {}
+            return render(request, self.template, self.context(address, **extra), status=status)
+        messages.success(request, message)
+        return done(request, url)
+
+    def show_link(self, address, invitation, raw, resent=False):
+        """The link is in this response only: the database keeps its hash."""
+        if invitation.last_sent and invitation.email:
+            messages.success(self.request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+        return render(self.request, self.template, self.context(
+            address, new_link=services.invitation_url(raw), new_invitation=invitation,
+            resent=resent))
+
+
+class AddressDevicesView(AddressMixin, RestrictedView):
+    """`mail/addresses/<id>/devices/`: device passwords, the person's own (administrators
+    see everyone's)."""
+
+    model = Address
+    template = "mailservice/devicepassword_list.html"
+
+    def devices(self, address):
+        devices = DevicePassword.objects.filter(address=address).select_related("access__user")
+        if not manages(self.request.user, address):
+            devices = devices.filter(access__user=self.request.user)
+        return devices
+
+    def form(self, address, data=None):
+        users = None
+        if manages(self.request.user, address):
+            users = organisation_members(address).filter(address_accesses__address=address)
+        return DevicePasswordForm(data, users=users)
+
+    def context(self, address, **extra):
+        user = self.request.user
+        return {
+            "address": address,
+            "devices": self.devices(address),
+            "can_manage": manages(user, address),
+            "is_user": AddressAccess.objects.filter(address=address, user=user).exists(),
+            "form": self.form(address),
+            **extra,
+        }
+
+    def get(self, request, pk):
+        address = self.get_address(pk)
+        return render(request, self.template, self.context(address))
+
+    def post(self, request, pk):
+        address = self.get_address(pk)
+        operation = request.POST.get("operation")
+        if operation == "revoke":
+            device = get_object_or_404(self.devices(address), pk=request.POST.get("device"))
+            try:
+                services.device_password_revoke(actor=request.user, device=device)
+            except ServiceError as exc:
+                status = refused(request, exc)
+                return render(request, self.template, self.context(address), status=status)
+            messages.success(request, _("Password “%(name)s” revoked; that device is "
+                                        "disconnected.") % {"name": device.name})
+            return done(request, reverse("mailservice:address_devices", args=[address.pk]))
+        if operation != "create":
+            messages.error(request, _("Unknown operation."))
+            return render(request, self.template, self.context(address), status=400)
+        form = self.form(address, request.POST)
+        if not form.is_valid():
+            return render(request, self.template, self.context(address, form=form), status=400)
+        try:
+            device, raw = services.device_password_create(
+                actor=request.user, address=address, name=form.cleaned_data["name"],
+                device_type=form.cleaned_data["device_type"], user=form.cleaned_data.get("user"))
+        except ServiceError as exc:
+            status = refused(request, exc, form)
+            return render(request, self.template, self.context(address, form=form), status=status)
+        # Rendered in this response only; only a hash is stored, so a reload can't show it.
+        return render(request, self.template, self.context(
+            address, new_password=raw, new_device=device))
+
+
+class InvitationAcceptView(View):
+    """`invitations/<token>/`, public: who is invited to what, and an Accept button for a
+    logged-in person; login / sign-up links that come back here otherwise."""
+
+    template = "mailservice/invitation_accept.html"
+
+    def problem(self, invitation):
+        """(message, HTTP status) when the link can't be used, else None."""
+        if invitation is None:
+            return _("This invitation link is not valid. Check that you copied all of it, or "
+                     "ask for a new one."), 404
+        status = invitation.status
+        if status == "pending":
+            return None
+        return {
+            "accepted": _("This invitation has already been used. Each link works once."),
+            "revoked": _("This invitation was revoked by an administrator."),
+            "expired": _("This invitation has expired. Ask the administrator for a new link."),
+        }[status], 410
+
+    def page(self, request, token, invitation, problem=None, status=200):
+        return render(request, self.template, {
+            "invitation": invitation if problem is None else None,
+            "address": invitation.address if invitation is not None and problem is None else None,
+            "permission_labels": permission_labels(invitation.permissions) if invitation else [],
+            "problem": problem,
+            "here": request.path,
+        }, status=status)
+
+    def get(self, request, token):
+        invitation = services.invitation_by_token(token)
+        problem = self.problem(invitation)
+        if problem:
+            return self.page(request, token, invitation, *problem)
+        return self.page(request, token, invitation)
+
+    def post(self, request, token):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.path)
+        try:
+            access = services.invitation_accept(raw_token=token, user=request.user)
+        except ServiceError as exc:
+            invitation = services.invitation_by_token(token)
+            problem = self.problem(invitation)
+            if problem is None:  # refused for another reason (e.g. the address is a login)
+                problem = (exc.message, exc.status)
+            return self.page(request, token, invitation, *problem)
+        address = access.address
+        # Land in the address's organisation so it shows in the lists straight away.
+        request.session["organisation_id"] = address.mail_service.organisation_id
+        messages.success(request, _("You now use %(email)s.") % {"email": address.email})
+        return done(request, reverse("mailservice:address_detail", args=[address.pk]))
+
+
+urlpatterns = [
+    path("mail/addresses/<int:pk>/users/", AddressUsersView.as_view(), name="address_users"),
+    path("mail/addresses/<int:pk>/devices/", AddressDevicesView.as_view(), name="address_devices"),
+    path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
+]

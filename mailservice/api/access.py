@@ -13,14 +13,14 @@ from ..models import AddressAccess, DevicePassword, Invitation, Permission
 from .addresses import AddressChildViewSet
 
 
-class UserBriefSerializer(serializers.ModelSerializer):
+class AddressAddressUserBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "full_name"]
 
 
 class AccessSerializer(serializers.ModelSerializer):
-    user = UserBriefSerializer(read_only=True)
+    user = AddressUserBriefSerializer(read_only=True)
     user_id = serializers.IntegerField(write_only=True, required=False,
                                        help_text="An existing member of the organisation.")
     email = serializers.EmailField(write_only=True, required=False,
@@ -154,7 +154,7 @@ class InvitationAcceptViewSet(viewsets.GenericViewSet):
 
 
 class DevicePasswordSerializer(serializers.ModelSerializer):
-    user = UserBriefSerializer(source="access.user", read_only=True)
+    user = AddressUserBriefSerializer(source="access.user", read_only=True)
     user_id = serializers.IntegerField(write_only=True, required=False,
                                        help_text="Administrators may create one for another user.")
 

@@ -13,7 +13,7 @@ from ..models import AddressAccess, DevicePassword, Invitation, Permission
 from .addresses import AddressChildViewSet
 
 
-class AddressAddressUserBriefSerializer(serializers.ModelSerializer):
+class AddressUserBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "full_name"]

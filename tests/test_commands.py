@@ -44,3 +44,14 @@ def test_create_api_token_for_unknown_user_fails():
 
     with pytest.raises(CommandError):
         run("create_api_token", "nobody@example.org")
+
+
+def test_demo_creates_mail_data_once():
+    from mailservice.models import Address, AddressAccess, MailService
+
+    run("demo")
+    run("demo")
+    service = MailService.objects.get(domain="demo.example")
+    assert sorted(Address.objects.filter(mail_service=service).values_list("local_part", flat=True)) == [
+        "alice", "catchall", "contact"]
+    assert AddressAccess.objects.filter(address__mail_service=service).count() == 3

@@ -8,6 +8,7 @@ urlpatterns = [
     *services.urlpatterns,
     *addresses.urlpatterns,
     # Further page modules add their patterns here, one line each:
+    *__import__("mailservice.views.rules", fromlist=["urlpatterns"]).urlpatterns,
     *access.urlpatterns,
     *clientsetup.urlpatterns,
 ]

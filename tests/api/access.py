@@ -4,7 +4,8 @@ from rest_framework.test import APIClient
 
 
 def assert_access_rules(*, api, member, outsider, list_url=None, detail_url=None,
-                        write=None, write_payload=None):
+                        write=None, write_payload=None,
+                        forbidden_code="permission_denied"):
     """`write` is (method, url) of a write that the member's role forbids; the outsider
     gets 404 for the same url (it belongs to another organisation)."""
     anonymous = APIClient()
@@ -20,7 +21,7 @@ def assert_access_rules(*, api, member, outsider, list_url=None, detail_url=None
         method, url = write
         response = getattr(api(member), method)(url, write_payload or {}, format="json")
         assert response.status_code == 403, (url, response.content)
-        assert response.json()["error"]["code"] == "permission_denied"
+        assert response.json()["error"]["code"] == forbidden_code
         response = getattr(api(outsider), method)(url, write_payload or {}, format="json")
         assert response.status_code == 404, (url, response.content)
         response = getattr(anonymous, method)(url, write_payload or {}, format="json")

@@ -38,7 +38,7 @@ def test_device_password_access_rules(api, alice, member, outsider, other_organi
     assert_access_rules(api=api, member=member, outsider=outsider,
                         list_url=f"/api/v1/addresses/{alice.pk}/device-passwords/",
                         write=("post", f"/api/v1/addresses/{alice.pk}/device-passwords/"),
-                        write_payload={"name": "phone"})
+                        write_payload={"name": "phone"}, forbidden_code="not_a_user")
 
 
 def test_invitation_access_rules(api, alice, member, outsider, other_organisation):

@@ -3,7 +3,8 @@ from django.db.models import Prefetch
 
 from .backends.base import DevicePasswordState, ForwardState, MailboxState, ServiceState
 from .filters import active_script
-from .models import Address, Alias, DevicePassword, MailService, Redirection
+from .models import Address, Alias, DevicePassword, MailService, Redirection, SortingRule
+from .rules_store import to_rule
 
 
 def desired_state(service: MailService) -> ServiceState:
@@ -16,10 +17,12 @@ def desired_state(service: MailService) -> ServiceState:
             Prefetch("aliases", queryset=Alias.objects.order_by("local_part")),
             Prefetch("device_passwords",
                      queryset=DevicePassword.objects.filter(revoked__isnull=True).order_by("ref")),
+            Prefetch("sorting_rules", queryset=SortingRule.objects.order_by("position", "pk")),
         )
     )
     for address in addresses:
         address.mail_service = service  # no query per address for .email
+        address._standard_rules = [to_rule(r) for r in address.sorting_rules.all()]
     mailboxes, forwards, passwords = [], [], []
     catchall = None
     for address in addresses:

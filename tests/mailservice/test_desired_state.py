@@ -1,0 +1,77 @@
+"""The backend's desired state built from the database."""
+import pytest
+
+from mailservice import services
+from mailservice.desired import desired_state
+from mailservice.filters import AutoReply, compose
+
+pytestmark = pytest.mark.django_db
+
+
+def test_state_lists_mailboxes_forwards_catchall_and_active_device_passwords(owner, premium, alice):
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    services.address_create(actor=owner, service=premium, local_part="catchall")
+    services.alias_create(actor=owner, address=alice, local_part="ali")
+    services.redirection_create(actor=owner, address=bob, target="ext@example.org", keep_copy=True)
+    services.access_grant(actor=owner, address=alice, user=owner, permissions=["read", "send"])
+    kept, _ = services.device_password_create(actor=owner, address=alice, name="laptop")
+    gone, _ = services.device_password_create(actor=owner, address=alice, name="old phone")
+    services.device_password_revoke(actor=owner, device=gone)
+
+    state = desired_state(premium)
+    assert state.domain == "domain.xyz" and state.catchall == "catchall@domain.xyz"
+    assert [m.email for m in state.mailboxes] == ["alice@domain.xyz", "bob@domain.xyz", "catchall@domain.xyz"]
+    forwards = {f.source: f.targets for f in state.forwards}
+    assert forwards == {"ali@domain.xyz": ("alice@domain.xyz",),
+                        "bob@domain.xyz": ("bob@domain.xyz", "ext@example.org")}
+    assert [d.ref for d in state.device_passwords] == [str(kept.ref)]
+    assert state.device_passwords[0].token_sha256 == kept.token_sha256
+
+
+def test_redirection_without_copy_drops_the_mailbox_target(owner, alice, premium):
+    services.redirection_create(actor=owner, address=alice, target="ext@example.org", keep_copy=False)
+    assert {f.source: f.targets for f in desired_state(premium).forwards} == {
+        "alice@domain.xyz": ("ext@example.org",)}
+
+
+def test_disabled_address_serves_nothing(owner, alice, premium):
+    services.alias_create(actor=owner, address=alice, local_part="ali")
+    services.access_grant(actor=owner, address=alice, user=owner, permissions=["read"])
+    services.device_password_create(actor=owner, address=alice, name="laptop")
+    services.address_update(actor=owner, address=alice, enabled=False)
+    state = desired_state(premium)
+    assert [(m.email, m.enabled) for m in state.mailboxes] == [("alice@domain.xyz", False)]
+    assert state.forwards == () and state.device_passwords == ()
+
+
+def test_catchall_device_password_cannot_send(owner, premium):
+    catchall = services.address_create(actor=owner, service=premium, local_part="catchall")
+    services.access_grant(actor=owner, address=catchall, user=owner, permissions=["read"])
+    services.device_password_create(actor=owner, address=catchall, name="pc")
+    assert [d.can_send for d in desired_state(premium).device_passwords] == [False]
+
+
+def test_desired_state_query_count_does_not_grow(owner, premium, django_assert_max_num_queries):
+    premium.capacity = 100
+    premium.save()
+    for i in range(40):
+        address = services.address_create(actor=owner, service=premium, local_part=f"u{i}")
+        services.alias_create(actor=owner, address=address, local_part=f"alias{i}")
+    with django_assert_max_num_queries(6):
+        state = desired_state(premium)
+    assert len(state.mailboxes) == 40 and len(state.forwards) == 40
+
+
+def test_autoreply_is_composed_before_rules_and_valid_for_dovecot():
+    from mailservice.sieve.rules import Action, Condition, Rule
+    from mailservice.sieve.validate import check_script, sievec_available
+
+    rules = [Rule(name="fb", conditions=(Condition("from", "contains", "facebook.com"),),
+                  actions=(Action("move", "fb"),))]
+    script = compose(email="a@domain.xyz", is_catchall=False, autoreply=AutoReply('Away "now"', "Back\nsoon"),
+                     rules=rules, email_type_header="X-Mail-Type")
+    assert script.count("require") == 1 and '"vacation"' in script and '"fileinto"' in script
+    assert script.index("vacation") < script.index("fileinto :create")
+    if sievec_available():
+        assert check_script(script) == []
+    assert compose(email="a@x.y", is_catchall=False, autoreply=None, rules=[], email_type_header="X") is None

@@ -159,6 +159,9 @@ class MailServiceDetailView(RestrictedView):
                     return render(request, self.template, self.context(service, plan_form=form),
                                   status=status)
                 messages.success(request, _("Plan changed."))
+            elif operation == "sync":
+                services.mail_service_sync(actor=request.user, service=service)
+                messages.success(request, _("A push of the whole service to the mail backend is queued."))
             elif operation == "delete":
                 domain = service.domain
                 services.mail_service_delete(actor=request.user, service=service)

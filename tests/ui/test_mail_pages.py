@@ -488,3 +488,18 @@ def test_expired_revoked_and_unknown_links(client, owner, address):
     assert "was revoked" in page(client.get(f"/invitations/{raw2}/"))
     unknown = client.get("/invitations/not-a-real-token/")
     assert unknown.status_code == 404 and "not valid" in page(unknown)
+
+
+def test_push_now_queues_a_push_and_member_cannot(client, owner, organisation, member):
+    from manager.core.models import PushJob
+
+    service = services.mail_service_create(actor=owner, organisation=organisation, domain="push.example",
+                                           plan="premium")
+    generation = PushJob.objects.get(target_id="push.example").generation
+    client.force_login(member)
+    assert client.post(f"/mail/services/{service.pk}/", {"operation": "sync"}).status_code == 403
+    client.force_login(owner)
+    page = client.get(f"/mail/services/{service.pk}/").content.decode()
+    assert "Push now" in page
+    assert client.post(f"/mail/services/{service.pk}/", {"operation": "sync"}).status_code == 302
+    assert PushJob.objects.get(target_id="push.example").generation == generation + 1

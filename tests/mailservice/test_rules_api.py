@@ -345,3 +345,15 @@ def test_template_access_rules(api, client, premium, member, outsider, other_org
                         detail_url=templates_url(premium, f"{tid}/"),
                         write=("post", templates_url(premium, f"{tid}/apply/")))
     assert RuleTemplate.objects.count() == 1
+
+
+def test_the_rule_list_query_count_does_not_grow_with_rules(client, alice, django_assert_max_num_queries):
+    for index in range(5):
+        create(client, alice, name=f"Rule {index}")
+    with django_assert_max_num_queries(12):
+        response = client.get(rules_url(alice))
+    assert response.json()["count"] == 5
+    for index in range(5, 15):
+        create(client, alice, name=f"Rule {index}")
+    with django_assert_max_num_queries(12):
+        assert client.get(rules_url(alice)).json()["count"] == 15

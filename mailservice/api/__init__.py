@@ -2,11 +2,7 @@
 
 
 def register(router):
-    from . import access, addresses, clientsetup, services
+    from . import access, addresses, clientsetup, rules, services
 
-    services.register(router)
-    addresses.register(router)
-    access.register(router)
-    # Further resource modules register themselves here, one line each:
-    from .rules import register as register_rules; register_rules(router)  # noqa: E702, I001
-    clientsetup.register(router)
+    for module in (services, addresses, access, rules, clientsetup):
+        module.register(router)

@@ -225,6 +225,9 @@ alias_database =
 smtpd_peername_lookup = no
 biff = no
 append_dot_mydomain = no
+# Mail arriving from the MX is never "local": Postfix must not rewrite its headers
+# (it turned "Sender: x at HOST" into addresses of its own domain, breaking Sieve tests).
+local_header_rewrite_clients =
 recipient_delimiter = +
 # Never relay out of this machine.
 default_transport = error:outbound mail is disabled in the local stack

@@ -1,6 +1,6 @@
 """Mail pages under /mail/, plus the public well-known client-setup and invitation URLs."""
 
-from .views import access, addresses, clientsetup, rules, services
+from .views import access, addresses, clientsetup, rule_templates, rules, services
 
 app_name = "mailservice"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     *services.urlpatterns,
     *addresses.urlpatterns,
     *rules.urlpatterns,
+    *rule_templates.urlpatterns,
     *access.urlpatterns,
     *clientsetup.urlpatterns,
 ]

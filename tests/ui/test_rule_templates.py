@@ -1,0 +1,45 @@
+"""Rule templates page: save an address's rules, apply to every address, delete."""
+import pytest
+
+from mailservice import rules_services, services
+from mailservice.models import RuleTemplate, SortingRule
+
+pytestmark = pytest.mark.django_db
+
+RULE = {"name": "Facebook", "conditions": [{"field": "from", "operator": "contains", "value": "facebook.com"}],
+        "actions": [{"kind": "move", "argument": "fb"}]}
+
+
+@pytest.fixture
+def service(owner, organisation):
+    service = services.mail_service_create(actor=owner, organisation=organisation, domain="domain.xyz",
+                                           plan="premium")
+    alice = services.address_create(actor=owner, service=service, local_part="alice")
+    services.address_create(actor=owner, service=service, local_part="bob")
+    rules_services.rule_create(actor=owner, address=alice, name=RULE["name"], conditions=RULE["conditions"],
+                               actions=RULE["actions"])
+    service.alice = alice
+    return service
+
+
+def test_save_apply_and_delete_a_template(client, owner, service):
+    client.force_login(owner)
+    url = f"/mail/services/{service.pk}/rule-templates/"
+    assert client.post(url, {"operation": "create", "name": "Social", "address": service.alice.pk}).status_code == 302
+    template = RuleTemplate.objects.get(name="Social")
+    assert "Facebook" in client.get(url).content.decode()
+    assert client.post(url, {"operation": "apply", "template": template.pk}).status_code == 302
+    assert sorted(SortingRule.objects.values_list("address__local_part", flat=True)) == ["alice", "bob"]
+    assert client.post(url, {"operation": "delete", "template": template.pk}).status_code == 302
+    assert not RuleTemplate.objects.exists()
+
+
+def test_member_cannot_change_templates_and_outsider_gets_404(client, member, outsider, other_organisation,
+                                                              service):
+    url = f"/mail/services/{service.pk}/rule-templates/"
+    client.force_login(member)
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"operation": "create", "name": "X", "address": service.alice.pk})
+    assert response.status_code == 403 and not RuleTemplate.objects.exists()
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404

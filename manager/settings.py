@@ -91,7 +91,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker) share the file: wait rather than fail on a lock.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # IMMEDIATE: a transaction takes the write lock at BEGIN; a deferred one that reads
+    # and then writes fails at once ("database is locked", no wait) while another process
+    # commits, which the pipeline e2e tests hit.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory: end-to-end tests start Celery workers that must see the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}

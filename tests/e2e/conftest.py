@@ -35,6 +35,11 @@ def mail_stack():
 # --- The push pipeline: a private Redis and a real Celery worker ---------------------------
 
 
+# The worker also consumes this host's queue, as if deployed for a host whose entry is
+# missing from MAIL_BACKEND_CONFIG: its pushes then fail permanently and visibly.
+UNCONFIGURED_HOST = "unconfigured"
+
+
 @dataclass
 class PipelineProcesses:
     root: Path
@@ -68,7 +73,7 @@ def pipeline_processes(mail_stack, django_db_setup, django_db_blocker):
             "PUSH_RETRY_BASE_SECONDS": "0.5",
             "PUSH_STUCK_AFTER_SECONDS": "5",
             "MM_VAR_DIR": str(var_dir),
-        })
+        }, queues=f"default,mail-default,mail-{UNCONFIGURED_HOST}")
         worker.start()
     except StartError as exc:
         redis.stop()
@@ -109,8 +114,5 @@ def pipeline(pipeline_processes, settings):
     try:
         yield procs
     finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url, app.conf.broker_transport_options = before
-        app._after_fork()
+        repoint_celery(*before)
         push.forget_hosts()

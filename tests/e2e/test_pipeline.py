@@ -12,6 +12,7 @@ import itertools
 import os
 import smtplib
 import socket
+import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ import pytest
 from mailservice.backends.base import drift
 from mailservice.desired import desired_state
 from mailservice.models import MailService
+from manager.core.models import PushJob
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -150,6 +152,8 @@ class Scenario:
 def scenario(pipeline, mail_stack, owner, organisation, api):
     s = Scenario(api(owner), mail_stack, organisation)
     yield s
+    if pipeline.worker.extra_env:  # a worker left paused inside apply() holds the adapter's lock
+        pipeline.worker.kill()
     backend = mail_stack.backend()
     for domain in s.domains:
         backend.remove_service(domain)
@@ -187,3 +191,186 @@ def test_device_password_created_through_the_api_logs_in_within_seconds(scenario
     assert elapsed < 15
     assert scenario.wait_applied(service)["last_applied"]
     assert scenario.drift(service["domain"]) == []
+
+
+def test_revoke_remove_and_disconnect_end_logins_but_other_devices_stay(scenario, owner, member):
+    service = scenario.service("access.pipeline.test")
+    alice, bob = scenario.address(service, "alice"), scenario.address(service, "bob")
+    scenario.grant(alice, owner)
+    scenario.grant(alice, member)
+    scenario.grant(bob, owner)
+    laptop, phone = scenario.device(alice, "Laptop"), scenario.device(alice, "Phone")
+    member_a, member_b = scenario.device(alice, "M1", member), scenario.device(alice, "M2", member)
+    bob_tablet = scenario.device(bob, "Tablet")
+    scenario.wait_applied(service)
+    for device in (laptop, phone, member_a, member_b, bob_tablet):
+        assert scenario.login(device["login"]), device["name"]
+
+    client = scenario.client
+    scenario.ok(client.delete(f"{API}/addresses/{alice['id']}/device-passwords/{laptop['id']}/"), 204)
+    scenario.ok(client.delete(f"{API}/addresses/{alice['id']}/users/{member.pk}/"), 204)  # all access
+    revoked = scenario.ok(client.post(f"{API}/addresses/{bob['id']}/users/{owner.pk}/disconnect/"), 200)
+    assert revoked == {"revoked": 1}
+    scenario.wait_applied(service)
+
+    assert scenario.refused(laptop["login"], member_a["login"], member_b["login"],
+                            bob_tablet["login"]) == [True, True, True, True]
+    assert scenario.login(phone["login"])
+    assert scenario.drift(service["domain"]) == []
+
+
+def test_mail_routes_to_catchall_own_mailbox_alias_and_redirection_with_copy(scenario, owner):
+    service = scenario.service("routing.pipeline.test")
+    addresses = {name: scenario.address(service, name) for name in ("alice", "bob", "keeper", "catchall")}
+    for name, address in addresses.items():
+        scenario.grant(address, owner, ["read"] if name == "catchall" else ["read", "send"])
+    logins = {name: scenario.device(address, name)["login"] for name, address in addresses.items()}
+    scenario.ok(scenario.client.post(f"{API}/addresses/{addresses['alice']['id']}/aliases/",
+                                     {"local_part": "team"}, format="json"), 201)
+    scenario.ok(scenario.client.post(f"{API}/addresses/{addresses['keeper']['id']}/redirections/",
+                                     {"target": addresses["alice"]["email"], "keep_copy": True},
+                                     format="json"), 201)
+    scenario.wait_applied(service)
+
+    to_unknown = scenario.send("nobody@routing.pipeline.test", subject="unknown")
+    to_bob = scenario.send(addresses["bob"]["email"], subject="direct")
+    to_team = scenario.send("team@routing.pipeline.test", subject="alias")
+    to_keeper = scenario.send(addresses["keeper"]["email"], subject="redirect with copy")
+
+    assert scenario.has_message(logins["catchall"], to_unknown)
+    assert scenario.has_message(logins["bob"], to_bob)
+    assert not scenario.has_message(logins["catchall"], to_bob, wait=0)
+    assert scenario.has_message(logins["alice"], to_team)
+    assert scenario.has_message(logins["keeper"], to_keeper)
+    assert scenario.has_message(logins["alice"], to_keeper)
+    assert scenario.drift(service["domain"]) == []
+
+
+def test_disabled_and_deleted_addresses_refuse_mail(scenario):
+    service = scenario.service("refuse.pipeline.test")
+    carol, dave = scenario.address(service, "carol"), scenario.address(service, "dave")
+    scenario.wait_applied(service)
+    assert scenario.rcpt(carol["email"]) == 250 and scenario.rcpt(dave["email"]) == 250
+
+    scenario.ok(scenario.client.patch(f"{API}/addresses/{carol['id']}/", {"enabled": False},
+                                      format="json"), 200)
+    scenario.ok(scenario.client.delete(f"{API}/addresses/{dave['id']}/"), 204)
+    scenario.wait_applied(service)
+    assert scenario.rcpt(carol["email"]) == 550
+    assert scenario.rcpt(dave["email"]) == 550
+    assert scenario.drift(service["domain"]) == []
+
+
+def test_sync_status_push_now_and_a_permanent_failure(scenario, pipeline):
+    from .conftest import UNCONFIGURED_HOST
+
+    service = scenario.service("sync.pipeline.test")
+    first = scenario.wait_applied(service)
+    assert first["sync_error"] == "" and first["last_applied"]
+
+    response = scenario.client.post(f"{API}/mail-services/{service['id']}/sync/")
+    assert response.status_code == 202 and response.json()["sync_status"] == "pending"
+    again = scenario.wait_applied(service)
+    assert again["last_applied"] > first["last_applied"]
+
+    lost = scenario.service("lost.pipeline.test")
+    scenario.wait_applied(lost)
+    MailService.objects.filter(pk=lost["id"]).update(backend_host=UNCONFIGURED_HOST)
+    assert scenario.client.post(f"{API}/mail-services/{lost['id']}/sync/").status_code == 202
+    deadline = time.monotonic() + 15
+    while (body := scenario.sync(lost))["sync_status"] != "failed":
+        assert time.monotonic() < deadline, body
+        time.sleep(0.1)
+    assert f"No mail backend host named '{UNCONFIGURED_HOST}' is configured" in body["sync_error"]
+    # The service list shows the same.
+    listed = {s["domain"]: s for s in scenario.ok(scenario.client.get(f"{API}/mail-services/"))["results"]}
+    assert listed["lost.pipeline.test"]["sync_status"] == "failed"
+    assert listed["sync.pipeline.test"]["sync_status"] == "applied"
+
+
+def test_worker_killed_inside_a_push_and_restarted_reaches_the_desired_state(scenario, owner, pipeline,
+                                                                            mail_stack):
+    service = scenario.service("crash.pipeline.test", capacity=20)
+    first = scenario.address(service, "first")
+    scenario.grant(first, owner)
+    scenario.wait_applied(service)
+
+    # Changes made while no worker runs: their messages wait in Redis.
+    pipeline.worker.stop()
+    created = [scenario.address(service, f"user{i}") for i in range(8)]
+    for address in created:
+        scenario.grant(address, owner)
+    devices = [scenario.device(address, "Phone") for address in created]
+    scenario.ok(scenario.client.post(f"{API}/addresses/{first['id']}/aliases/",
+                                     {"local_part": "team"}, format="json"), 201)
+
+    # A worker with the test-only pause inside apply() (tests/e2e/worker.py): it writes the
+    # user database, then stops before the Postfix maps; we SIGKILL it there.
+    pause = pipeline.root / f"pause-{uuid.uuid4().hex}"
+    pipeline.worker.start(extra_env={"MM_E2E_PAUSE_FILE": str(pause), "MM_E2E_PAUSE_SECONDS": "120"})
+    deadline = time.monotonic() + 15
+    while not pause.exists():
+        assert time.monotonic() < deadline, pipeline.worker.log_tail()
+        time.sleep(0.05)
+    assert PushJob.objects.get(target_id=service["domain"]).state == PushJob.State.RUNNING
+    # Half-written: the user database has the new mailboxes, the Postfix maps do not yet.
+    # (drift() would wait for the adapter's lock, which the paused push holds.)
+    identities = mail_stack.config.fragments_dir / "crash.pipeline.test.identities"
+    assert "user0@crash.pipeline.test" not in identities.read_text()
+    with sqlite3.connect(mail_stack.config.user_db) as db:
+        assert db.execute("SELECT count(*) FROM mailboxes WHERE email LIKE 'user%@crash.pipeline.test'"
+                          ).fetchone()[0] == 8
+
+    pipeline.worker.kill()
+    pipeline.worker.start()
+    # The killed push's message stays unacknowledged in Redis (visibility timeout 600 s)
+    # and the other queued messages find the job claimed ("skipped"); once the claim is
+    # older than PUSH_STUCK_AFTER_SECONDS (5 s here) requeue_stuck sends it again.
+    time.sleep(1)
+    assert scenario.sync(service)["sync_status"] == "pending"
+    requeue_until_applied(scenario, service)
+
+    assert scenario.drift(service["domain"]) == []
+    assert all(scenario.login(d["login"]) for d in devices)
+    assert scenario.rcpt("team@crash.pipeline.test") == 250
+
+
+def test_changes_made_while_redis_is_down_are_applied_after_it_returns(scenario, owner, pipeline):
+    service = scenario.service("redis.pipeline.test")
+    alice = scenario.address(service, "alice")
+    scenario.grant(alice, owner)
+    scenario.wait_applied(service)
+
+    pipeline.redis.stop()
+    try:
+        bob = scenario.address(service, "bob")  # 201: the row and its outbox job are committed
+        scenario.grant(bob, owner)
+        devices = [scenario.device(alice, "Laptop"), scenario.device(bob, "Phone")]
+        assert scenario.sync(service)["sync_status"] == "pending"
+    finally:
+        pipeline.redis.start()  # same port: the worker and this process reconnect
+
+    requeue_until_applied(scenario, service)
+    assert scenario.drift(service["domain"]) == []
+    assert all(scenario.login(d["login"]) for d in devices)
+    assert scenario.rcpt(bob["email"]) == 250
+
+
+def test_hand_edited_map_is_restored_by_the_reconcile_task(scenario, owner, mail_stack):
+    from mailservice.tasks import reconcile_mail_services
+
+    service = scenario.service("reconcile.pipeline.test")
+    scenario.address(service, "alice")
+    scenario.wait_applied(service)
+    aliases = mail_stack.config.combined_map("aliases")
+    with aliases.open("a") as fh:
+        fh.write("evil@reconcile.pipeline.test thief@outside.test\n")
+    assert scenario.drift(service["domain"]) != []
+
+    reconcile_mail_services.delay()
+    deadline = time.monotonic() + 20
+    while scenario.drift(service["domain"]):
+        assert time.monotonic() < deadline, scenario.drift(service["domain"])
+        time.sleep(0.2)
+    assert "evil@" not in aliases.read_text()
+    assert scenario.rcpt("evil@reconcile.pipeline.test") == 550

@@ -12,6 +12,7 @@ push instead of hoping that a timed kill lands there. Production code has no suc
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import socket
@@ -127,10 +128,12 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.log_path = self.root / "worker.log"
         self.starts = 0
+        self.extra_env: dict[str, str] = {}
 
     def start(self, timeout: float = 30.0, extra_env: dict[str, str] | None = None) -> Worker:
         self.starts += 1
-        env = {**os.environ, **self.env, **(extra_env or {})}
+        self.extra_env = dict(extra_env or {})
+        env = {**os.environ, **self.env, **self.extra_env}
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
         env["PYTHONPATH"] = str(ROOT)
         argv = [PYTHON, str(Path(__file__).resolve()), "worker",
@@ -176,16 +179,19 @@ class Worker:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
-def repoint_celery(broker_url: str) -> None:
+def repoint_celery(broker_url: str, transport_options: dict | None = None) -> None:
     """Make this process publish to `broker_url` (settings are read once at app setup)."""
+    from kombu import pools
+
     from manager.celery import app
 
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # kombu keeps pools in a process-wide registry: closing one leaves it there, closed.
+    pools.reset()
     app.conf.broker_url = broker_url
-    app.conf.broker_transport_options = {"visibility_timeout": 600}
+    app.conf.broker_transport_options = (
+        {"visibility_timeout": 600} if broker_url.startswith("redis") else transport_options)
     app.conf.task_always_eager = False
-    app._after_fork()  # drops the cached connection and producer pools
+    app._after_fork()  # drops the app's cached connection and producer pools
 
 
 def _install_pause_hook() -> None:
@@ -211,6 +217,7 @@ def _worker_main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "manager.settings")
     sys.path[0] = str(ROOT)  # not this file's directory
     django.setup()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` dumps every thread's stack to the log
     _install_pause_hook()
     from manager.celery import app
 

@@ -48,11 +48,13 @@ class PipelineProcesses:
     stack_json: Path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pipeline_processes(mail_stack, django_db_setup, django_db_blocker):
     """A private redis-server and a Celery worker (queues default, mail-default) that use
     the test database, the private Redis and the private mail stack. Depends on
-    django_db_setup so it is stopped before the test database is dropped."""
+    django_db_setup so it is stopped before the test database is dropped. Module scope:
+    the worker must be gone before other modules drive the shared mail stack directly,
+    or its late pushes (retries, re-queues) reload Postfix under their feet."""
     from django.db import connection
 
     from .worker import RedisServer, StartError, Worker, database_url

@@ -1,6 +1,8 @@
 """The plan table of SPEC §2: the one place that says what each plan allows."""
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -32,9 +34,9 @@ PLAN_CHOICES = [(p.slug, p.name) for p in PLANS.values()]
 
 # Features a plan may lack; the error code names the feature.
 FEATURES = {
-    "catchall": "a catchall address",
-    "advanced_sieve": "the advanced (Sieve) filter mode",
-    "sorting_rules": "sorting rules",
+    "catchall": _("a catchall address"),
+    "advanced_sieve": _("the advanced (Sieve) filter mode"),
+    "sorting_rules": _("sorting rules"),
 }
 
 

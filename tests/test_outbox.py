@@ -137,3 +137,17 @@ def test_requeue_stuck_sends_lost_and_abandoned_jobs(handler, settings):
     assert fresh.pk not in [pk for pk, _ in handler.sent]
     # the abandoned job can be claimed again by a live worker
     assert outbox.run(abandoned.pk) == "done"
+
+
+def test_change_during_a_push_leaves_the_job_claimed(handler):
+    job = outbox.enqueue("test_unit", 14)
+    seen = []
+
+    def push(target_id):
+        outbox.enqueue("test_unit", 14)  # a change committed while the push runs
+        seen.append(PushJob.objects.get(pk=job.pk).state)
+        seen.append(outbox.claim(job.pk))  # what a second worker would get
+
+    outbox.register("test_unit", push)
+    assert outbox.run(job.pk) == "again"
+    assert seen == ["running", None]

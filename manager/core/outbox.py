@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .context import get_request_id
@@ -52,9 +52,12 @@ def enqueue(kind: str, target_id, *, organisation_id=None) -> PushJob:
         defaults={"organisation_id": organisation_id, "queue": queue},
     )
     if not created:
+        # A job being pushed stays claimed: its worker sees the new generation when it
+        # finishes and goes again, so two workers never push the same unit at once.
         PushJob.objects.filter(pk=job.pk).update(
-            generation=F("generation") + 1, state=PushJob.State.PENDING, next_attempt_at=None,
-            attempts=0, queue=queue,
+            generation=F("generation") + 1, next_attempt_at=None, attempts=0, queue=queue,
+            state=Case(When(state=PushJob.State.RUNNING, then=Value(PushJob.State.RUNNING)),
+                       default=Value(PushJob.State.PENDING)),
         )
         job.refresh_from_db()
     transaction.on_commit(lambda: send(job))

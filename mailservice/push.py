@@ -55,16 +55,8 @@ def push_mail_service(domain: str) -> None:
             for host in _hosts():
                 backend_for(host).remove_service(domain)
             return
-        backend = backend_for(service.backend_host)
-        before = backend.actual(domain)
-        backend.apply(desired_state(service))
-        # Devices whose password disappeared lose their live sessions too.
-        kept = {d.ref for d in desired_state(service).device_passwords}
-        for email in sorted({d.email for d in before.device_passwords if d.ref not in kept}):
-            try:
-                backend.kick(email)
-            except BackendError as exc:  # the revoke itself is applied; log and go on
-                log.warning("kick %s failed: %s", email, exc)
+        # apply() also ends the live sessions of devices whose password went away.
+        backend_for(service.backend_host).apply(desired_state(service))
     except BackendError as exc:
         raise outbox.PushError(str(exc), permanent=exc.permanent) from exc
 

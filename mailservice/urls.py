@@ -1,6 +1,6 @@
 """Mail pages under /mail/, plus the public well-known client-setup and invitation URLs."""
 
-from .views import access, addresses, clientsetup, rule_templates, rules, services
+from .views import access, addresses, clientsetup, policy, rule_templates, rules, services
 
 app_name = "mailservice"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     *rule_templates.urlpatterns,
     *access.urlpatterns,
     *clientsetup.urlpatterns,
+    *policy.urlpatterns,
 ]

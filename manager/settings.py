@@ -218,6 +218,8 @@ MAIL_SMTPS_PORT = int(env("MAIL_SMTPS_PORT", "465"))
 MAIL_TYPE_HEADER = env("MAIL_TYPE_HEADER", "X-Mail-Type")
 # JSON file describing the backend host(s); bin/run points it at its local stack.
 MAIL_BACKEND_CONFIG = env("MAIL_BACKEND_CONFIG", "")
+# Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
+MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -28,13 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start the stack and run until SIGTERM/Ctrl-C")
     start.add_argument("dir", type=Path, help="directory for configs, mail, queue and logs")
+    start.add_argument("--policy-url", help="Mail Manager's Dovecot auth policy endpoint")
+    start.add_argument("--policy-secret", default=os.environ.get("MAIL_POLICY_SECRET", ""),
+                       help="shared secret sent to the policy endpoint (default: $MAIL_POLICY_SECRET)")
     args = parser.parse_args(argv)
+    policy = (args.policy_url, args.policy_secret) if args.policy_url else None
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        stack = MailStack.start(args.dir)
+        stack = MailStack.start(args.dir, policy=policy)
     except BackendError as exc:
         print(f"mailstack: {exc}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -79,11 +80,27 @@ def _check_reachable(path: Path) -> None:
             )
 
 
+def render_policy_conf(policy: tuple[str, str] | None) -> str:
+    """Dovecot's auth policy server settings: Mail Manager learns which device password
+    was used (and when) from the reports. Empty without a policy URL."""
+    if policy is None:
+        return ""
+    url, secret = policy
+    return f"""
+auth_policy_server_url = {url}
+auth_policy_server_api_header = X-Mail-Manager-Policy: {secret}
+auth_policy_hash_nonce = {secrets.token_hex(16)}
+auth_policy_request_attributes = login=%{{requested_username}} remote=%{{rip}} protocol=%s device=%{{passdb:device_ref}}
+auth_policy_server_timeout_msecs = 2000
+"""
+
+
 def render_dovecot_conf(
-    *, root: Path, base_dir: Path, ports: dict[str, int], sql_conf: Path
+    *, root: Path, base_dir: Path, ports: dict[str, int], sql_conf: Path,
+    policy: tuple[str, str] | None = None,
 ) -> str:
     vmail = root / "vmail"
-    return f"""# Mail Manager local stack: private Dovecot. Generated.
+    return render_policy_conf(policy) + f"""# Mail Manager local stack: private Dovecot. Generated.
 base_dir = {base_dir}
 state_dir = {root}/dovecot/state
 instance_name = mailmanager-{base_dir.name}
@@ -337,8 +354,10 @@ class MailStack:
             return None
 
     @classmethod
-    def start(cls, root: Path, *, timeout: float = 20.0) -> MailStack:
-        """Write configs under ``root``, start both daemons and wait until they listen."""
+    def start(cls, root: Path, *, timeout: float = 20.0,
+              policy: tuple[str, str] | None = None) -> MailStack:
+        """Write configs under ``root``, start both daemons and wait until they listen.
+        ``policy`` = (URL, secret) of Mail Manager's Dovecot auth policy endpoint."""
         dovecot, postfix = _which("dovecot"), _which("postfix")
         doveadm, sievec = _which("doveadm"), _which("sievec")
         root = Path(root).resolve()
@@ -368,7 +387,7 @@ class MailStack:
 
         # A free port can be taken by someone else before the daemon binds it: try again.
         for attempt in range(3):
-            stack = cls._configure(root, config)
+            stack = cls._configure(root, config, policy)
             try:
                 stack._start_daemons(dovecot, postfix, timeout)
                 break
@@ -380,14 +399,16 @@ class MailStack:
         return stack
 
     @classmethod
-    def _configure(cls, root: Path, config: DovecotPostfixConfig) -> MailStack:
+    def _configure(cls, root: Path, config: DovecotPostfixConfig,
+                   policy: tuple[str, str] | None = None) -> MailStack:
         base_dir = Path(tempfile.mkdtemp(prefix="mmd-", dir="/tmp"))
         os.chmod(base_dir, 0o755)
         ports = dict(zip(PORT_NAMES, _free_ports(len(PORT_NAMES)), strict=True))
         sql_conf = root / "dovecot/dovecot-sql.conf.ext"
         sql_conf.write_text(render_dovecot_sql_conf(config.user_db))
         config.dovecot_conf.write_text(
-            render_dovecot_conf(root=root, base_dir=base_dir, ports=ports, sql_conf=sql_conf)
+            render_dovecot_conf(root=root, base_dir=base_dir, ports=ports, sql_conf=sql_conf,
+                                policy=policy)
         )
         (config.postfix_dir / "main.cf").write_text(
             render_postfix_main_cf(

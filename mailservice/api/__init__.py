@@ -2,7 +2,7 @@
 
 
 def register(router):
-    from . import access, addresses, clientsetup, rules, services
+    from . import access, addresses, clientsetup, folders, rules, services
 
-    for module in (services, addresses, access, rules, clientsetup):
+    for module in (services, addresses, access, rules, folders, clientsetup):
         module.register(router)

@@ -82,9 +82,9 @@ class AddressViewSet(SyncContextMixin, ServiceModelViewSet):
         services.address_delete(actor=self.request.user, address=instance)
 
 
-class AddressChildViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
-                          mixins.DestroyModelMixin, RestrictedViewSet):
-    """Resources under `addresses/{id}/`: the address goes through the gate first."""
+class AddressScopedMixin:
+    """For resources under `addresses/{id}/`: the address goes through the gate first
+    (another organisation's address is a 404)."""
 
     def address(self):
         if not hasattr(self, "_address"):
@@ -92,6 +92,11 @@ class AddressChildViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins
                 Address.objects.restrict(self.request.user, "view").select_related("mail_service"),
                 pk=self.kwargs["address_pk"])
         return self._address
+
+
+class AddressChildViewSet(AddressScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                          mixins.RetrieveModelMixin, mixins.DestroyModelMixin, RestrictedViewSet):
+    """CRUD-style resources under `addresses/{id}/`."""
 
     def get_queryset(self):
         return self.queryset.model.objects.filter(address=self.address())

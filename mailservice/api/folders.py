@@ -1,0 +1,39 @@
+"""API: `addresses/{id}/folders/` — the mailbox's real folders (GET), create one (POST)."""
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.response import Response
+
+from .. import folders
+from ..models import Address
+from .addresses import AddressScopedMixin
+
+FolderList = inline_serializer("FolderList", {"folders": serializers.ListField(child=serializers.CharField())})
+
+
+class FolderSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=500, help_text='Sub-folders with "/", e.g. "Mail List/SL-Devel".')
+
+
+class FolderViewSet(AddressScopedMixin, viewsets.GenericViewSet):
+    """Folders live in the mailbox, not in Mail Manager: read and created through the
+    backend. Reading needs "read" or "manage rules"; creating needs "manage rules"."""
+
+    serializer_class = FolderSerializer
+    queryset = Address.objects.none()
+    pagination_class = None
+
+    @extend_schema(responses=FolderList)
+    def list(self, request, *args, **kwargs):
+        return Response({"folders": folders.folder_list(actor=request.user, address=self.address())})
+
+    @extend_schema(responses={201: FolderSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = FolderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        name = folders.folder_create(actor=request.user, address=self.address(),
+                                     name=serializer.validated_data["name"])
+        return Response({"name": name}, status=status.HTTP_201_CREATED)
+
+
+def register(router):
+    router.register(r"addresses/(?P<address_pk>\d+)/folders", FolderViewSet, basename="folder")

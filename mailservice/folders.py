@@ -1,0 +1,51 @@
+"""Mailbox folders, read from and created in the backend (not stored by Mail Manager)."""
+from django.utils.translation import gettext as _
+
+from manager.audit import services as audit
+from manager.core.errors import ServiceError
+from manager.core.outbox import PushError
+
+from .access import may_on_address
+from .backends.base import BackendError
+from .models import Permission
+from .sieve.rules import folder_errors, normalize_folder
+
+
+def _backend(address):
+    from .push import backend_for
+
+    return backend_for(address.mail_service.backend_host)
+
+
+def _unavailable(exc):
+    return ServiceError(_("The mail backend could not be reached: %(e)s") % {"e": exc},
+                        code="backend_unavailable", status=422)
+
+
+def folder_list(*, actor, address) -> list[str]:
+    if not (may_on_address(actor, Permission.READ, address)
+            or may_on_address(actor, Permission.MANAGE_RULES, address)):
+        raise ServiceError(_("You may not see this mailbox."), code="permission_denied", status=403)
+    try:
+        return _backend(address).list_folders(address.email)
+    except (PushError, BackendError) as exc:
+        raise _unavailable(exc) from exc
+
+
+def folder_create(*, actor, address, name: str) -> str:
+    """Create a folder (sub-folders with "/") in the mailbox now, through the backend."""
+    if not may_on_address(actor, Permission.MANAGE_RULES, address):
+        raise ServiceError(_("You may not manage this mailbox's folders."), code="permission_denied",
+                           status=403)
+    errors = folder_errors(name or "")
+    if errors:
+        raise ServiceError(" ".join(errors), code="invalid_folder", fields={"name": errors})
+    name = normalize_folder(name)
+    if not address.enabled:
+        raise ServiceError(_("The address is disabled."), code="address_disabled", status=409)
+    try:
+        _backend(address).create_folder(address.email, name)
+    except (PushError, BackendError) as exc:
+        raise _unavailable(exc) from exc
+    audit.record(actor=actor, action="other", obj=address, verb="folder.create", after={"folder": name})
+    return name

@@ -148,11 +148,17 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
             "sender": serializers.CharField(), "sender_name": serializers.CharField(),
             "subject": serializers.CharField(), "list_id": serializers.CharField(),
             "list_name": serializers.CharField(), "list_unsubscribe": serializers.BooleanField(),
+            "recipients": serializers.ListField(
+                child=serializers.CharField(), help_text="To and Cc addresses, once each."),
             "folder": serializers.CharField(), "rule": RuleBodySerializer(allow_null=True),
+            "suggestions": ConditionSerializer(
+                many=True, help_text="Conditions the user may add to the rule "
+                "(\"To contains …\", \"Cc contains …\" per recipient)."),
             "warnings": serializers.ListField(child=serializers.CharField())}))
     @action(detail=False, methods=["post"], url_path="from-message", parser_classes=UPLOAD_PARSERS)
     def from_message(self, request, *args, **kwargs):
-        """A rule suggested from a received e-mail (sender, subject, list headers); not saved."""
+        """A rule suggested from a received e-mail (sender, subject, list headers, recipients);
+        not saved."""
         return Response(prefill_from_message(message_bytes(request, "message", headers=True)))
 
     @extend_schema(

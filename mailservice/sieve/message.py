@@ -67,6 +67,33 @@ def _first_address(value: str) -> tuple[str, str]:
     return _clean(name), ""
 
 
+def _addresses(value: str) -> list[str]:
+    """Every mailbox address of a header value (lower case), in order."""
+    try:
+        found = [a.strip().lower() for _, a in getaddresses([value]) if "@" in a]
+    except Exception:
+        found = []
+    return found or [a.lower() for a in _BARE_ADDRESS_RE.findall(value)]
+
+
+def _recipients(message: Message) -> tuple[list[str], list[str]]:
+    """(To addresses, Cc addresses not already in To), each deduplicated."""
+    seen: set[str] = set()
+    lists: tuple[list[str], list[str]] = ([], [])
+    for index, name in enumerate(("To", "Cc")):
+        values = []
+        try:
+            values = [str(v) for v in message.get_all(name) or ()]
+        except Exception:
+            values = [_raw_header(message, name)]
+        for value in values:
+            for address in _addresses(_clean(value, 100_000)):
+                if address not in seen and not has_control_characters(address):
+                    seen.add(address)
+                    lists[index].append(address)
+    return lists
+
+
 def _folder_name(text: str) -> str:
     folder = _clean(text).replace("/", "-").strip(" .~-")[:MAX_FOLDER_CHARS].strip()
     return folder if folder and not folder_errors(folder) else ""
@@ -92,7 +119,9 @@ def prefill_from_message(raw: bytes | str) -> dict[str, Any]:
     """Facts from a message and a suggested rule (plain data, see rules.rule_from_dict).
 
     Keys: sender, sender_name, subject, list_id, list_name, list_unsubscribe (bool),
-    folder (suggested), rule {name, enabled, match, conditions, actions}, warnings.
+    recipients (To and Cc addresses, deduplicated), folder (suggested), rule {name,
+    enabled, match, conditions, actions}, suggestions (extra conditions the user may
+    add: "To contains …" / "Cc contains …" per recipient), warnings.
     """
     result: dict[str, Any] = {
         "sender": "",
@@ -101,8 +130,10 @@ def prefill_from_message(raw: bytes | str) -> dict[str, Any]:
         "list_id": "",
         "list_name": "",
         "list_unsubscribe": False,
+        "recipients": [],
         "folder": "",
         "rule": None,
+        "suggestions": [],
         "warnings": [],
     }
     if isinstance(raw, str):
@@ -120,6 +151,13 @@ def prefill_from_message(raw: bytes | str) -> dict[str, Any]:
     list_id = _header(message, "List-Id")
     result["list_name"], result["list_id"] = _list_name(list_id) if list_id else ("", "")
     result["list_unsubscribe"] = bool(_header(message, "List-Unsubscribe"))
+    to, cc = _recipients(message)
+    result["recipients"] = to + cc
+    result["suggestions"] = [
+        {"field": field_name, "operator": "contains", "value": address}
+        for field_name, addresses in (("to", to), ("cc", cc))
+        for address in addresses
+    ]
     if getattr(message, "defects", None) or _has_defects(message, "From"):
         result["warnings"].append("The message headers are malformed; check the suggestion.")
     if not result["sender"]:

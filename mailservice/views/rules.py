@@ -215,15 +215,18 @@ class RuleFormView(RulesMixin):
         address = self.get_address(pk)
         rule = self.get_rule(address, rid)
         form, conditions, actions = rule_forms(request.POST)
+        chosen = chosen_suggestions(request.POST)
+        ticked = [{**c, "checked": True} for c in chosen]
         if not (form.is_valid() and conditions.is_valid() and actions.is_valid()):
             return render(request, self.template,
-                          self.context(address, rule, form, conditions, actions), status=400)
+                          self.context(address, rule, form, conditions, actions, suggestions=ticked),
+                          status=400)
         used_conditions = [f for f in conditions if f.cleaned_data.get("field")]
         used_actions = [f for f in actions if f.cleaned_data.get("kind")]
         data = {
             **form.cleaned_data,
             "conditions": [{"field": f.cleaned_data["field"], "operator": f.cleaned_data["operator"],
-                            "value": f.cleaned_data["value"]} for f in used_conditions],
+                            "value": f.cleaned_data["value"]} for f in used_conditions] + chosen,
             "actions": [{"kind": f.cleaned_data["kind"], "argument": f.cleaned_data["argument"],
                          "keep_copy": f.cleaned_data["keep_copy"]} for f in used_actions],
         }
@@ -237,7 +240,8 @@ class RuleFormView(RulesMixin):
         except ServiceError as exc:
             self.show_errors(form, used_conditions, used_actions, exc)
             return render(request, self.template,
-                          self.context(address, rule, form, conditions, actions, error=exc),
+                          self.context(address, rule, form, conditions, actions, error=exc,
+                                       suggestions=ticked),
                           status=400 if exc.status == 404 else exc.status)
         messages.success(request, message)
         return done(request, self.list_url(address))
@@ -263,6 +267,21 @@ class RuleFormView(RulesMixin):
                                else message)
         if not error.fields:
             form.add_error(None, error.message)
+
+
+SUGGESTED_FIELDS = ("to", "cc")
+
+
+def chosen_suggestions(data) -> list[dict]:
+    """The "To/Cc contains <recipient>" conditions ticked on a form pre-filled from an e-mail
+    (checkboxes `suggested` = "to:<address>")."""
+    chosen = []
+    for item in data.getlist("suggested"):
+        field, _sep, value = item.partition(":")
+        condition = {"field": field, "operator": "contains", "value": value}
+        if field in SUGGESTED_FIELDS and value and condition not in chosen:
+            chosen.append(condition)
+    return chosen
 
 
 def uploaded_message(request, form) -> bytes | None:
@@ -299,7 +318,7 @@ class RuleFromMessageView(RulesMixin):
         view = RuleFormView()
         view.request = request
         context = view.context(address, None, *rule_forms(rule=prefill["rule"] or {}),
-                               prefill=prefill)
+                               prefill=prefill, suggestions=prefill["suggestions"])
         return render(request, RuleFormView.template, context)
 
 

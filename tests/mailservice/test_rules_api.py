@@ -186,6 +186,17 @@ def test_from_message_prefills_a_rule_from_an_eml(client, alice):
     assert not SortingRule.objects.filter(address=alice).exists()  # not saved
 
 
+def test_from_message_returns_the_recipients_and_suggests_conditions_on_them(client, alice):
+    upload = SimpleUploadedFile("sl.eml", (SAMPLES / "sl-devel-reply.eml").read_bytes())
+    body = client.post(rules_url(alice, "from-message/"), {"message": upload},
+                       format="multipart").json()
+    assert body["recipients"] == ["scientific-linux-devel@listserv.fnal.gov", "alice@domain.xyz"]
+    assert body["suggestions"][0] == {"field": "to", "operator": "contains",
+                                      "value": "scientific-linux-devel@listserv.fnal.gov"}
+    rule = body["rule"] | {"conditions": body["rule"]["conditions"] + body["suggestions"][:1]}
+    assert client.post(rules_url(alice), rule, format="json").status_code == 201
+
+
 def test_from_message_accepts_pasted_headers(client, alice):
     headers = "From: Shop <news@shop.example>\r\nSubject: Deals\r\nList-Id: Shop news <news.shop.example>\r\n"
     response = client.post(rules_url(alice, "from-message/"), {"headers": headers}, format="json")

@@ -112,6 +112,31 @@ def test_create_from_an_email_prefills_the_form(client, owner, alice):
     assert not SortingRule.objects.filter(address=alice).exists()
 
 
+def test_a_recipient_suggestion_can_be_ticked_and_becomes_a_condition(client, owner, alice):
+    client.force_login(owner)
+    upload = SimpleUploadedFile("sl.eml", (SAMPLES / "sl-devel-reply.eml").read_bytes())
+    html = client.post(url(alice, "from-message/"), {"message": upload}).content.decode()
+    assert 'id="suggested-conditions"' in html
+    assert 'value="to:scientific-linux-devel@listserv.fnal.gov"' in html
+    assert "To contains scientific-linux-devel@listserv.fnal.gov" in html
+    assert "Cc contains alice@domain.xyz" in html
+    data = form_data(match="all", **{"cond-0-field": "from", "cond-0-value": "fnal.example"})
+    data["suggested"] = ["to:scientific-linux-devel@listserv.fnal.gov", "bcc:x@y.example"]
+    assert client.post(url(alice, "new/"), data).status_code == 302
+    rule = SortingRule.objects.get(address=alice)
+    assert rule.conditions == [
+        {"field": "from", "operator": "contains", "value": "fnal.example"},
+        {"field": "to", "operator": "contains", "value": "scientific-linux-devel@listserv.fnal.gov"}]
+
+
+def test_a_ticked_suggestion_stays_ticked_when_the_form_is_refused(client, owner, alice):
+    client.force_login(owner)
+    data = form_data(name="", suggested="cc:alice@domain.xyz")
+    response = client.post(url(alice, "new/"), data)
+    assert response.status_code == 400
+    assert 'value="cc:alice@domain.xyz" checked' in response.content.decode()
+
+
 def test_testing_the_rules_shows_the_result_table(client, owner, alice):
     make_rule(owner, alice)
     client.force_login(owner)

@@ -85,3 +85,33 @@ def test_prefill_never_raises_on_odd_header_values(headers):
         "utf-8", "surrogatepass"
     )
     prefill_from_message(raw)
+
+
+def test_recipients_are_the_to_and_cc_addresses_once_each(sample):
+    found = prefill_from_message(sample("sl-devel-reply"))
+    assert found["recipients"] == ["scientific-linux-devel@listserv.fnal.gov", "alice@domain.xyz"]
+    assert found["suggestions"] == [
+        {"field": "to", "operator": "contains", "value": "scientific-linux-devel@listserv.fnal.gov"},
+        {"field": "cc", "operator": "contains", "value": "alice@domain.xyz"},
+    ]
+    for condition in found["suggestions"]:
+        suggested = {**found["rule"], "conditions": [*found["rule"]["conditions"], condition]}
+        assert validate_rule(rule_from_dict(suggested)) == {}
+
+
+def test_recipients_are_deduplicated_across_headers_and_case():
+    pasted = (
+        "From: a@b.example\r\n"
+        'To: "Doe, Jo" <Jo@Y.example>, z@y.example\r\n'
+        "To: jo@y.example\r\n"
+        "Cc: Z@y.example, w@y.example\r\n"
+    )
+    found = prefill_from_message(pasted)
+    assert found["recipients"] == ["jo@y.example", "z@y.example", "w@y.example"]
+    assert [(s["field"], s["value"]) for s in found["suggestions"]] == [
+        ("to", "jo@y.example"), ("to", "z@y.example"), ("cc", "w@y.example")]
+
+
+def test_no_recipients_gives_empty_lists():
+    found = prefill_from_message("From: a@b.example\r\nSubject: x\r\n")
+    assert found["recipients"] == [] and found["suggestions"] == []

@@ -133,6 +133,7 @@ class Worker:
     def start(self, timeout: float = 30.0, extra_env: dict[str, str] | None = None) -> Worker:
         self.starts += 1
         self.extra_env = dict(extra_env or {})
+        self.root.mkdir(parents=True, exist_ok=True)  # /tmp cleaners must not break a restart
         env = {**os.environ, **self.env, **self.extra_env}
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
         env["PYTHONPATH"] = str(ROOT)

@@ -47,6 +47,9 @@ class RuleTemplate(models.Model):
                                      related_name="rule_templates")
     name = models.CharField(_("name"), max_length=200)
     rules = models.JSONField(_("rules"), default=list)
+    for_new_addresses = models.BooleanField(
+        _("for new addresses"), default=False,
+        help_text=_("Give these rules to every address created later in the mail service."))
     created = models.DateTimeField(auto_now_add=True)
 
     organisation_field = "mail_service__organisation"

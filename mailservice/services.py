@@ -177,6 +177,8 @@ def _local_part_free(service, local_part, *, exclude_address=None, exclude_alias
 @transaction.atomic
 def address_create(*, actor, service: MailService, local_part: str, display_name: str = "",
                    quota_mb: int | None = None, enabled: bool = True) -> Address:
+    from . import rules_services  # it imports this module
+
     _require(actor, ADD, service.organisation_id)
     # Lock the service row so two concurrent creations can't both pass the plan check.
     service = MailService.objects.select_for_update().get(pk=service.pk)
@@ -204,6 +206,7 @@ def address_create(*, actor, service: MailService, local_part: str, display_name
         raise Conflict(_("This address already exists."), code="local_part_taken") from exc
     audit.record(actor=actor, action="create", obj=address,
                  after=audit.snapshot(address, ADDRESS_FIELDS))
+    rules_services.apply_templates_to_new_address(actor=actor, address=address)
     push(service)
     return address
 

@@ -305,19 +305,30 @@ class RuleTemplateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RuleTemplate
-        fields = ["id", "name", "rules", "from_address", "created"]
+        fields = ["id", "name", "rules", "from_address", "for_new_addresses", "created"]
         read_only_fields = ["id", "created"]
+
+
+class SkippedAddressSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.CharField()
+    reason = serializers.CharField(help_text='"advanced mode": the address runs its own Sieve script.')
 
 
 class TemplateApplyResult(serializers.Serializer):
     addresses = serializers.IntegerField(help_text="How many addresses received the rules.")
+    applied = serializers.ListField(child=serializers.IntegerField(),
+                                    help_text="Ids of the addresses that received the rules.")
+    skipped = SkippedAddressSerializer(many=True, help_text="Addresses left alone, and why.")
 
 
 class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                           mixins.UpdateModelMixin, mixins.DestroyModelMixin, RestrictedViewSet):
     """Rule sets of the mail service that organisation managers apply to addresses.
     `apply/` REPLACES the rules of each address (all of the service's when `addresses`
-    is omitted) with the template's, in one push."""
+    is omitted) with the template's, in one push; addresses in advanced mode are left
+    alone and listed in `skipped`. With `for_new_addresses`, every address created
+    later starts with the template's rules (templates in name order)."""
 
     queryset = RuleTemplate.objects.all()
     serializer_class = RuleTemplateSerializer
@@ -348,14 +359,16 @@ class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                 raise serializers.ValidationError({"from_address": ["No such address in this service."]})
         template = rules_services.template_create(
             actor=request.user, service=service, name=data["name"],
-            rules=_plain(data.get("rules") or []), from_address=source)
+            rules=_plain(data.get("rules") or []), from_address=source,
+            for_new_addresses=data.get("for_new_addresses", False))
         return Response(RuleTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
         data = serializer.validated_data
         serializer.instance = rules_services.template_update(
             actor=self.request.user, template=serializer.instance, name=data.get("name"),
-            rules=_plain(data["rules"]) if "rules" in data else None)
+            rules=_plain(data["rules"]) if "rules" in data else None,
+            for_new_addresses=data.get("for_new_addresses"))
 
     def perform_destroy(self, instance):
         rules_services.template_delete(actor=self.request.user, template=instance)
@@ -375,9 +388,14 @@ class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
             addresses = list(Address.objects.filter(mail_service=template.mail_service, pk__in=ids))
             if len(addresses) != len(set(ids)):
                 raise serializers.ValidationError({"addresses": ["Not all are addresses of this service."]})
-        count = rules_services.template_apply(actor=request.user, template=template,
-                                              addresses=addresses)
-        return Response({"addresses": count})
+        result = rules_services.template_apply(actor=request.user, template=template,
+                                               addresses=addresses)
+        return Response({
+            "addresses": len(result.applied),
+            "applied": [a.pk for a in result.applied],
+            "skipped": [{"id": a.pk, "email": a.email, "reason": reason}
+                        for a, reason in result.skipped],
+        })
 
 
 def register(router):

@@ -38,17 +38,30 @@ class RuleTemplateListView(RestrictedView):
         try:
             if operation == "create":
                 source = get_object_or_404(Address, mail_service=service, pk=request.POST.get("address"))
-                rules_services.template_create(actor=request.user, service=service,
-                                               name=request.POST.get("name", ""), from_address=source)
+                rules_services.template_create(
+                    actor=request.user, service=service, name=request.POST.get("name", ""),
+                    from_address=source, for_new_addresses=bool(request.POST.get("for_new_addresses")))
                 messages.success(request, _("Template saved."))
-            elif operation in ("apply", "delete"):
+            elif operation in ("apply", "delete", "for_new_addresses"):
                 template = get_object_or_404(RuleTemplate, mail_service=service,
                                              pk=request.POST.get("template"))
                 if operation == "apply":
-                    count = rules_services.template_apply(actor=request.user, template=template)
+                    result = rules_services.template_apply(actor=request.user, template=template)
+                    count = len(result.applied)
                     messages.success(request, ngettext(
                         "The template's rules now apply to %(n)d address.",
                         "The template's rules now apply to %(n)d addresses.", count) % {"n": count})
+                    if result.skipped:
+                        messages.warning(request, _(
+                            "Left alone, in advanced mode (they run their own Sieve script): "
+                            "%(addresses)s.") % {"addresses": ", ".join(a.email for a, _r in result.skipped)})
+                elif operation == "for_new_addresses":
+                    template = rules_services.template_update(
+                        actor=request.user, template=template,
+                        for_new_addresses=not template.for_new_addresses)
+                    messages.success(request, _("New addresses will start with these rules.")
+                                     if template.for_new_addresses
+                                     else _("New addresses will no longer get these rules."))
                 else:
                     rules_services.template_delete(actor=request.user, template=template)
                     messages.success(request, _("Template deleted."))

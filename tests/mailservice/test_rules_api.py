@@ -330,7 +330,7 @@ def test_template_from_an_address_applied_to_all_addresses(client, owner, alice,
     before = pushes(premium)
     response = client.post(templates_url(premium, f"{template['id']}/apply/"), {}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json() == {"addresses": 2}
+    assert response.json() == {"addresses": 2, "applied": [alice.pk, bob.pk], "skipped": []}
     assert names(client, bob) == ["Facebook"]  # replaced, not appended
     assert names(client, alice) == ["Facebook"]
     assert pushes(premium) == before + 1  # one push for the service
@@ -343,10 +343,64 @@ def test_template_with_explicit_rules_applied_to_chosen_addresses(client, owner,
     tid = response.json()["id"]
     response = client.post(templates_url(premium, f"{tid}/apply/"), {"addresses": [bob.pk]},
                            format="json")
-    assert response.json() == {"addresses": 1}
+    assert response.json() == {"addresses": 1, "applied": [bob.pk], "skipped": []}
     assert names(client, bob) == ["Facebook"] and names(client, alice) == []
     bad = client.post(templates_url(premium), {"name": "Bad", "rules": [fb_rule(name="")]}, format="json")
     assert bad.status_code == 400 and "rules.0.name" in bad.json()["error"]["fields"]
+
+
+def test_applying_a_template_leaves_advanced_mode_addresses_alone_and_reports_them(
+        client, owner, alice, premium):
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    create(client, alice, name="Own rule", folder="own")
+    assert client.put(sieve_url(alice), {"mode": "advanced", "script": GUIDE_1},
+                      format="json").status_code == 200
+    tid = client.post(templates_url(premium), {"name": "FB", "rules": [fb_rule()]},
+                      format="json").json()["id"]
+    response = client.post(templates_url(premium, f"{tid}/apply/"), {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"addresses": 1, "applied": [bob.pk], "skipped": [
+        {"id": alice.pk, "email": "alice@domain.xyz", "reason": "advanced mode"}]}
+    assert names(client, alice) == ["Own rule"] and names(client, bob) == ["Facebook"]
+    assert active_script(Address.objects.get(pk=alice.pk)) == GUIDE_1
+
+
+def test_templates_for_new_addresses_give_their_rules_to_addresses_created_later(
+        client, owner, alice, premium):
+    from manager.audit.models import AuditEntry
+
+    response = client.post(templates_url(premium), {"name": "B social", "for_new_addresses": True,
+                                                    "rules": [fb_rule()]}, format="json")
+    assert response.status_code == 201 and response.json()["for_new_addresses"] is True
+    lists = fb_rule(name="Lists", folder="nl") | {"conditions": [
+        {"field": "subject", "operator": "contains", "value": "[list]"}]}
+    tid = client.post(templates_url(premium), {"name": "A lists", "rules": [lists]},
+                      format="json").json()["id"]
+    client.post(templates_url(premium), {"name": "C off", "rules": [fb_rule(name="Off")]},
+                format="json")
+    assert client.patch(templates_url(premium, f"{tid}/"), {"for_new_addresses": True},
+                        format="json").json()["for_new_addresses"] is True
+    before = pushes(premium)
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    assert names(client, bob) == ["Lists", "Facebook"]  # template name order
+    assert names(client, alice) == []  # existing addresses are untouched
+    assert pushes(premium) == before + 1  # the creation's own push carries the rules
+    script = active_script(Address.objects.get(pk=bob.pk))
+    assert script.index('"nl"') < script.index('"fb"')
+    entry = AuditEntry.objects.filter(verb="apply rule templates").get()
+    assert entry.changes["templates"][1] == [tid, RuleTemplate.objects.get(name="B social").pk]
+
+
+def test_a_template_that_does_not_fit_is_left_out_without_failing_the_creation(
+        client, owner, premium):
+    targets = [f"t{i}@elsewhere.example" for i in range(5)]
+    forwards = [fb_rule(name=f"Fwd {i}") | {"actions": [{"kind": "forward", "argument": t}]}
+                for i, t in enumerate(targets)]
+    for name, rules in (("A", forwards[:3]), ("B", forwards[3:])):
+        assert client.post(templates_url(premium), {"name": name, "for_new_addresses": True,
+                                                    "rules": rules}, format="json").status_code == 201
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    assert names(client, bob) == ["Fwd 0", "Fwd 1", "Fwd 2"]  # B would make 5 forwards
 
 
 def test_template_access_rules(api, client, premium, member, outsider, other_organisation):

@@ -43,3 +43,25 @@ def test_member_cannot_change_templates_and_outsider_gets_404(client, member, ou
     assert response.status_code == 403 and not RuleTemplate.objects.exists()
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+def test_new_address_option_advanced_addresses_are_named_when_applying(client, owner, service):
+    client.force_login(owner)
+    url = f"/mail/services/{service.pk}/rule-templates/"
+    assert client.post(url, {"operation": "create", "name": "Social", "address": service.alice.pk,
+                             "for_new_addresses": "1"}).status_code == 302
+    template = RuleTemplate.objects.get(name="Social")
+    assert template.for_new_addresses is True
+    assert "give Social to new addresses" in client.get(url).content.decode()
+    carol = services.address_create(actor=owner, service=service, local_part="carol")
+    assert list(SortingRule.objects.filter(address=carol).values_list("name", flat=True)) == ["Facebook"]
+    client.post(url, {"operation": "for_new_addresses", "template": template.pk})
+    template.refresh_from_db()
+    assert template.for_new_addresses is False
+    dave = services.address_create(actor=owner, service=service, local_part="dave")
+    assert not SortingRule.objects.filter(address=dave).exists()
+
+    rules_services.sieve_set(actor=owner, address=service.alice, mode="advanced", script="keep;\n")
+    response = client.post(url, {"operation": "apply", "template": template.pk}, follow=True)
+    html = response.content.decode()
+    assert "Left alone, in advanced mode" in html and "alice@domain.xyz" in html

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +41,12 @@ from .rules import Action, Rule
 from .validate import (
     DEFAULT_EXTENSIONS,
     SCRIPT_NAME,
-    TIMEOUT_SECONDS,
     SieveError,
     SieveToolError,
     extension_argument,
     find_tool,
     parse_diagnostics,
+    run_tool,
     script_bytes,
     write_private_config,
 )
@@ -280,17 +279,7 @@ def simulate(
         if recipient:
             command += ["-r", recipient]
         command += [script, message]
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise SieveToolError(f"sieve-test timed out after {TIMEOUT_SECONDS} s") from exc
+        done = run_tool(command, "sieve-test")
         trace_text = ""
         if os.path.exists(trace_path):
             with open(trace_path, encoding="utf-8", errors="replace") as handle:

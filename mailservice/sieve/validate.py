@@ -151,6 +151,15 @@ def write_private_config(directory: str, lines: Iterable[str] = ()) -> str:
     return path
 
 
+def run_tool(command: list[str], name: str) -> subprocess.CompletedProcess:
+    """Run a Pigeonhole tool with the shared time limit; a hang is a SieveToolError."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              timeout=TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise SieveToolError(f"{name} timed out after {TIMEOUT_SECONDS} s") from exc
+
+
 def check_script(
     text: str | bytes, *, extensions: Iterable[str] = DEFAULT_EXTENSIONS
 ) -> list[SieveError]:
@@ -172,17 +181,7 @@ def check_script(
             handle.write(data)
         command = [sievec, "-c", config, *options, script]
         command.append(os.path.join(tmp, f"{SCRIPT_NAME}.svbin"))
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise SieveToolError(f"sievec timed out after {TIMEOUT_SECONDS} s") from exc
+        done = run_tool(command, "sievec")
     if done.returncode == 0:
         return []
     errors = parse_diagnostics(done.stderr, decoded)

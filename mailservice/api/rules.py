@@ -6,6 +6,7 @@ from dataclasses import asdict
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -20,6 +21,7 @@ from .. import rules_services
 from ..access import may_on_address
 from ..models import Address, MailService, Permission
 from ..rules_models import RuleTemplate, SortingRule
+from ..rules_store import lint_for, rules_for
 from ..sieve.message import prefill_from_message
 from ..sieve.rules import (
     ACTION_KINDS,
@@ -27,7 +29,7 @@ from ..sieve.rules import (
     FIELDS,
     TEXT_OPERATORS,
 )
-from ..sieve.simulate import SieveScriptInvalid, test_rules
+from ..sieve.simulate import SieveScriptInvalid, simulate, test_rules
 from ..sieve.validate import SieveToolError, SieveToolMissing
 from .addresses import AddressChildViewSet
 
@@ -62,6 +64,22 @@ class RuleBodySerializer(serializers.Serializer):
     match = serializers.ChoiceField(choices=SortingRule.Match.choices, default="all")
     conditions = ConditionSerializer(many=True)
     actions = ActionSerializer(many=True)
+
+
+class LintWarningSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="1-based position of the rule concerned.")
+    rule_name = serializers.CharField()
+    code = serializers.ChoiceField(choices=[
+        "action_after_stop", "flag_after_fileinto", "forward_to_self", "forward_loop",
+        "unreachable", "never_matches"])
+    message = serializers.CharField()
+
+
+class HeaderEditSerializer(serializers.Serializer):
+    operation = serializers.ChoiceField(choices=["add", "delete"])
+    name = serializers.CharField()
+    value = serializers.CharField(allow_null=True)
+    truncated = serializers.BooleanField(help_text="Dovecot shortened the value in its trace.")
 
 
 class SortingRuleSerializer(serializers.ModelSerializer):
@@ -161,12 +179,21 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         not saved."""
         return Response(prefill_from_message(message_bytes(request, "message", headers=True)))
 
+    @extend_schema(responses=LintWarningSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="lint")
+    def lint(self, request, *args, **kwargs):
+        """Frequent mistakes in the rules (actions after stop, a flag after filing, forwarding
+        to the address itself or in a loop, rules that can never run or match)."""
+        return Response(lint_data(lint_for(self.address())))
+
     @extend_schema(
         request={"multipart/form-data": inline_serializer("RuleTestUpload", {
             "message": serializers.FileField(help_text="An .eml file."),
             "rules": serializers.CharField(required=False, help_text=(
-                "Optional JSON list of rules to test instead of the saved ones."))})},
+                "Optional JSON list of rules to test instead of the address's current filters."))})},
         responses=inline_serializer("RuleTestResult", {
+            "mode": serializers.ChoiceField(choices=["standard", "advanced"], help_text=(
+                "What ran: standard rules (per-rule outcomes) or the advanced script (no outcomes).")),
             "outcomes": inline_serializer("RuleOutcomeOut", {
                 "position": serializers.IntegerField(), "name": serializers.CharField(),
                 "enabled": serializers.BooleanField(), "matched": serializers.BooleanField(),
@@ -176,21 +203,23 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
             "folders": serializers.ListField(child=serializers.CharField()),
             "redirects": serializers.ListField(child=serializers.CharField()),
             "discarded": serializers.BooleanField(),
+            "header_edits": HeaderEditSerializer(many=True),
             "errors": serializers.ListField(child=serializers.CharField()),
+            "lint": LintWarningSerializer(many=True),
             "script": serializers.CharField()}))
     @action(detail=False, methods=["post"], url_path="test", parser_classes=UPLOAD_PARSERS)
     def try_rules(self, request, *args, **kwargs):
-        """Run the rules (saved, or `rules` given) on a sample message with Dovecot's sieve-test:
-        which rules match, and what would happen."""
+        """Run the address's current filters (standard rules, or the advanced script in
+        advanced mode), or the `rules` given, on a sample message with Dovecot's sieve-test:
+        which rules match and what would happen (folders, copies, forwards, discard, flags,
+        header edits), plus the linter's warnings."""
         raw = message_bytes(request, "message")
         rules = self._rules_to_test(request.data.get("rules"))
-        return Response(run_rule_test(rules, raw))
+        return Response(run_rule_test(self.address(), raw, rules=rules))
 
     def _rules_to_test(self, given):
         if given in (None, ""):
-            from ..rules_store import rules_for
-
-            return rules_for(self.address())
+            return None
         if isinstance(given, str):
             try:
                 given = json.loads(given)
@@ -214,26 +243,47 @@ def message_bytes(request, field: str, *, headers: bool = False) -> bytes:
         " or paste the headers." if headers else ".")]})
 
 
-def run_rule_test(rules, raw: bytes) -> dict:
-    """The outcome of `test_rules` as plain data (the API answer and the UI table)."""
+def lint_data(warnings) -> list[dict]:
+    """Linter warnings as plain data, messages in the active language."""
+    return [{"position": w.position, "rule_name": w.rule_name, "code": w.code,
+             "message": gettext(w.template) % w.params if w.template else w.message}
+            for w in warnings]
+
+
+def run_rule_test(address, raw: bytes, rules=None) -> dict:
+    """Run what the address runs now on `raw` with sieve-test, as plain data (the API answer
+    and the UI page): the standard rules (or the `rules` given) with per-rule outcomes, or
+    in advanced mode the advanced script as a whole (no per-rule outcomes)."""
+    advanced = rules is None and address.sieve_mode == Address.SieveMode.ADVANCED
     try:
-        result = test_rules(rules, raw, email_type_header=settings.MAIL_TYPE_HEADER)
+        if advanced:
+            script = address.sieve_script
+            trace = simulate(script, raw)
+            outcomes, warnings = [], []
+        else:
+            rules = rules_for(address) if rules is None else rules
+            result = test_rules(rules, raw, email_type_header=settings.MAIL_TYPE_HEADER)
+            trace, script = result.trace, result.script.text
+            outcomes = [{"position": o.position, "name": o.name, "enabled": o.enabled,
+                         "matched": o.matched, "applied": o.applied,
+                         "actions": [asdict(a) for a in o.actions]} for o in result.outcomes]
+            warnings = lint_data(lint_for(address, rules))
     except SieveScriptInvalid as exc:
         raise rules_services.invalid_sieve(exc.errors) from exc
     except (SieveToolMissing, SieveToolError) as exc:
         raise ServiceError(f"The Sieve tester is not available: {exc}", code="validator_unavailable",
                            status=503) from exc
-    trace = result.trace
     return {
-        "outcomes": [{"position": o.position, "name": o.name, "enabled": o.enabled,
-                      "matched": o.matched, "applied": o.applied,
-                      "actions": [asdict(a) for a in o.actions]} for o in result.outcomes],
+        "mode": "advanced" if advanced else "standard",
+        "outcomes": outcomes,
         "final_actions": [asdict(a) for a in trace.final_actions],
         "folders": list(trace.folders),
         "redirects": list(trace.redirects),
         "discarded": trace.discarded,
+        "header_edits": [asdict(e) for e in trace.header_edits],
         "errors": list(trace.errors),
-        "script": result.script.text,
+        "lint": warnings,
+        "script": script,
     }
 
 

@@ -16,10 +16,11 @@ from manager.core.views import RestrictedView, done, htmx_render
 
 from .. import rules_services
 from ..access import may_on_address
-from ..api.rules import MAX_MESSAGE_BYTES, run_rule_test, sieve_download_response
+from ..api.rules import MAX_MESSAGE_BYTES, lint_data, run_rule_test, sieve_download_response
 from ..backends.base import BackendError
 from ..models import Address, Permission
 from ..rules_models import SortingRule
+from ..rules_store import lint_for, to_rule
 from ..sieve.message import prefill_from_message
 from ..sieve.rules import FOLDER_ACTIONS
 
@@ -132,8 +133,10 @@ class RuleListView(RulesMixin):
 
     def context(self, address):
         rules = list(SortingRule.objects.filter(address=address).order_by("position", "pk"))
-        for rule in rules:
+        warnings = lint_data(lint_for(address, [to_rule(r) for r in rules]))
+        for position, rule in enumerate(rules, start=1):
             rule.summary = summary(rule)
+            rule.warnings = [w for w in warnings if w["position"] == position]
         return {"address": address, "rules": rules, "last": len(rules),
                 "advanced_offered": address.mail_service.plan_info.advanced_sieve}
 
@@ -323,7 +326,8 @@ class RuleFromMessageView(RulesMixin):
 
 
 class RuleTestView(RulesMixin):
-    """Run the saved rules on an uploaded .eml and show what each rule would do."""
+    """Run the address's current filters (standard rules or the advanced script) on an
+    uploaded .eml and show what would happen (and, for rules, what each one does)."""
 
     template = "mailservice/rules_test.html"
 
@@ -332,8 +336,6 @@ class RuleTestView(RulesMixin):
         return render(request, self.template, {"address": address, "form": UploadForm()})
 
     def post(self, request, pk):
-        from ..rules_store import rules_for
-
         address = self.get_address(pk)
         form = UploadForm(request.POST, request.FILES)
         raw = uploaded_message(request, form) if form.is_valid() else None
@@ -341,7 +343,7 @@ class RuleTestView(RulesMixin):
         if raw is None:
             return render(request, self.template, context, status=400)
         try:
-            context["result"] = run_rule_test(rules_for(address), raw)
+            context["result"] = run_rule_test(address, raw)
         except ServiceError as exc:
             messages.error(request, exc.message)
             return render(request, self.template, context, status=exc.status)

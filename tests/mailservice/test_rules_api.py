@@ -236,6 +236,66 @@ def test_testing_unsaved_rules(client, alice):
     assert "rules.0.conditions" in response.json()["error"]["fields"]
 
 
+def test_the_tester_runs_the_advanced_script_in_advanced_mode(client, alice):
+    create(client, alice, name="Facebook", folder="fb")  # kept, inactive
+    assert client.put(sieve_url(alice), {"mode": "advanced", "script": GUIDE_2},
+                      format="json").status_code == 200
+    upload = SimpleUploadedFile("sl.eml", (SAMPLES / "sl-devel-reply.eml").read_bytes())
+    response = client.post(rules_url(alice, "test/"), {"message": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["mode"] == "advanced" and body["outcomes"] == [] and body["lint"] == []
+    assert body["folders"] == ["Mail List/SL-Devel"]
+    assert body["header_edits"] == [
+        {"operation": "delete", "name": "Subject", "value": None, "truncated": False},
+        {"operation": "add", "name": "Subject", "value": "Re: kernel 6.1 update", "truncated": False}]
+    assert body["script"] == GUIDE_2
+    # Back in standard mode the same message goes through the rules again.
+    client.put(sieve_url(alice), {"mode": "standard"}, format="json")
+    upload = SimpleUploadedFile("sl.eml", (SAMPLES / "sl-devel-reply.eml").read_bytes())
+    body = client.post(rules_url(alice, "test/"), {"message": upload}, format="multipart").json()
+    assert body["mode"] == "standard" and body["folders"] == ["INBOX"]
+    assert body["header_edits"] == [] and [o["name"] for o in body["outcomes"]] == ["Facebook"]
+
+
+def forward_rule(name, target, **extra):
+    return fb_rule(name=name) | {"actions": [{"kind": "forward", "argument": target}], **extra}
+
+
+def test_lint_reports_forwarding_to_self_and_loops_through_redirections(client, owner, alice,
+                                                                        premium):
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    services.redirection_create(actor=owner, address=bob, target="carol@other.example")
+    services.alias_create(actor=owner, address=alice, local_part="al")
+    other = services.address_create(actor=owner, service=premium, local_part="dave")
+    assert client.post(rules_url(other), forward_rule("Back", "bob@domain.xyz"),
+                       format="json").status_code == 201
+    for rule in (forward_rule("Self", "alice@domain.xyz"), forward_rule("Alias", "al@domain.xyz"),
+                 forward_rule("Bob", "bob@domain.xyz")):
+        assert client.post(rules_url(alice), rule, format="json").status_code == 201
+    response = client.get(rules_url(alice, "lint/"))
+    assert response.status_code == 200, response.content
+    assert [(w["position"], w["rule_name"], w["code"]) for w in response.json()] == [
+        (1, "Self", "forward_to_self"), (2, "Alias", "forward_loop")]
+    assert "al@domain.xyz → alice@domain.xyz" in response.json()[1]["message"]
+    # Once bob also redirects to alice, forwarding to bob loops too.
+    services.redirection_create(actor=owner, address=bob, target="alice@domain.xyz")
+    assert [(w["rule_name"], w["code"]) for w in client.get(rules_url(alice, "lint/")).json()] == [
+        ("Self", "forward_to_self"), ("Alias", "forward_loop"), ("Bob", "forward_loop")]
+
+
+def test_lint_is_gated_like_the_rules_and_included_in_the_test_result(api, client, owner, alice,
+                                                                    member):
+    rule = fb_rule(name="Stop first") | {"actions": [{"kind": "stop"}, {"kind": "move", "argument": "fb"}]}
+    assert client.post(rules_url(alice), rule, format="json").status_code == 201
+    services.access_grant(actor=owner, address=alice, user=member, permissions=[Permission.READ])
+    assert api(member).get(rules_url(alice, "lint/")).status_code == 403
+    upload = SimpleUploadedFile("facebook.eml", (SAMPLES / "facebook.eml").read_bytes())
+    body = client.post(rules_url(alice, "test/"), {"message": upload}, format="multipart").json()
+    assert [w["code"] for w in body["lint"]] == ["action_after_stop"]
+    assert body["folders"] == ["fb"]  # the move listed after stop still runs, as the linter says
+
+
 # --- advanced mode --------------------------------------------------------------------
 
 GUIDE_1 = (SIEVE_DIR / "guide_example_1.sieve").read_text()

@@ -148,6 +148,31 @@ def test_testing_the_rules_shows_the_result_table(client, owner, alice):
     assert 'id="final-actions"' in html and "Stored in fb" in html
 
 
+def test_the_rule_list_shows_the_linter_warnings_per_rule(client, owner, alice):
+    make_rule(owner, alice, "Clean")
+    rules_services.rule_create(
+        actor=owner, address=alice, name="Loop",
+        conditions=[{"field": "subject", "operator": "contains", "value": "x"}],
+        actions=[{"kind": "forward", "argument": "alice@domain.xyz"}])
+    client.force_login(owner)
+    html = client.get(url(alice)).content.decode()
+    assert html.count('class="card warning rule-warnings"') == 1
+    assert 'data-code="forward_to_self"' in html
+
+
+def test_testing_in_advanced_mode_shows_the_folder_and_the_header_edit(client, owner, alice):
+    rules_services.sieve_set(actor=owner, address=alice, mode="advanced",
+                             script=(SIEVE_DIR / "guide_example_2.sieve").read_text())
+    client.force_login(owner)
+    assert "advanced-mode Sieve script" in client.get(url(alice, "test/")).content.decode()
+    upload = SimpleUploadedFile("sl.eml", (SAMPLES / "sl-devel-reply.eml").read_bytes())
+    response = client.post(url(alice, "test/"), {"message": upload})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="advanced-result"' in html and "Stored in Mail List/SL-Devel" in html
+    assert "Adds “Subject: Re: kernel 6.1 update”" in html
+
+
 def test_advanced_mode_page_saves_shows_dovecot_errors_and_switches_back(client, owner, alice):
     make_rule(owner, alice)
     client.force_login(owner)

@@ -67,7 +67,12 @@ def reconcile() -> dict[str, list[str]]:
     found = {}
     for service in MailService.objects.select_related("organisation"):
         try:
-            differences = drift(desired_state(service), backend_for(service.backend_host).actual(service.domain))
+            backend = backend_for(service.backend_host)
+            differences = drift(desired_state(service), backend.actual(service.domain))
+            if differences:
+                # Pushes trust the record of what they last applied; let the repairing
+                # push read the real scripts again.
+                backend.forget_sieve(service.domain)
         except (BackendError, outbox.PushError) as exc:
             log.warning("reconcile of %s could not read the backend: %s", service.domain, exc)
             continue

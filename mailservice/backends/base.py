@@ -100,6 +100,11 @@ class MailBackend(abc.ABC):
         """Errors the backend's Sieve compiler finds, as (line, message); empty when valid."""
         raise NotImplementedError
 
+    def forget_sieve(self, domain: str) -> None:
+        """Drop any record of pushed scripts so the next apply() verifies them (for
+        adapters that keep one; the default keeps none)."""
+        return None
+
 
 def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
     """Human-readable differences between two states; empty when they are equal.

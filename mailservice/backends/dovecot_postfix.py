@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import grp
+import hashlib
 import json
 import os
 import re
@@ -54,7 +55,7 @@ COMBINED_NAMES = {
 }
 DISABLED_REPLY = "550 5.2.1 Mailbox disabled"
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
     domain TEXT PRIMARY KEY,
@@ -83,6 +84,15 @@ CREATE TABLE IF NOT EXISTS device_passwords (
 );
 CREATE INDEX IF NOT EXISTS device_passwords_login ON device_passwords (email, token_sha256);
 CREATE INDEX IF NOT EXISTS device_passwords_domain ON device_passwords (domain);
+-- What apply() last made the active Sieve script of each mailbox ("" = none). Lets a
+-- push skip asking doveadm about 10,000 unchanged mailboxes; a mailbox without a row
+-- is read from Dovecot. forget_sieve() drops rows so the next apply verifies them.
+CREATE TABLE IF NOT EXISTS sieve_pushed (
+    email TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    sha256 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sieve_pushed_domain ON sieve_pushed (domain);
 """
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
@@ -90,6 +100,11 @@ _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[
 # doveadm treats '*' and '?' in a user name as wildcards.
 _LOCAL_RE = re.compile(r"^[^\s@,#\"\\;:<>()\[\]*?]{1,64}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _script_sha(script: str | None) -> str:
+    """A fingerprint of an active Sieve script; "" for none."""
+    return "" if script is None else hashlib.sha256(script.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -383,7 +398,8 @@ class DovecotPostfixBackend(MailBackend):
                     for r in db.execute("SELECT email FROM mailboxes WHERE domain = ?", (domain,))
                 ]
                 db.execute("BEGIN IMMEDIATE")
-                for table in ("device_passwords", "forwards", "mailboxes", "services"):
+                for table in ("device_passwords", "forwards", "mailboxes", "services",
+                              "sieve_pushed"):
                     db.execute(f"DELETE FROM {table} WHERE domain = ?", (domain,))
                 db.execute("COMMIT")
             for email in emails:
@@ -579,9 +595,18 @@ class DovecotPostfixBackend(MailBackend):
         return scripts
 
     def _sync_sieve(self, state: ServiceState) -> None:
-        current = self._active_sieves([box.email for box in state.mailboxes])
+        emails = [box.email for box in state.mailboxes]
+        with self._db() as db:
+            recorded = dict(db.execute(
+                "SELECT email, sha256 FROM sieve_pushed WHERE domain = ?", (state.domain,)))
+        current = {e: recorded[e] for e in emails if e in recorded}
+        unknown = [e for e in emails if e not in recorded]
+        if unknown:
+            current.update((e, _script_sha(s)) for e, s in self._active_sieves(unknown).items())
+        settled: list[tuple[str, str]] = [(e, current[e]) for e in unknown]
         for box in state.mailboxes:
-            if current[box.email] == box.sieve_script:
+            want = _script_sha(box.sieve_script)
+            if current[box.email] == want:
                 continue
             # The control plane owns the active script: one the user uploaded over
             # ManageSieve is replaced (or deactivated when the state has none).
@@ -596,6 +621,24 @@ class DovecotPostfixBackend(MailBackend):
                 self._doveadm(
                     "sieve", "put", "-a", "-u", box.email, SIEVE_SCRIPT_NAME, input=box.sieve_script
                 )
+            settled.append((box.email, want))
+        if settled:
+            with self._db() as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT INTO sieve_pushed (email, domain, sha256) VALUES (?, ?, ?) "
+                    "ON CONFLICT (email) DO UPDATE SET sha256 = excluded.sha256, "
+                    "domain = excluded.domain",
+                    [(e, state.domain, sha) for e, sha in settled],
+                )
+                db.execute("COMMIT")
+
+    def forget_sieve(self, domain: str) -> None:
+        """Make the next apply() read the domain's active scripts from Dovecot again (the
+        reconcile calls it when scripts drifted, e.g. a file removed by hand)."""
+        domain = domain.strip().lower().rstrip(".")
+        with self._lock(), self._db() as db:
+            db.execute("DELETE FROM sieve_pushed WHERE domain = ?", (domain,))
 
     # maps (Postfix) -----------------------------------------------------------------
 

@@ -399,3 +399,18 @@ def test_stack_json_describes_the_adapter_config(mail_stack):
     data = json.loads((mail_stack.root / "stack.json").read_text())
     assert DovecotPostfixConfig.from_dict(data) == mail_stack.config
     assert data["imap_port"] == mail_stack.imap_port
+
+
+def test_a_push_skips_unchanged_scripts_and_reconcile_repairs_a_removed_one(world, mail_stack):
+    """apply() trusts its record of pushed scripts (no doveadm round per mailbox); a script
+    removed behind its back shows in drift() and is restored after forget_sieve()."""
+    alice = world.mailbox("alice", sieve=SIEVE_LIST)
+    world.apply()
+    backend = mail_stack.backend()
+    backend._doveadm("sieve", "deactivate", "-u", alice)  # someone removes it by hand
+    assert any("sieve" in d for d in world.drift())
+    world.apply()  # the record says it is there: a plain push does not look
+    assert any("sieve" in d for d in world.drift())
+    backend.forget_sieve(world.domain)
+    world.apply()
+    assert world.drift() == []

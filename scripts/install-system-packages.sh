@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 packages=(dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved
           dovecot-sqlite dovecot-pgsql postfix knot knot-dnsutils redis-server
-          python3-venv)
+          python3-venv openssl gettext)
 [ "${WITH_BROWSER:-1}" = 1 ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do

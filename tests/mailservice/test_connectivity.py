@@ -1,6 +1,7 @@
 """The connectivity check against small local servers started by the tests (127.0.0.1, free
 ports): a banner, SMTP with and without STARTTLS, implicit TLS, a refused port and a port
 that never answers; then the API and the page, which only ever test hosts from settings."""
+import os
 import shutil
 import socket
 import socketserver
@@ -100,7 +101,10 @@ def silent_port():
 def certificate(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1 (openssl CLI)."""
     if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
+        message = "openssl is needed to make a test certificate: run scripts/install-system-packages.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     directory = tmp_path_factory.mktemp("tls")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",

@@ -34,6 +34,7 @@ from mailservice.backends.dovecot_postfix import (
     DovecotPostfixBackend,
     DovecotPostfixConfig,
 )
+from tests.e2e import POSTFIX_SETTLE_SECONDS
 
 pytestmark = pytest.mark.e2e
 
@@ -89,6 +90,7 @@ class World:
 
     def apply(self) -> None:
         self.backend.apply(self.state())
+        time.sleep(POSTFIX_SETTLE_SECONDS)
 
     def drift(self) -> list[str]:
         return drift(self.state(), self.backend.actual(self.domain))

@@ -24,6 +24,7 @@ from mailservice.backends.base import drift
 from mailservice.desired import desired_state
 from mailservice.models import MailService
 from manager.core.models import PushJob
+from tests.e2e import POSTFIX_SETTLE_SECONDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -89,6 +90,7 @@ class Scenario:
         while True:
             body = self.sync(service)
             if body["sync_status"] == "applied":
+                time.sleep(POSTFIX_SETTLE_SECONDS)
                 return body
             assert body["sync_status"] != "failed", body
             if time.monotonic() > deadline:

@@ -13,6 +13,7 @@ import pytest
 from mailservice import rules_services, services
 from mailservice.desired import desired_state
 from mailservice.models import Permission
+from tests.e2e import POSTFIX_SETTLE_SECONDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -45,6 +46,7 @@ class Mailbox:
 
     def apply(self):
         self.backend.apply(desired_state(self.service))
+        time.sleep(POSTFIX_SETTLE_SECONDS)
 
     def deliver(self, sample: str) -> str:
         """Send a sample .eml to the address through the inbound port; its Message-ID."""

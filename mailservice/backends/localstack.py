@@ -24,12 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .base import BackendError
-from .dovecot_postfix import (
-    COMBINED_NAMES,
-    DovecotPostfixBackend,
-    DovecotPostfixConfig,
-    render_dovecot_sql_conf,
-)
+from .dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
+from .render import COMBINED_NAMES, render_dovecot_sql_conf
 
 HOST = "127.0.0.1"
 VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry

@@ -29,11 +29,8 @@ from mailservice.backends.base import (
     ServiceState,
     drift,
 )
-from mailservice.backends.dovecot_postfix import (
-    COMBINED_NAMES,
-    DovecotPostfixBackend,
-    DovecotPostfixConfig,
-)
+from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
+from mailservice.backends.render import COMBINED_NAMES
 from tests.e2e import POSTFIX_SETTLE_SECONDS
 
 pytestmark = pytest.mark.e2e

@@ -12,11 +12,10 @@ from mailservice.backends.base import (
     ServiceState,
     drift,
 )
-from mailservice.backends.dovecot_postfix import (
+from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
+from mailservice.backends.render import (
     DISABLED_REPLY,
     MAP_KINDS,
-    DovecotPostfixBackend,
-    DovecotPostfixConfig,
     combine_fragments,
     entry_domain,
     normalize,

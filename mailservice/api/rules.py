@@ -19,6 +19,7 @@ from manager.core.errors import ServiceError
 
 from .. import rules_services
 from ..access import may_on_address
+from ..filters import active_script
 from ..models import Address, MailService, Permission
 from ..rules_models import RuleTemplate, SortingRule
 from ..rules_store import lint_for, rules_for
@@ -261,8 +262,12 @@ def run_rule_test(address, raw: bytes, rules=None) -> dict:
             trace = simulate(script, raw)
             outcomes, warnings = [], []
         else:
-            rules = rules_for(address) if rules is None else rules
-            result = test_rules(rules, raw, email_type_header=settings.MAIL_TYPE_HEADER)
+            current = rules is None
+            rules = rules_for(address) if current else rules
+            # The address's own rules run inside its live script, auto-reply included.
+            live = active_script(address, rules) if current else None
+            result = test_rules(rules, raw, email_type_header=settings.MAIL_TYPE_HEADER,
+                                script_text=live)
             trace, script = result.trace, result.script.text
             outcomes = [{"position": o.position, "name": o.name, "enabled": o.enabled,
                          "matched": o.matched, "applied": o.applied,

@@ -320,12 +320,17 @@ def test_rules(
     *,
     email_type_header: str = "X-Mail-Type",
     extensions: Iterable[str] = DEFAULT_EXTENSIONS,
+    script_text: str | None = None,
 ) -> RuleTestResult:
-    """Which rules match `message_bytes`, what each does, and what the whole set does."""
+    """Which rules match `message_bytes`, what each does, and what the whole set does.
+    `script_text`: the script that really runs, when it holds more than the rules (the
+    address's auto-reply); the final result comes from it."""
     rules = tuple(rules)
     extensions = tuple(extensions)
     check_header_name(email_type_header)
     script = compile_rules(rules, email_type_header=email_type_header)
+    if script_text is not None:
+        script = CompiledScript(text=script_text, extensions=script.extensions)
     options = {"extensions": extensions}
     matched: set[int] = set()
     if any(rule.enabled for rule in rules):

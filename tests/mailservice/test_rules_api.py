@@ -482,3 +482,15 @@ def test_the_rule_list_query_count_does_not_grow_with_rules(client, alice, djang
         create(client, alice, name=f"Rule {index}")
     with django_assert_max_num_queries(12):
         assert client.get(rules_url(alice)).json()["count"] == 15
+
+
+def test_testing_the_address_runs_its_live_script_with_the_auto_reply(client, owner, alice):
+    create(client, alice, name="Facebook", folder="fb")
+    services.address_update(actor=owner, address=alice, autoreply_enabled=True,
+                            autoreply_subject="Away", autoreply_body="Back on Monday")
+    upload = SimpleUploadedFile("facebook.eml", (SAMPLES / "facebook.eml").read_bytes())
+    body = client.post(rules_url(alice, "test/"), {"message": upload}, format="multipart").json()
+    assert [(o["name"], o["applied"]) for o in body["outcomes"]] == [("Facebook", True)]
+    assert body["folders"] == ["fb"]
+    assert "vacation" in [a["kind"] for a in body["final_actions"]]
+    assert "vacation" in body["script"]

@@ -23,6 +23,7 @@ from ..filters import active_script
 from ..models import Address, MailService, Permission
 from ..rules_models import RuleTemplate, SortingRule
 from ..rules_store import lint_for, rules_for
+from ..sieve.lint import Word
 from ..sieve.message import prefill_from_message
 from ..sieve.rules import (
     ACTION_KINDS,
@@ -245,9 +246,13 @@ def message_bytes(request, field: str, *, headers: bool = False) -> bytes:
 
 
 def lint_data(warnings) -> list[dict]:
-    """Linter warnings as plain data, messages in the active language."""
+    """Linter warnings as plain data, messages in the active language (product words in
+    the parameters too; the user's values stay as typed)."""
+    def params(w):
+        return {k: gettext(v) if isinstance(v, Word) else v for k, v in w.params.items()}
+
     return [{"position": w.position, "rule_name": w.rule_name, "code": w.code,
-             "message": gettext(w.template) % w.params if w.template else w.message}
+             "message": gettext(w.template) % params(w) if w.template else w.message}
             for w in warnings]
 
 

@@ -20,9 +20,14 @@ _POSITIVE = ("is", "contains")
 _NEGATIVE = ("is_not", "not_contains")
 
 
-def gettext_noop(text: str) -> str:
+class Word(str):
+    """A product word inside a message's parameters (an operator, a field, an action):
+    the Django side translates these, never the user's own values."""
+
+
+def gettext_noop(text: str) -> Word:
     """Marks a msgid for makemessages without importing Django."""
-    return text
+    return Word(text)
 
 
 ACTION_AFTER_STOP = gettext_noop(
@@ -64,6 +69,16 @@ _OPERATOR_WORDS = {
     "is_not": gettext_noop("is not"),
     "contains": gettext_noop("contains"),
     "not_contains": gettext_noop("does not contain"),
+}
+_FIELD_WORDS = {
+    "from": gettext_noop("From"),
+    "to": gettext_noop("To"),
+    "cc": gettext_noop("Cc"),
+    "reply_to": gettext_noop("Reply-To"),
+    "subject": gettext_noop("Subject"),
+    "body": gettext_noop("Message body"),
+    "email_type": gettext_noop("E-mail type"),
+    "size": gettext_noop("Size"),
 }
 _ACTION_WORDS = {
     "move": gettext_noop("Move to folder"),
@@ -144,7 +159,8 @@ def _never_together(conditions: Sequence[Condition]) -> tuple[str, dict] | None:
                      else positive.operator == "is" and value == other)
             if clash:
                 return NEVER_CONTRADICTION, {
-                    "field": positive.field, "value": positive.value, "other": negative.value,
+                    "field": _FIELD_WORDS.get(positive.field, positive.field),
+                    "value": positive.value, "other": negative.value,
                     "positive": _OPERATOR_WORDS[positive.operator],
                     "negative": _OPERATOR_WORDS[negative.operator],
                 }

@@ -1,5 +1,6 @@
 """One environment-driven settings module: embedded defaults (SQLite, filesystem broker),
 DATABASE_URL / REDIS_URL switch to PostgreSQL / Redis."""
+import json
 import os
 from pathlib import Path
 
@@ -216,6 +217,10 @@ MAIL_IMAP_PORT = int(env("MAIL_IMAP_PORT", "993"))
 MAIL_SMTP_PORT = int(env("MAIL_SMTP_PORT", "587"))
 MAIL_SMTPS_PORT = int(env("MAIL_SMTPS_PORT", "465"))
 MAIL_TYPE_HEADER = env("MAIL_TYPE_HEADER", "X-Mail-Type")
+# Public host names per backend host, for client settings and the connectivity check:
+# {"<backend host>": {"imap": "imap2.example.net", "smtp": "smtp2.example.net"}} (JSON).
+MAIL_CLIENT_HOSTS = json.loads(env("MAIL_CLIENT_HOSTS", "{}"))
+MAIL_CONNECTIVITY_TIMEOUT = float(env("MAIL_CONNECTIVITY_TIMEOUT", "5"))
 # JSON file describing the backend host(s); bin/run points it at its local stack.
 MAIL_BACKEND_CONFIG = env("MAIL_BACKEND_CONFIG", "")
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.

@@ -1,0 +1,292 @@
+"""Writes on mail services, addresses, aliases and redirections. Each one validates,
+checks the plan, audits, and leaves a push job in the same transaction."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from manager.accounts.roles import ADD, CHANGE, DELETE
+from manager.audit import services as audit
+from manager.core.errors import Conflict, ServiceError
+
+from .. import validators
+from ..access import manages, may_on_address
+from ..models import (
+    CATCHALL_LOCAL_PART,
+    Address,
+    Alias,
+    MailService,
+    Permission,
+    Redirection,
+)
+from ..plans import PLANS
+from .common import (
+    ADDRESS_FIELDS,
+    SERVICE_FIELDS,
+    _clean,
+    _denied,
+    _feature_error,
+    _require,
+    push,
+    require_feature,
+)
+
+# --- Mail services ---------------------------------------------------------------------
+
+def _check_capacity(plan_slug, capacity):
+    plan_ = PLANS[plan_slug]
+    if plan_.max_addresses is None and (
+        capacity < plan_.min_capacity or capacity % plan_.capacity_step
+    ):
+        raise ServiceError(
+            _("The %(plan)s plan is bought in packs of %(step)d addresses, %(min)d minimum.")
+            % {"plan": plan_.name, "step": plan_.capacity_step, "min": plan_.min_capacity},
+            code="invalid_capacity", fields={"capacity": [_("Invalid capacity for this plan.")]})
+
+
+@transaction.atomic
+def mail_service_create(*, actor, organisation, domain: str, plan: str, capacity: int | None = None,
+                        backend_host: str = "default") -> MailService:
+    _require(actor, ADD, organisation.pk)
+    domain = _clean("domain", validators.clean_domain, domain)
+    if plan not in PLANS:
+        raise ServiceError(_("Unknown plan."), code="invalid_plan", fields={"plan": [_("Unknown plan.")]})
+    plan_ = PLANS[plan]
+    capacity = capacity if capacity is not None else max(plan_.min_capacity, 5 if plan == "premium" else 1)
+    _check_capacity(plan, capacity)
+    if MailService.objects.filter(domain=domain).exists():
+        raise Conflict(_("A mail service already serves %(domain)s.") % {"domain": domain},
+                       code="domain_taken", fields={"domain": [_("Already served.")]})
+    service = MailService.objects.create(organisation=organisation, domain=domain, plan=plan,
+                                         capacity=capacity, backend_host=backend_host or "default")
+    audit.record(actor=actor, action="create", obj=service,
+                 after=audit.snapshot(service, SERVICE_FIELDS))
+    push(service)
+    return service
+
+
+@transaction.atomic
+def mail_service_update(*, actor, service: MailService, plan: str | None = None,
+                        capacity: int | None = None) -> MailService:
+    _require(actor, CHANGE, service.organisation_id)
+    service = MailService.objects.select_for_update().get(pk=service.pk)
+    before = audit.snapshot(service, SERVICE_FIELDS)
+    new_plan = plan or service.plan
+    if new_plan not in PLANS:
+        raise ServiceError(_("Unknown plan."), code="invalid_plan", fields={"plan": [_("Unknown plan.")]})
+    new_capacity = capacity if capacity is not None else service.capacity
+    if new_plan != service.plan and capacity is None:
+        new_capacity = max(new_capacity, PLANS[new_plan].min_capacity)
+    _check_capacity(new_plan, new_capacity)
+    addresses = service.addresses.all()
+    count = addresses.count()
+    plan_ = PLANS[new_plan]
+    limit = plan_.max_addresses if plan_.max_addresses is not None else new_capacity
+    if count > limit:
+        raise ServiceError(
+            _("%(count)d addresses exist; the %(plan)s plan allows %(limit)d. Delete some first.")
+            % {"count": count, "plan": plan_.name, "limit": limit}, code="plan_limit_reached")
+    if not plan_.catchall and addresses.filter(local_part=CATCHALL_LOCAL_PART).exists():
+        raise _feature_error(plan_, "catchall")
+    if not plan_.advanced_sieve and addresses.filter(sieve_mode=Address.SieveMode.ADVANCED).exists():
+        raise _feature_error(plan_, "advanced_sieve")
+    service.plan, service.capacity = new_plan, new_capacity
+    service.save(update_fields=["plan", "capacity"])
+    audit.record(actor=actor, action="update", obj=service, before=before,
+                 after=audit.snapshot(service, SERVICE_FIELDS))
+    push(service)
+    return service
+
+
+@transaction.atomic
+def mail_service_delete(*, actor, service: MailService) -> None:
+    _require(actor, DELETE, service.organisation_id)
+    audit.record(actor=actor, action="delete", obj=service,
+                 before=audit.snapshot(service, SERVICE_FIELDS))
+    push(service)  # the push of a missing service removes it from the backend
+    service.delete()
+
+
+# --- Addresses -------------------------------------------------------------------------
+
+def _local_part_free(service, local_part, *, exclude_address=None, exclude_alias=None):
+    addresses = Address.objects.filter(mail_service=service, local_part=local_part)
+    aliases = Alias.objects.filter(mail_service=service, local_part=local_part)
+    if exclude_address:
+        addresses = addresses.exclude(pk=exclude_address.pk)
+    if exclude_alias:
+        aliases = aliases.exclude(pk=exclude_alias.pk)
+    if addresses.exists() or aliases.exists():
+        raise Conflict(_("%(email)s is already in use.") % {"email": f"{local_part}@{service.domain}"},
+                       code="local_part_taken", fields={"local_part": [_("Already in use.")]})
+
+
+@transaction.atomic
+def address_create(*, actor, service: MailService, local_part: str, display_name: str = "",
+                   quota_mb: int | None = None, enabled: bool = True) -> Address:
+    from .. import rules_services  # it imports this package
+
+    _require(actor, ADD, service.organisation_id)
+    # Lock the service row so two concurrent creations can't both pass the plan check.
+    service = MailService.objects.select_for_update().get(pk=service.pk)
+    local_part = _clean("local_part", validators.clean_local_part, local_part)
+    if local_part == CATCHALL_LOCAL_PART:
+        require_feature(service, "catchall")
+    count = service.addresses.count()
+    if count >= service.address_limit:
+        raise ServiceError(
+            _("The %(plan)s plan allows %(limit)d address(es) on %(domain)s; the limit is reached.")
+            % {"plan": service.plan_info.name, "limit": service.address_limit, "domain": service.domain},
+            code="plan_limit_reached", status=403)
+    _local_part_free(service, local_part)
+    address = Address(mail_service=service, local_part=local_part, display_name=display_name.strip(),
+                      enabled=enabled)
+    if quota_mb is not None:
+        address.quota_mb = quota_mb
+    try:
+        address.full_clean()
+        address.save()
+    except ValidationError as exc:
+        raise ServiceError("; ".join(exc.messages), code="invalid",
+                           fields=getattr(exc, "message_dict", {})) from exc
+    except IntegrityError as exc:
+        raise Conflict(_("This address already exists."), code="local_part_taken") from exc
+    audit.record(actor=actor, action="create", obj=address,
+                 after=audit.snapshot(address, ADDRESS_FIELDS))
+    rules_services.apply_templates_to_new_address(actor=actor, address=address)
+    push(service)
+    return address
+
+
+@transaction.atomic
+def address_update(*, actor, address: Address, **changes) -> Address:
+    """Change display name, quota, enabled flag or auto-reply. The local part is fixed:
+    renaming an address would silently move its mail and logins."""
+    allowed = {"display_name", "quota_mb", "enabled", "autoreply_enabled", "autoreply_subject",
+               "autoreply_body"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ServiceError(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))},
+                           code="read_only", fields={f: [_("Read-only.")] for f in unknown})
+
+    autoreply_only = set(changes) <= {"autoreply_enabled", "autoreply_subject", "autoreply_body"}
+    if not (manages(actor, address) or (autoreply_only and may_on_address(
+            actor, Permission.MANAGE_AUTOREPLY, address))):
+        raise _denied()
+    before = audit.snapshot(address, ADDRESS_FIELDS)
+    for key, value in changes.items():
+        setattr(address, key, value.strip() if isinstance(value, str) and key != "autoreply_body" else value)
+    try:
+        address.full_clean()
+    except ValidationError as exc:
+        raise ServiceError("; ".join(exc.messages), code="invalid", fields=exc.message_dict) from exc
+    address.save()
+    after = audit.snapshot(address, ADDRESS_FIELDS)
+    if before != after:
+        audit.record(actor=actor, action="update", obj=address, before=before, after=after)
+        push(address.mail_service)
+    return address
+
+
+@transaction.atomic
+def address_delete(*, actor, address: Address) -> None:
+    _require(actor, DELETE, address.mail_service.organisation_id)
+    audit.record(actor=actor, action="delete", obj=address,
+                 before=audit.snapshot(address, ADDRESS_FIELDS))
+    service = address.mail_service
+    address.delete()
+    push(service)
+
+
+# --- Aliases and redirections ----------------------------------------------------------
+
+@transaction.atomic
+def alias_create(*, actor, address: Address, local_part: str) -> Alias:
+    if not manages(actor, address):
+        raise _denied()
+    service = address.mail_service
+    local_part = _clean("local_part", validators.clean_local_part, local_part)
+    if local_part == CATCHALL_LOCAL_PART:
+        raise ServiceError(_("“catchall” is the generic address, not an alias."),
+                           code="reserved", fields={"local_part": [_("Reserved.")]})
+    _local_part_free(service, local_part)
+    alias = Alias.objects.create(address=address, mail_service=service, local_part=local_part)
+    audit.record(actor=actor, action="create", obj=alias,
+                 after={"address": address.pk, "local_part": local_part})
+    push(service)
+    return alias
+
+
+@transaction.atomic
+def alias_delete(*, actor, alias: Alias) -> None:
+    if not manages(actor, alias.address):
+        raise _denied()
+    audit.record(actor=actor, action="delete", obj=alias,
+                 before={"address": alias.address_id, "local_part": alias.local_part})
+    alias.delete()
+    push(alias.address.mail_service)
+
+
+def _redirect_graph():
+    """Where each address we serve forwards to (enabled addresses and aliases resolved)."""
+    graph: dict[str, set[str]] = {}
+    for r in Redirection.objects.select_related("address__mail_service"):
+        graph.setdefault(r.address.email, set()).add(r.target)
+    for a in Alias.objects.select_related("mail_service", "address"):
+        graph.setdefault(f"{a.local_part}@{a.mail_service.domain}", set()).add(
+            f"{a.address.local_part}@{a.mail_service.domain}")
+    return graph
+
+
+def _would_loop(source: str, target: str) -> bool:
+    graph = _redirect_graph()
+    graph.setdefault(source, set()).add(target)
+    seen, stack = set(), [target]
+    while stack:
+        node = stack.pop()
+        if node == source:
+            return True
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(graph.get(node, ()))
+    return False
+
+
+@transaction.atomic
+def redirection_create(*, actor, address: Address, target: str, keep_copy: bool = True) -> Redirection:
+
+    if not may_on_address(actor, Permission.MANAGE_REDIRECTIONS, address):
+        raise _denied()
+    target = _clean("target", validators.clean_email, target)
+    if target == address.email or _would_loop(address.email, target):
+        raise ServiceError(_("This redirection would send mail round in a loop."),
+                           code="redirection_loop", fields={"target": [_("Creates a loop.")]})
+    if Redirection.objects.filter(address=address, target=target).exists():
+        raise Conflict(_("This redirection already exists."), code="duplicate",
+                       fields={"target": [_("Already redirected there.")]})
+    redirection = Redirection.objects.create(address=address, target=target, keep_copy=keep_copy)
+    audit.record(actor=actor, action="create", obj=redirection,
+                 after={"address": address.pk, "target": target, "keep_copy": keep_copy})
+    push(address.mail_service)
+    return redirection
+
+
+@transaction.atomic
+def redirection_delete(*, actor, redirection: Redirection) -> None:
+
+    if not may_on_address(actor, Permission.MANAGE_REDIRECTIONS, redirection.address):
+        raise _denied()
+    audit.record(actor=actor, action="delete", obj=redirection,
+                 before={"target": redirection.target, "keep_copy": redirection.keep_copy})
+    redirection.delete()
+    push(redirection.address.mail_service)
+
+
+
+@transaction.atomic
+def mail_service_sync(*, actor, service: MailService) -> None:
+    """"Push now": queue a full push of the service's desired state."""
+    _require(actor, CHANGE, service.organisation_id)
+    audit.record(actor=actor, action="other", obj=service, verb="mail_service.sync")
+    push(service)

@@ -1,0 +1,291 @@
+"""Writes on the people of an address: users and their permissions, invitations, device
+passwords. Each one audits and leaves a push job in the same transaction."""
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from manager.accounts.models import Membership, User
+from manager.accounts.roles import Role
+from manager.audit import services as audit
+from manager.core.errors import Conflict, ServiceError
+from manager.core.querysets import forget_roles
+
+from .. import validators
+from ..access import manages
+from ..models import (
+    Address,
+    AddressAccess,
+    DevicePassword,
+    Invitation,
+    Permission,
+)
+from .common import _clean, _denied, push
+
+# --- Users of an address ---------------------------------------------------------------
+
+def _clean_permissions(address, permissions) -> list[str]:
+    permissions = sorted(set(permissions or []))
+    unknown = [p for p in permissions if p not in Permission.values]
+    if unknown:
+        raise ServiceError(_("Unknown permission: %(p)s") % {"p": ", ".join(unknown)},
+                           code="invalid_permission", fields={"permissions": [_("Unknown permission.")]})
+    if address.is_catchall and Permission.SEND in permissions:
+        raise ServiceError(_("The catchall address can never send mail."), code="catchall_cannot_send",
+                           fields={"permissions": [_("Sending is not possible from the catchall.")]})
+    return permissions
+
+
+def _refuse_login_address(address, user):
+    """An address that is an account's login can't be shared with anyone else."""
+    owner = User.objects.filter(email__iexact=address.email).first()
+    if owner is not None and owner.pk != user.pk:
+        raise Conflict(_("%(email)s is the login of an account and cannot be shared.")
+                       % {"email": address.email}, code="address_is_login")
+
+
+@transaction.atomic
+def access_grant(*, actor, address: Address, user, permissions) -> AddressAccess:
+    """Add an existing member of the organisation as a user of the address."""
+    if not manages(actor, address):
+        raise _denied()
+    permissions = _clean_permissions(address, permissions)
+    if not Membership.objects.filter(organisation_id=address.mail_service.organisation_id,
+                                     user=user).exists():
+        raise ServiceError(_("Only members of the organisation can be added; invite others."),
+                           code="not_a_member", fields={"user": [_("Not a member.")]})
+    _refuse_login_address(address, user)
+    if AddressAccess.objects.filter(address=address, user=user).exists():
+        raise Conflict(_("This person already uses the address."), code="already_user")
+    access = AddressAccess.objects.create(address=address, user=user, permissions=permissions)
+    audit.record(actor=actor, action="create", obj=access, object_repr=f"{user.email} on {address.email}",
+                 after={"user": user.pk, "permissions": permissions})
+    push(address.mail_service)
+    return access
+
+
+@transaction.atomic
+def access_update(*, actor, access: AddressAccess, permissions) -> AddressAccess:
+    if not manages(actor, access.address):
+        raise _denied()
+    before = {"permissions": access.permissions}
+    access.permissions = _clean_permissions(access.address, permissions)
+    access.save(update_fields=["permissions"])
+    audit.record(actor=actor, action="update", obj=access, before=before,
+                 after={"permissions": access.permissions},
+                 object_repr=f"{access.user.email} on {access.address.email}")
+    # Sending rights live in the backend's passdb rows.
+    DevicePassword.objects.filter(access=access, revoked__isnull=True).update(
+        can_send=Permission.SEND in access.permissions and not access.address.is_catchall)
+    push(access.address.mail_service)
+    return access
+
+
+@transaction.atomic
+def access_disconnect_devices(*, actor, access: AddressAccess) -> int:
+    """Revoke all the user's device passwords on this address; web access stays."""
+    if not (manages(actor, access.address) or actor.pk == access.user_id):
+        raise _denied()
+    now = timezone.now()
+    revoked = list(DevicePassword.objects.filter(access=access, revoked__isnull=True)
+                   .values_list("pk", flat=True))
+    DevicePassword.objects.filter(pk__in=revoked).update(revoked=now)
+    audit.record(actor=actor, action="update", obj=access, verb="access.disconnect_devices",
+                 object_repr=f"{access.user.email} on {access.address.email}",
+                 after={"revoked_device_passwords": len(revoked)})
+    push(access.address.mail_service)
+    return len(revoked)
+
+
+@transaction.atomic
+def access_remove(*, actor, access: AddressAccess) -> None:
+    """Remove all access: the grant and every device password of that user go."""
+    if not manages(actor, access.address):
+        raise _denied()
+    audit.record(actor=actor, action="delete", obj=access, verb="access.remove",
+                 object_repr=f"{access.user.email} on {access.address.email}",
+                 before={"user": access.user_id, "permissions": access.permissions})
+    service = access.address.mail_service
+    access.delete()  # cascades to its device passwords
+    push(service)
+
+
+# --- Invitations -----------------------------------------------------------------------
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def invitation_url(raw: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("mailservice:invitation_accept", args=[raw])
+
+
+def _send_invitation(invitation, raw):
+    context = {"invitation": invitation, "address": invitation.address, "url": invitation_url(raw),
+               "days": settings.INVITATION_VALID_DAYS}
+    send_mail(
+        subject=render_to_string("emails/invitation_subject.txt", context).strip(),
+        message=render_to_string("emails/invitation.txt", context),
+        from_email=None, recipient_list=[invitation.email],
+    )
+    invitation.last_sent = timezone.now()
+    invitation.send_count += 1
+    invitation.save(update_fields=["last_sent", "send_count"])
+
+
+@transaction.atomic
+def invitation_create(*, actor, address: Address, permissions, email: str = "",
+                      send: bool = False) -> tuple[Invitation, str]:
+    """A single-use link valid 30 days; returns the invitation and the raw token."""
+    if not manages(actor, address):
+        raise _denied()
+    permissions = _clean_permissions(address, permissions)
+    if User.objects.filter(email__iexact=address.email).exists():
+        raise Conflict(_("%(email)s is the login of an account and cannot be shared.")
+                       % {"email": address.email}, code="address_is_login")
+    if email:
+        email = _clean("email", validators.clean_email, email)
+    if send and not email:
+        raise ServiceError(_("Give the person's personal e-mail to send the link."),
+                           code="invalid", fields={"email": [_("Required to send the link.")]})
+    raw = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(address=address, email=email, permissions=permissions,
+                                           token_hash=_token_hash(raw), created_by=actor)
+    audit.record(actor=actor, action="create", obj=invitation, object_repr=f"invitation to {address.email}",
+                 after={"email": email, "permissions": permissions, "expires": str(invitation.expires)})
+    if send:
+        _send_invitation(invitation, raw)
+    return invitation, raw
+
+
+@transaction.atomic
+def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
+    if not manages(actor, invitation.address):
+        raise _denied()
+    if invitation.status != "pending":
+        raise Conflict(_("Only a pending invitation can be revoked."), code="invitation_not_pending")
+    invitation.revoked = timezone.now()
+    invitation.save(update_fields=["revoked"])
+    audit.record(actor=actor, action="update", obj=invitation, verb="invitation.revoke",
+                 object_repr=f"invitation to {invitation.address.email}", after={"revoked": True})
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, actor, invitation: Invitation) -> tuple[Invitation, str]:
+    """E-mail the link again. The stored hash can't give back the token, so a new one is
+    issued and the old link stops working. Rate-limited per invitation."""
+    if not manages(actor, invitation.address):
+        raise _denied()
+    if invitation.status != "pending":
+        raise Conflict(_("Only a pending invitation can be sent again."), code="invitation_not_pending")
+    if not invitation.email:
+        raise ServiceError(_("This invitation has no e-mail address to send to."), code="invalid",
+                           fields={"email": [_("Missing.")]})
+    hour_ago = timezone.now() - timezone.timedelta(hours=1)
+    if (invitation.last_sent and invitation.last_sent > hour_ago
+            and invitation.send_count >= settings.INVITATION_RESEND_PER_HOUR):
+        raise ServiceError(_("This invitation was sent too often; try again later."),
+                           code="rate_limited", status=429)
+    if invitation.last_sent and invitation.last_sent <= hour_ago:
+        invitation.send_count = 0
+    raw = secrets.token_urlsafe(32)
+    invitation.token_hash = _token_hash(raw)
+    invitation.save(update_fields=["token_hash", "send_count"])
+    _send_invitation(invitation, raw)
+    audit.record(actor=actor, action="update", obj=invitation, verb="invitation.resend",
+                 object_repr=f"invitation to {invitation.address.email}", after={"sent": invitation.send_count})
+    return invitation, raw
+
+
+def invitation_by_token(raw: str) -> Invitation | None:
+    return Invitation.objects.select_related("address__mail_service__organisation").filter(
+        token_hash=_token_hash(raw)).first()
+
+
+@transaction.atomic
+def invitation_accept(*, raw_token: str, user) -> AddressAccess:
+    invitation = Invitation.objects.select_for_update().filter(token_hash=_token_hash(raw_token)).first()
+    if invitation is None:
+        raise ServiceError(_("This invitation link is not valid."), code="not_found", status=404)
+    status = invitation.status
+    if status != "pending":
+        messages = {"accepted": _("This invitation has already been used."),
+                    "revoked": _("This invitation was revoked."),
+                    "expired": _("This invitation has expired.")}
+        raise ServiceError(messages[status], code=f"invitation_{status}", status=410)
+    address = invitation.address
+    _refuse_login_address(address, user)
+    organisation_id = address.mail_service.organisation_id
+    Membership.objects.get_or_create(organisation_id=organisation_id, user=user,
+                                     defaults={"role": Role.MEMBER})
+    forget_roles(user)
+    access, created = AddressAccess.objects.get_or_create(
+        address=address, user=user, defaults={"permissions": invitation.permissions})
+    if not created:
+        access.permissions = sorted(set(access.permissions) | set(invitation.permissions))
+        access.save(update_fields=["permissions"])
+    invitation.accepted, invitation.accepted_by = timezone.now(), user
+    invitation.save(update_fields=["accepted", "accepted_by"])
+    audit.record(actor=user, action="update", obj=invitation, verb="invitation.accept",
+                 object_repr=f"invitation to {address.email}", after={"user": user.pk})
+    push(address.mail_service)
+    return access
+
+
+# --- Device passwords ------------------------------------------------------------------
+
+def new_device_secret() -> str:
+    """160 random bits, in groups a person can type on a phone."""
+    raw = secrets.token_hex(20)
+    return "-".join(raw[i:i + 8] for i in range(0, 40, 8))
+
+
+@transaction.atomic
+def device_password_create(*, actor, address: Address, name: str, device_type: str = "other",
+                           user=None) -> tuple[DevicePassword, str]:
+    """A new device password for `user` (default: the actor) on the address. Returns the
+    row and the password, which is never stored and never shown again."""
+    user = user or actor
+    if user.pk != actor.pk and not manages(actor, address):
+        raise _denied()
+    access = AddressAccess.objects.filter(address=address, user=user).first()
+    if access is None:
+        raise ServiceError(_("%(email)s is not a user of this address; add them first.")
+                           % {"email": user.email}, code="not_a_user", status=403)
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_("Name the device."), code="invalid", fields={"name": [_("Required.")]})
+    if device_type not in DevicePassword.DeviceType.values:
+        raise ServiceError(_("Unknown device type."), code="invalid",
+                           fields={"device_type": [_("Unknown device type.")]})
+    raw = new_device_secret()
+    can_send = Permission.SEND in access.permissions and not address.is_catchall
+    device = DevicePassword.objects.create(
+        access=access, address=address, name=name[:100], device_type=device_type,
+        token_sha256=hashlib.sha256(raw.encode()).hexdigest(), can_send=can_send)
+    audit.record(actor=actor, action="create", obj=device,
+                 object_repr=f"{name} for {user.email} on {address.email}",
+                 after={"name": device.name, "device_type": device_type, "user": user.pk,
+                        "can_send": can_send})
+    push(address.mail_service)
+    return device, raw
+
+
+@transaction.atomic
+def device_password_revoke(*, actor, device: DevicePassword) -> DevicePassword:
+    if not (manages(actor, device.address) or actor.pk == device.access.user_id):
+        raise _denied()
+    if device.revoked is None:
+        device.revoked = timezone.now()
+        device.save(update_fields=["revoked"])
+        audit.record(actor=actor, action="update", obj=device, verb="device_password.revoke",
+                     object_repr=f"{device.name} on {device.address.email}", after={"revoked": True})
+        push(device.address.mail_service)
+    return device

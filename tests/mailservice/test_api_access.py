@@ -284,3 +284,13 @@ def test_user_with_manage_autoreply_may_set_it_but_not_disable_address(api, owne
                                                                 "autoreply_body": "Away"}, format="json")
     assert response.status_code == 200
     assert client.patch(f"/api/v1/addresses/{alice.pk}/", {"enabled": False}, format="json").status_code == 403
+
+
+def test_accepting_an_invitation_needs_an_account(owner, alice):
+    from rest_framework.test import APIClient
+
+    invitation, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    response = APIClient().post(f"/api/v1/invitations/{raw}/accept/")
+    assert response.status_code == 401
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"

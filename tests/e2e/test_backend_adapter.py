@@ -17,7 +17,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from email.message import EmailMessage
 
 import pytest
 
@@ -31,7 +30,7 @@ from mailservice.backends.base import (
 )
 from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
 from mailservice.backends.render import COMBINED_NAMES
-from tests.e2e import POSTFIX_SETTLE_SECONDS
+from tests.e2e import POSTFIX_SETTLE_SECONDS, rcpt_code, send_message
 
 pytestmark = pytest.mark.e2e
 
@@ -120,25 +119,10 @@ class World:
             return code
 
     def send(self, *recipients: str, subject: str, headers: dict | None = None) -> str:
-        """Deliver a message through the inbound port; returns its unique Message-ID."""
-        msg = EmailMessage()
-        msg["From"] = "sender@outside.test"
-        msg["To"] = ", ".join(recipients)
-        msg["Subject"] = subject
-        msg["Message-ID"] = message_id = f"<{uuid.uuid4().hex}@outside.test>"
-        for name, value in (headers or {}).items():
-            msg[name] = value
-        msg.set_content("hello\n")
-        with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30) as smtp:
-            smtp.send_message(msg, from_addr="sender@outside.test", to_addrs=list(recipients))
-        return message_id
+        return send_message(self.stack, *recipients, subject=subject, headers=headers)
 
     def rcpt(self, recipient: str) -> int:
-        with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30) as smtp:
-            smtp.ehlo()
-            smtp.mail("sender@outside.test")
-            code, _ = smtp.rcpt(recipient)
-            return code
+        return rcpt_code(self.stack, recipient)
 
     def has_message(self, ref: str, message_id: str, folder: str = "INBOX", wait: float = 10.0):
         deadline = time.monotonic() + wait

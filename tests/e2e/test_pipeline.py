@@ -10,13 +10,11 @@ run in parallel, once per test.
 import imaplib
 import itertools
 import os
-import smtplib
 import socket
 import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
 
 import pytest
 
@@ -24,7 +22,7 @@ from mailservice.backends.base import drift
 from mailservice.desired import desired_state
 from mailservice.models import MailService
 from manager.core.models import PushJob
-from tests.e2e import POSTFIX_SETTLE_SECONDS
+from tests.e2e import POSTFIX_SETTLE_SECONDS, rcpt_code, send_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -112,22 +110,10 @@ class Scenario:
             return list(pool.map(lambda c: not self.login(c, next(_source_ips)), credentials))
 
     def send(self, *recipients: str, subject: str) -> str:
-        msg = EmailMessage()
-        msg["From"] = "sender@outside.test"
-        msg["To"] = ", ".join(recipients)
-        msg["Subject"] = subject
-        msg["Message-ID"] = message_id = f"<{uuid.uuid4().hex}@outside.test>"
-        msg.set_content("hello\n")
-        with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30) as smtp:
-            smtp.send_message(msg, from_addr="sender@outside.test", to_addrs=list(recipients))
-        return message_id
+        return send_message(self.stack, *recipients, subject=subject)
 
     def rcpt(self, recipient: str) -> int:
-        with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30) as smtp:
-            smtp.ehlo()
-            smtp.mail("sender@outside.test")
-            code, _ = smtp.rcpt(recipient)
-            return code
+        return rcpt_code(self.stack, recipient)
 
     def has_message(self, credentials, message_id: str, wait: float = 10.0) -> bool:
         deadline = time.monotonic() + wait

@@ -2,9 +2,8 @@
 from collections import defaultdict
 
 from .backends.base import DevicePasswordState, ForwardState, MailboxState, ServiceState
-from .filters import active_script
 from .models import Address, Alias, DevicePassword, MailService, Redirection, SortingRule
-from .rules_store import to_rule
+from .selectors import active_script, to_rule
 
 
 def _grouped(queryset, *fields):
@@ -39,10 +38,10 @@ def desired_state(service: MailService) -> ServiceState:
     catchall = None
     for address in addresses:
         address.mail_service = service  # no query per address for .email
-        address._standard_rules = rules.get(address.pk, [])
         email = address.email
+        script = active_script(address, rules.get(address.pk, [])) if address.enabled else None
         mailboxes.append(MailboxState(email=email, enabled=address.enabled, quota_mb=address.quota_mb,
-                                      sieve_script=active_script(address) if address.enabled else None))
+                                      sieve_script=script))
         if not address.enabled:
             continue
         if address.is_catchall:

@@ -1,66 +1,54 @@
-"""The active Sieve script of an address: auto-reply plus standard rules, or the
-advanced-mode script as written. Pure functions plus one loader for the models."""
-from dataclasses import dataclass
+"""django-filter FilterSets of the mail lists, shared by the pages and the API (NetBox):
+the API's filter and the page's differ only in labels and widgets."""
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-from django.conf import settings
-
-from .sieve.compiler import SCRIPT_HEADER, compile_rules, quote, require_line
-from .sieve.rules import Rule
-
-
-@dataclass(frozen=True)
-class AutoReply:
-    subject: str
-    body: str
+from .models import CATCHALL_LOCAL_PART, Address, MailService
 
 
-def autoreply_lines(email: str, reply: AutoReply, *, is_catchall: bool, needs: set[str]) -> list[str]:
-    """A vacation action. On the catchall it answers only mail addressed to the catchall
-    itself: mail that reached it through the catchall carries another recipient in
-    To/Cc, and answering it would feed loops and backscatter (SPEC §2)."""
-    needs.add("vacation")
-    action = (f"vacation :days 1 :subject {quote(reply.subject or 'Auto-reply')} "
-              f":addresses [{quote(email)}] {quote(reply.body)};")
-    if is_catchall:
-        return [f'if address :is ["to", "cc"] {quote(email)} {{', f"    {action}", "}"]
-    return [action]
+class MailServiceFilter(django_filters.FilterSet):
+    domain = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = MailService
+        fields = ["organisation", "plan", "backend_host"]
 
 
-def compose(*, email: str, is_catchall: bool, autoreply: AutoReply | None, rules: list[Rule],
-            email_type_header: str) -> str | None:
-    """The standard-mode script: the auto-reply first (it never stops delivery), then the
-    compiled rules. None when there is nothing to run."""
-    if autoreply is None and not any(r.enabled for r in rules):
-        return None
-    compiled = compile_rules(rules, email_type_header=email_type_header)
-    if autoreply is None:
-        return compiled.text
-    needs = set(compiled.extensions)
-    vacation = autoreply_lines(email, autoreply, is_catchall=is_catchall, needs=needs)
-    body = compiled.text.split("\n")
-    # Drop the compiler's own header and require line; ours covers both parts.
-    body = [line for line in body if line != SCRIPT_HEADER and not line.startswith("require ")]
-    return "\n".join([SCRIPT_HEADER, require_line(needs), "", "# Auto-reply", *vacation, *body]).rstrip() + "\n"
+class AddressFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search local part or display name")
+    catchall = django_filters.BooleanFilter(method="filter_catchall")
+
+    class Meta:
+        model = Address
+        fields = ["mail_service", "enabled", "sieve_mode"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(local_part__icontains=value) | Q(display_name__icontains=value))
+
+    def filter_catchall(self, queryset, name, value):
+        if value:
+            return queryset.filter(local_part=CATCHALL_LOCAL_PART)
+        return queryset.exclude(local_part=CATCHALL_LOCAL_PART)
 
 
-def standard_rules(address) -> list[Rule]:
-    """The address's standard-mode rules, in order (the sorting-rules models provide them)."""
-    loader = getattr(address, "_standard_rules", None)
-    if loader is not None:
-        return loader
-    try:
-        from .rules_store import rules_for
-    except ImportError:
-        return []
-    return rules_for(address)
+def services_of_current_organisation(request):
+    """The mail services the filter's select offers: the current organisation's only."""
+    if request is None or request.organisation is None:
+        return MailService.objects.none()
+    return MailService.objects.restrict(request.user, "view").filter(organisation=request.organisation)
 
 
-def active_script(address, rules: list[Rule] | None = None) -> str | None:
-    if address.sieve_mode == "advanced":
-        return address.sieve_script or None
-    autoreply = None
-    if address.autoreply_enabled:
-        autoreply = AutoReply(address.autoreply_subject, address.autoreply_body)
-    return compose(email=address.email, is_catchall=address.is_catchall, autoreply=autoreply,
-                   rules=standard_rules(address) if rules is None else rules,
-                   email_type_header=settings.MAIL_TYPE_HEADER)
+ENABLED_CHOICES = [("", _("All")), ("true", _("Enabled")), ("false", _("Disabled"))]
+
+
+class AddressListFilter(AddressFilter):
+    """The API's address filter with labels and choices for the page."""
+
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    mail_service = django_filters.ModelChoiceFilter(
+        queryset=services_of_current_organisation, label=_("Mail service"),
+        empty_label=_("All services"))
+    enabled = django_filters.BooleanFilter(label=_("Status"),
+                                           widget=forms.Select(choices=ENABLED_CHOICES))

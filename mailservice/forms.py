@@ -1,22 +1,14 @@
 """Forms of the mail pages: they parse input; the services decide. Choice fields list only
 what the permission gate lets the person see."""
-import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from manager.accounts.models import User
+from manager.core.errors import ServiceError
 
-from .api.addresses import AddressFilter
-from .models import CATCHALL_LOCAL_PART, DevicePassword, MailService, Permission
+from .models import CATCHALL_LOCAL_PART, DevicePassword, MailService, Permission, SortingRule
 from .plans import PLAN_CHOICES
-
-
-def add_service_errors(form, error):
-    """Put a ServiceError's field errors on the form fields they name."""
-    for field, messages in error.fields.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
-
+from .services import check_message_size
 
 # --- Mail services ---------------------------------------------------------------------
 
@@ -36,27 +28,6 @@ class MailServicePlanForm(forms.Form):
 
 
 # --- Addresses -------------------------------------------------------------------------
-
-def services_of_current_organisation(request):
-    """The mail services the filter's select offers: the current organisation's only."""
-    if request is None or request.organisation is None:
-        return MailService.objects.none()
-    return MailService.objects.restrict(request.user, "view").filter(organisation=request.organisation)
-
-
-ENABLED_CHOICES = [("", _("All")), ("true", _("Enabled")), ("false", _("Disabled"))]
-
-
-class AddressListFilter(AddressFilter):
-    """The API's address filter with labels and choices for the page."""
-
-    q = django_filters.CharFilter(method="search", label=_("Search"))
-    mail_service = django_filters.ModelChoiceFilter(
-        queryset=services_of_current_organisation, label=_("Mail service"),
-        empty_label=_("All services"))
-    enabled = django_filters.BooleanFilter(label=_("Status"),
-                                           widget=forms.Select(choices=ENABLED_CHOICES))
-
 
 class AddressBulkForm(forms.Form):
     OPERATIONS = [("enable", _("Enable")), ("disable", _("Disable")), ("delete", _("Delete"))]
@@ -195,3 +166,139 @@ class DevicePasswordForm(forms.Form):
             del self.fields["user"]
         else:
             self.fields["user"].queryset = users
+
+
+# --- Sorting rules ---------------------------------------------------------------------
+
+FIELD_CHOICES = [
+    ("", "—"), ("from", _("From")), ("to", _("To")), ("cc", _("Cc")),
+    ("subject", _("Subject")), ("reply_to", _("Reply-To")),
+    ("size", _("Size")), ("body", _("Message body")),
+    ("email_type", _("E-mail type")),
+]
+OPERATOR_CHOICES = [
+    ("contains", _("contains")), ("not_contains", _("does not contain")),
+    ("is", _("is")), ("is_not", _("is not")),
+    ("matches", _("matches (wildcards * ?)")), ("regex", _("matches the regex")),
+    ("exists", _("exists")), ("over", _("greater than")),
+    ("under", _("less than")),
+]
+ACTION_CHOICES = [
+    ("", "—"), ("move", _("Move to folder")), ("copy", _("Copy to folder")),
+    ("forward", _("Forward to")), ("delete", _("Delete")),
+    ("mark_read", _("Mark as read")), ("flag", _("Flag")),
+    ("stop", _("Stop processing further rules")),
+]
+EXTRA_ROWS = 2
+
+
+class RuleForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    match = forms.ChoiceField(label=_("Apply when"), choices=SortingRule.Match.choices)
+    enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
+
+
+class ConditionRow(forms.Form):
+    field = forms.ChoiceField(label=_("Field"), choices=FIELD_CHOICES, required=False)
+    operator = forms.ChoiceField(label=_("Operator"), choices=OPERATOR_CHOICES,
+                                 required=False)
+    value = forms.CharField(label=_("Value"), required=False, strip=False)
+
+
+class ActionRow(forms.Form):
+    kind = forms.ChoiceField(label=_("Action"), choices=ACTION_CHOICES, required=False)
+    argument = forms.CharField(label=_("Folder or address"), required=False)
+    keep_copy = forms.BooleanField(label=_("Keep a copy"), required=False)
+
+
+ConditionRows = forms.formset_factory(ConditionRow, extra=EXTRA_ROWS)
+ActionRows = forms.formset_factory(ActionRow, extra=EXTRA_ROWS)
+
+
+class UploadForm(forms.Form):
+    message = forms.FileField(label=_("E-mail (.eml)"), required=False)
+    headers = forms.CharField(label=_("Or paste its headers"), required=False,
+                              widget=forms.Textarea(attrs={"rows": 6}))
+
+    def message_bytes(self) -> bytes | None:
+        """The uploaded .eml or the pasted headers (after `is_valid()`); None with the error
+        on the form when there is neither or the file is too large."""
+        upload = self.cleaned_data.get("message")
+        if upload is not None:
+            try:
+                check_message_size(upload.size)
+            except ServiceError as exc:
+                self.add_error("message", exc.message)
+                return None
+            return upload.read()
+        if self.cleaned_data.get("headers", "").strip():
+            return self.cleaned_data["headers"].encode("utf-8", "replace")
+        self.add_error("message", _("Upload an .eml file or paste its headers."))
+        return None
+
+
+class AdvancedForm(forms.Form):
+    script = forms.CharField(label=_("Sieve script"), required=False, strip=False,
+                             widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false",
+                                                          "class": "code"}))
+
+
+def rule_forms(data=None, rule: dict | None = None):
+    """The rule form and its condition / action rows, bound to POST data or filled from a rule."""
+    if data is not None:
+        return RuleForm(data), ConditionRows(data, prefix="cond"), ActionRows(data, prefix="act")
+    rule = rule or {}
+    initial = {"name": rule.get("name", ""), "match": rule.get("match", "all"),
+               "enabled": rule.get("enabled", True)}
+    return (RuleForm(initial=initial),
+            ConditionRows(initial=list(rule.get("conditions") or []), prefix="cond"),
+            ActionRows(initial=list(rule.get("actions") or []), prefix="act"))
+
+
+def rule_summary(rule: SortingRule) -> dict:
+    """A stored rule in words for the rule list ("From contains x", "Move to folder y")."""
+    fields, operators, kinds = dict(FIELD_CHOICES), dict(OPERATOR_CHOICES), dict(ACTION_CHOICES)
+    return {
+        "conditions": [f"{fields.get(c.get('field'), c.get('field'))} {operators.get(c.get('operator'), '')}"
+                       f" {c.get('value', '') if c.get('operator') != 'exists' else ''}".strip()
+                       for c in rule.conditions],
+        "actions": [f"{kinds.get(a.get('kind'), a.get('kind'))} {a.get('argument', '')}".strip()
+                    for a in rule.actions],
+    }
+
+
+def add_rule_errors(form, conditions, actions, error: ServiceError):
+    """Put the service's field errors ("conditions.0.value") on the rows they concern."""
+    rows = {"conditions": conditions, "actions": actions}
+    for key, messages_ in error.fields.items():
+        parts = key.split(".")
+        if parts[0] in rows and len(parts) == 3 and int(parts[1]) < len(rows[parts[0]]):
+            row = rows[parts[0]][int(parts[1])]
+            if parts[2] in row.fields:
+                for message in messages_:
+                    row.add_error(parts[2], message)
+                continue
+        if parts[0] in form.fields and len(parts) == 1:
+            for message in messages_:
+                form.add_error(parts[0], message)
+            continue
+        for message in messages_:
+            form.add_error(None, f"{key}: {message}" if key not in ("conditions", "actions")
+                           else message)
+    if not error.fields:
+        form.add_error(None, error.message)
+
+
+SUGGESTED_FIELDS = ("to", "cc")
+
+
+def chosen_suggestions(data) -> list[dict]:
+    """The "To/Cc contains <recipient>" conditions ticked on a form pre-filled from an e-mail
+    (checkboxes `suggested` = "to:<address>")."""
+    chosen = []
+    for item in data.getlist("suggested"):
+        field, _sep, value = item.partition(":")
+        condition = {"field": field, "operator": "contains", "value": value}
+        if field in SUGGESTED_FIELDS and value and condition not in chosen:
+            chosen.append(condition)
+    return chosen

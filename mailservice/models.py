@@ -1,5 +1,6 @@
-"""Mail services, addresses, aliases, redirections, access grants, invitations and device
-passwords. Facts about a row live here; every write is in services.py."""
+"""Mail services, addresses, aliases, redirections, access grants, invitations, device
+passwords, sorting rules and rule templates. Facts about a row live here; every write is
+in the services package."""
 import uuid
 
 from django.conf import settings
@@ -13,6 +14,9 @@ from manager.core.querysets import RestrictedQuerySet, user_organisation_ids
 from .plans import PLAN_CHOICES, PLANS, address_limit
 
 CATCHALL_LOCAL_PART = "catchall"
+# The outbox unit of a mail service (named by its domain): what the services enqueue and
+# the push applies.
+PUSH_KIND = "mail_service"
 
 
 class MailService(models.Model):
@@ -50,7 +54,7 @@ class AddressQuerySet(RestrictedQuerySet):
     def restrict(self, user, action="view"):
         """Organisation roles see their organisation's addresses; a person who was given
         access to an address sees that address too (per-address permissions are checked
-        by `mailservice.access.may_on_address`)."""
+        by `mailservice.permissions.may_on_address`)."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         org_ids = user_organisation_ids(user, action)
@@ -272,4 +276,63 @@ class DevicePassword(models.Model):
     @property
     def audit_organisation_id(self):
         return self.address.mail_service.organisation_id
-from .rules_models import RuleTemplate, SortingRule  # noqa: E402,F401
+
+
+
+class SortingRule(models.Model):
+    """One standard-mode rule; `conditions` and `actions` hold the plain-data form of
+    `mailservice.sieve.rules` (see `rule_to_dict`). Rules run in `position` order."""
+
+    class Match(models.TextChoices):
+        ALL = "all", _("All conditions")
+        ANY = "any", _("Any condition")
+
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="sorting_rules")
+    name = models.CharField(_("name"), max_length=200)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    match = models.CharField(_("match"), max_length=8, choices=Match.choices, default=Match.ALL)
+    conditions = models.JSONField(_("conditions"), default=list)
+    actions = models.JSONField(_("actions"), default=list)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    organisation_field = "address__mail_service__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["address", "position"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def audit_organisation_id(self):
+        return self.address.mail_service.organisation_id
+
+
+class RuleTemplate(models.Model):
+    """A named rule set that can be applied to every address of the mail service."""
+
+    mail_service = models.ForeignKey(MailService, on_delete=models.CASCADE,
+                                     related_name="rule_templates")
+    name = models.CharField(_("name"), max_length=200)
+    rules = models.JSONField(_("rules"), default=list)
+    for_new_addresses = models.BooleanField(
+        _("for new addresses"), default=False,
+        help_text=_("Give these rules to every address created later in the mail service."))
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "mail_service__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def audit_organisation_id(self):
+        return self.mail_service.organisation_id

@@ -11,8 +11,7 @@ from manager.core import outbox
 from .backends.base import BackendError, drift
 from .backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
 from .desired import desired_state
-from .models import MailService
-from .services import PUSH_KIND
+from .models import PUSH_KIND, MailService
 
 log = logging.getLogger(__name__)
 

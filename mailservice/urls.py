@@ -1,11 +1,11 @@
 """Mail pages under /mail/, plus the public well-known client-setup and invitation URLs."""
 
-from .views import access, addresses, clientsetup, policy, rule_templates, rules, services
+from .views import access, addresses, clientsetup, mail_services, policy, rule_templates, rules
 
 app_name = "mailservice"
 
 urlpatterns = [
-    *services.urlpatterns,
+    *mail_services.urlpatterns,
     *addresses.urlpatterns,
     *rules.urlpatterns,
     *rule_templates.urlpatterns,

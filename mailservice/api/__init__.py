@@ -2,7 +2,7 @@
 
 
 def register(router):
-    from . import access, addresses, clientsetup, folders, rules, services
+    from . import access, addresses, clientsetup, folders, mail_services, rules
 
-    for module in (services, addresses, access, rules, folders, clientsetup):
+    for module in (mail_services, addresses, access, rules, folders, clientsetup):
         module.register(router)

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from manager.accounts.models import User
 
 from .. import services
-from ..access import manages
 from ..models import AddressAccess, DevicePassword, Invitation, Permission
+from ..permissions import manages
 from .addresses import AddressChildViewSet
 
 

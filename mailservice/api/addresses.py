@@ -1,13 +1,11 @@
 """API: addresses (`addresses/`), their aliases and redirections."""
-import django_filters
-from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from manager.core.api import RestrictedViewSet, ServiceModelViewSet
 
-from .. import services
+from .. import selectors, services
+from ..filters import AddressFilter
 from ..models import Address, Alias, MailService, Redirection
 from .sync import SyncContextMixin, SyncStatusMixin
 
@@ -35,21 +33,6 @@ class AddressSerializer(SyncStatusMixin, serializers.ModelSerializer):
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["mail_service"].read_only = True
             self.fields["local_part"].read_only = True
-
-
-class AddressFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search local part or display name")
-    catchall = django_filters.BooleanFilter(method="filter_catchall")
-
-    class Meta:
-        model = Address
-        fields = ["mail_service", "enabled", "sieve_mode"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(local_part__icontains=value) | Q(display_name__icontains=value))
-
-    def filter_catchall(self, queryset, name, value):
-        return queryset.filter(local_part="catchall") if value else queryset.exclude(local_part="catchall")
 
 
 class AddressViewSet(SyncContextMixin, ServiceModelViewSet):
@@ -88,9 +71,7 @@ class AddressScopedMixin:
 
     def address(self):
         if not hasattr(self, "_address"):
-            self._address = get_object_or_404(
-                Address.objects.restrict(self.request.user, "view").select_related("mail_service"),
-                pk=self.kwargs["address_pk"])
+            self._address = selectors.address_for(self.request.user, self.kwargs["address_pk"])
         return self._address
 
 

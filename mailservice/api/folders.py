@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
-from .. import folders
+from .. import services
 from ..models import Address
 from .addresses import AddressScopedMixin
 
@@ -24,13 +24,13 @@ class FolderViewSet(AddressScopedMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=FolderList)
     def list(self, request, *args, **kwargs):
-        return Response({"folders": folders.folder_list(actor=request.user, address=self.address())})
+        return Response({"folders": services.folder_list(actor=request.user, address=self.address())})
 
     @extend_schema(responses={201: FolderSerializer})
     def create(self, request, *args, **kwargs):
         serializer = FolderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        name = folders.folder_create(actor=request.user, address=self.address(),
+        name = services.folder_create(actor=request.user, address=self.address(),
                                      name=serializer.validated_data["name"])
         return Response({"name": name}, status=status.HTTP_201_CREATED)
 

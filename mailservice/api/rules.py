@@ -1,12 +1,8 @@
 """API: sorting rules (`addresses/{id}/rules/`), advanced filters (`addresses/{id}/sieve/`)
 and rule templates (`mail-services/{id}/rule-templates/`)."""
 import json
-from dataclasses import asdict
 
-from django.conf import settings
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -15,15 +11,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from manager.core.api import RestrictedViewSet
-from manager.core.errors import ServiceError
+from manager.core.views import attachment_response
 
-from .. import rules_services
-from ..access import may_on_address
-from ..filters import active_script
-from ..models import Address, MailService, Permission
-from ..rules_models import RuleTemplate, SortingRule
-from ..rules_store import lint_for, rules_for
-from ..sieve.lint import Word
+from .. import selectors, services
+from ..models import Address, MailService, Permission, RuleTemplate, SortingRule
+from ..permissions import may_on_address
 from ..sieve.message import prefill_from_message
 from ..sieve.rules import (
     ACTION_KINDS,
@@ -31,11 +23,8 @@ from ..sieve.rules import (
     FIELDS,
     TEXT_OPERATORS,
 )
-from ..sieve.simulate import SieveScriptInvalid, simulate, test_rules
-from ..sieve.validate import SieveToolError, SieveToolMissing
 from .addresses import AddressChildViewSet
 
-MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 UPLOAD_PARSERS = [MultiPartParser, FormParser, JSONParser]
 
 
@@ -128,22 +117,22 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = _plain(serializer.validated_data)
-        rule = rules_services.rule_create(actor=request.user, address=self.address(), **data)
+        rule = services.rule_create(actor=request.user, address=self.address(), **data)
         return self.created(SortingRuleSerializer, rule)
 
     def perform_update(self, serializer):
         data = _plain({k: v for k, v in serializer.validated_data.items() if k != "position"})
-        serializer.instance = rules_services.rule_update(actor=self.request.user,
+        serializer.instance = services.rule_update(actor=self.request.user,
                                                          rule=serializer.instance, **data)
 
     def perform_destroy(self, instance):
-        rules_services.rule_delete(actor=self.request.user, rule=instance)
+        services.rule_delete(actor=self.request.user, rule=instance)
 
     @extend_schema(request=None, responses={201: SortingRuleSerializer})
     @action(detail=True, methods=["post"])
     def duplicate(self, request, *args, **kwargs):
         """A copy named "… (copy)", placed right after this rule."""
-        rule = rules_services.rule_duplicate(actor=request.user, rule=self.get_object())
+        rule = services.rule_duplicate(actor=request.user, rule=self.get_object())
         return self.created(SortingRuleSerializer, rule)
 
     @extend_schema(
@@ -156,7 +145,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         if not isinstance(order, list) or not all(isinstance(i, int) and not isinstance(i, bool)
                                                   for i in order):
             raise serializers.ValidationError({"order": ["A list of rule ids."]})
-        rules = rules_services.rules_reorder(actor=request.user, address=self.address(), order=order)
+        rules = services.rules_reorder(actor=request.user, address=self.address(), order=order)
         return Response(SortingRuleSerializer(rules, many=True).data)
 
     @extend_schema(
@@ -186,7 +175,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
     def lint(self, request, *args, **kwargs):
         """Frequent mistakes in the rules (actions after stop, a flag after filing, forwarding
         to the address itself or in a loop, rules that can never run or match)."""
-        return Response(lint_data(lint_for(self.address())))
+        return Response(selectors.lint_report(selectors.lint_for(self.address())))
 
     @extend_schema(
         request={"multipart/form-data": inline_serializer("RuleTestUpload", {
@@ -217,7 +206,8 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         header edits), plus the linter's warnings."""
         raw = message_bytes(request, "message")
         rules = self._rules_to_test(request.data.get("rules"))
-        return Response(run_rule_test(self.address(), raw, rules=rules))
+        return Response(services.run_rule_test(actor=request.user, address=self.address(),
+                                               message=raw, rules=rules))
 
     def _rules_to_test(self, given):
         if given in (None, ""):
@@ -229,72 +219,19 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
                 raise serializers.ValidationError({"rules": ["Not valid JSON."]}) from None
         if not isinstance(given, list):
             raise serializers.ValidationError({"rules": ["A JSON list of rules."]})
-        return [rules_services.parse_rule(item if isinstance(item, dict) else {},
+        return [services.parse_rule(item if isinstance(item, dict) else {},
                                           prefix=f"rules.{i}.") for i, item in enumerate(given)]
 
 
 def message_bytes(request, field: str, *, headers: bool = False) -> bytes:
     upload = request.FILES.get(field)
     if upload is not None:
-        if upload.size > MAX_MESSAGE_BYTES:
-            raise serializers.ValidationError({field: ["The message is larger than 10 MB."]})
+        services.check_message_size(upload.size, field)
         return upload.read()
     if headers and isinstance(request.data.get("headers"), str) and request.data["headers"].strip():
         return request.data["headers"].encode("utf-8", "replace")
     raise serializers.ValidationError({field: ["Upload an .eml file" + (
         " or paste the headers." if headers else ".")]})
-
-
-def lint_data(warnings) -> list[dict]:
-    """Linter warnings as plain data, messages in the active language (product words in
-    the parameters too; the user's values stay as typed)."""
-    def params(w):
-        return {k: gettext(v) if isinstance(v, Word) else v for k, v in w.params.items()}
-
-    return [{"position": w.position, "rule_name": w.rule_name, "code": w.code,
-             "message": gettext(w.template) % params(w) if w.template else w.message}
-            for w in warnings]
-
-
-def run_rule_test(address, raw: bytes, rules=None) -> dict:
-    """Run what the address runs now on `raw` with sieve-test, as plain data (the API answer
-    and the UI page): the standard rules (or the `rules` given) with per-rule outcomes, or
-    in advanced mode the advanced script as a whole (no per-rule outcomes)."""
-    advanced = rules is None and address.sieve_mode == Address.SieveMode.ADVANCED
-    try:
-        if advanced:
-            script = address.sieve_script
-            trace = simulate(script, raw)
-            outcomes, warnings = [], []
-        else:
-            current = rules is None
-            rules = rules_for(address) if current else rules
-            # The address's own rules run inside its live script, auto-reply included.
-            live = active_script(address, rules) if current else None
-            result = test_rules(rules, raw, email_type_header=settings.MAIL_TYPE_HEADER,
-                                script_text=live)
-            trace, script = result.trace, result.script.text
-            outcomes = [{"position": o.position, "name": o.name, "enabled": o.enabled,
-                         "matched": o.matched, "applied": o.applied,
-                         "actions": [asdict(a) for a in o.actions]} for o in result.outcomes]
-            warnings = lint_data(lint_for(address, rules))
-    except SieveScriptInvalid as exc:
-        raise rules_services.invalid_sieve(exc.errors) from exc
-    except (SieveToolMissing, SieveToolError) as exc:
-        raise ServiceError(f"The Sieve tester is not available: {exc}", code="validator_unavailable",
-                           status=503) from exc
-    return {
-        "mode": "advanced" if advanced else "standard",
-        "outcomes": outcomes,
-        "final_actions": [asdict(a) for a in trace.final_actions],
-        "folders": list(trace.folders),
-        "redirects": list(trace.redirects),
-        "discarded": trace.discarded,
-        "header_edits": [asdict(e) for e in trace.header_edits],
-        "errors": list(trace.errors),
-        "lint": warnings,
-        "script": script,
-    }
 
 
 class SieveSerializer(serializers.Serializer):
@@ -314,7 +251,7 @@ class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
     address = AddressChildViewSet.address
 
     def answer(self, address):
-        return Response({"mode": address.sieve_mode, "script": rules_services.script_for(address)})
+        return Response({"mode": address.sieve_mode, "script": selectors.script_for(address)})
 
     @extend_schema(methods=["GET"], responses=SieveSerializer)
     @extend_schema(methods=["PUT"], request=SieveSerializer, responses=SieveSerializer)
@@ -325,7 +262,7 @@ class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
         serializer = SieveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        address = rules_services.sieve_set(actor=request.user, address=self.address(),
+        address = services.sieve_set(actor=request.user, address=self.address(),
                                            mode=data["mode"], script=data.get("script"))
         return self.answer(address)
 
@@ -339,22 +276,17 @@ class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["Upload a .sieve file."]})
-        address = rules_services.sieve_import(actor=request.user, address=self.address(),
-                                              data=upload.read(rules_services.MAX_SCRIPT_BYTES + 1))
+        address = services.sieve_import(actor=request.user, address=self.address(),
+                                              data=upload.read(services.MAX_SCRIPT_BYTES + 1))
         return self.answer(address)
 
     @extend_schema(responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR)})
     @action(detail=False, methods=["get"], url_path="sieve/download")
     def sieve_download(self, request, *args, **kwargs):
         """The active script as a `.sieve` attachment."""
-        return sieve_download_response(self.address())
-
-
-def sieve_download_response(address) -> HttpResponse:
-    response = HttpResponse(rules_services.script_for(address), content_type="text/plain; charset=utf-8")
-    name = address.email.replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{name}.sieve"'
-    return response
+        address = self.address()
+        return attachment_response(selectors.script_for(address), f"{address.email}.sieve",
+                                   content_type="text/plain; charset=utf-8")
 
 
 class RuleTemplateSerializer(serializers.ModelSerializer):
@@ -417,7 +349,7 @@ class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                 pk=data["from_address"], mail_service=service).first()
             if source is None:
                 raise serializers.ValidationError({"from_address": ["No such address in this service."]})
-        template = rules_services.template_create(
+        template = services.template_create(
             actor=request.user, service=service, name=data["name"],
             rules=_plain(data.get("rules") or []), from_address=source,
             for_new_addresses=data.get("for_new_addresses", False))
@@ -425,13 +357,13 @@ class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
     def perform_update(self, serializer):
         data = serializer.validated_data
-        serializer.instance = rules_services.template_update(
+        serializer.instance = services.template_update(
             actor=self.request.user, template=serializer.instance, name=data.get("name"),
             rules=_plain(data["rules"]) if "rules" in data else None,
             for_new_addresses=data.get("for_new_addresses"))
 
     def perform_destroy(self, instance):
-        rules_services.template_delete(actor=self.request.user, template=instance)
+        services.template_delete(actor=self.request.user, template=instance)
 
     @extend_schema(request=inline_serializer("RuleTemplateApply", {
         "addresses": serializers.ListField(child=serializers.IntegerField(), required=False,
@@ -448,7 +380,7 @@ class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
             addresses = list(Address.objects.filter(mail_service=template.mail_service, pk__in=ids))
             if len(addresses) != len(set(ids)):
                 raise serializers.ValidationError({"addresses": ["Not all are addresses of this service."]})
-        result = rules_services.template_apply(actor=request.user, template=template,
+        result = services.template_apply(actor=request.user, template=template,
                                                addresses=addresses)
         return Response({
             "addresses": len(result.applied),

@@ -1,13 +1,7 @@
 """Backend status fields for serializers: one query per page, not per row."""
 from rest_framework import serializers
 
-from manager.core import outbox
-
-from ..services import PUSH_KIND
-
-
-def sync_jobs(domains):
-    return outbox.status_for(PUSH_KIND, domains)
+from ..selectors import sync_jobs
 
 
 def _domain(obj):

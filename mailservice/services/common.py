@@ -8,13 +8,12 @@ from manager.core import outbox
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 
-from ..models import MailService
+from ..models import PUSH_KIND, MailService
 from ..plans import FEATURES
 
 SERVICE_FIELDS = ["domain", "plan", "capacity", "backend_host"]
 ADDRESS_FIELDS = ["local_part", "display_name", "quota_mb", "enabled", "autoreply_enabled",
                   "autoreply_subject", "autoreply_body"]
-PUSH_KIND = "mail_service"
 
 
 def _denied():

@@ -10,7 +10,6 @@ from manager.audit import services as audit
 from manager.core.errors import Conflict, ServiceError
 
 from .. import validators
-from ..access import manages, may_on_address
 from ..models import (
     CATCHALL_LOCAL_PART,
     Address,
@@ -19,7 +18,9 @@ from ..models import (
     Permission,
     Redirection,
 )
+from ..permissions import manages, may_on_address
 from ..plans import PLANS
+from ..selectors import forwarding_loop
 from .common import (
     ADDRESS_FIELDS,
     SERVICE_FIELDS,
@@ -30,6 +31,7 @@ from .common import (
     push,
     require_feature,
 )
+from .templates import apply_templates_to_new_address
 
 # --- Mail services ---------------------------------------------------------------------
 
@@ -124,8 +126,6 @@ def _local_part_free(service, local_part, *, exclude_address=None, exclude_alias
 @transaction.atomic
 def address_create(*, actor, service: MailService, local_part: str, display_name: str = "",
                    quota_mb: int | None = None, enabled: bool = True) -> Address:
-    from .. import rules_services  # it imports this package
-
     _require(actor, ADD, service.organisation_id)
     # Lock the service row so two concurrent creations can't both pass the plan check.
     service = MailService.objects.select_for_update().get(pk=service.pk)
@@ -153,7 +153,7 @@ def address_create(*, actor, service: MailService, local_part: str, display_name
         raise Conflict(_("This address already exists."), code="local_part_taken") from exc
     audit.record(actor=actor, action="create", obj=address,
                  after=audit.snapshot(address, ADDRESS_FIELDS))
-    rules_services.apply_templates_to_new_address(actor=actor, address=address)
+    apply_templates_to_new_address(actor=actor, address=address)
     push(service)
     return address
 
@@ -198,6 +198,25 @@ def address_delete(*, actor, address: Address) -> None:
     push(service)
 
 
+BULK_OPERATIONS = ("enable", "disable", "delete")
+
+
+@transaction.atomic
+def addresses_bulk(*, actor, addresses, operation: str) -> int:
+    """Enable, disable or delete several addresses, all or nothing: a refusal in the middle
+    leaves every address as it was. Returns how many were changed."""
+    if operation not in BULK_OPERATIONS:
+        raise ServiceError(_("Unknown operation."), code="invalid",
+                           fields={"operation": [_("Unknown operation.")]})
+    addresses = list(addresses)
+    for address in addresses:
+        if operation == "delete":
+            address_delete(actor=actor, address=address)
+        else:
+            address_update(actor=actor, address=address, enabled=operation == "enable")
+    return len(addresses)
+
+
 # --- Aliases and redirections ----------------------------------------------------------
 
 @transaction.atomic
@@ -227,39 +246,13 @@ def alias_delete(*, actor, alias: Alias) -> None:
     push(alias.address.mail_service)
 
 
-def _redirect_graph():
-    """Where each address we serve forwards to (enabled addresses and aliases resolved)."""
-    graph: dict[str, set[str]] = {}
-    for r in Redirection.objects.select_related("address__mail_service"):
-        graph.setdefault(r.address.email, set()).add(r.target)
-    for a in Alias.objects.select_related("mail_service", "address"):
-        graph.setdefault(f"{a.local_part}@{a.mail_service.domain}", set()).add(
-            f"{a.address.local_part}@{a.mail_service.domain}")
-    return graph
-
-
-def _would_loop(source: str, target: str) -> bool:
-    graph = _redirect_graph()
-    graph.setdefault(source, set()).add(target)
-    seen, stack = set(), [target]
-    while stack:
-        node = stack.pop()
-        if node == source:
-            return True
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(graph.get(node, ()))
-    return False
-
-
 @transaction.atomic
 def redirection_create(*, actor, address: Address, target: str, keep_copy: bool = True) -> Redirection:
-
     if not may_on_address(actor, Permission.MANAGE_REDIRECTIONS, address):
         raise _denied()
     target = _clean("target", validators.clean_email, target)
-    if target == address.email or _would_loop(address.email, target):
+    # The same graph as the linter's loop check: aliases, redirections, forwarding rules.
+    if target == address.email or forwarding_loop(address.email, target):
         raise ServiceError(_("This redirection would send mail round in a loop."),
                            code="redirection_loop", fields={"target": [_("Creates a loop.")]})
     if Redirection.objects.filter(address=address, target=target).exists():
@@ -274,7 +267,6 @@ def redirection_create(*, actor, address: Address, target: str, keep_copy: bool 
 
 @transaction.atomic
 def redirection_delete(*, actor, redirection: Redirection) -> None:
-
     if not may_on_address(actor, Permission.MANAGE_REDIRECTIONS, redirection.address):
         raise _denied()
     audit.record(actor=actor, action="delete", obj=redirection,

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -18,7 +19,6 @@ from manager.core.errors import Conflict, ServiceError
 from manager.core.querysets import forget_roles
 
 from .. import validators
-from ..access import manages
 from ..models import (
     Address,
     AddressAccess,
@@ -26,6 +26,7 @@ from ..models import (
     Invitation,
     Permission,
 )
+from ..permissions import manages
 from .common import _clean, _denied, push
 
 # --- Users of an address ---------------------------------------------------------------
@@ -289,3 +290,18 @@ def device_password_revoke(*, actor, device: DevicePassword) -> DevicePassword:
                      object_repr=f"{device.name} on {device.address.email}", after={"revoked": True})
         push(device.address.mail_service)
     return device
+
+
+DEVICE_USE_EVERY_SECONDS = 60  # one write a minute per device is enough for "last used"
+
+
+def device_password_record_use(device_ref: str) -> int:
+    """Stamp a device password as used now (a successful login the backend reported); at
+    most once a minute per device. Not audited: it is a fact about logins, not a change."""
+    now = timezone.now()
+    try:
+        return DevicePassword.objects.filter(ref=device_ref, revoked__isnull=True).exclude(
+            last_used__gt=now - timezone.timedelta(seconds=DEVICE_USE_EVERY_SECONDS)
+        ).update(last_used=now)
+    except ValidationError:  # a client-controlled field that is not a UUID
+        return 0

@@ -8,11 +8,11 @@ the user listed the actions in. Messages are English msgids marked with
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .forwarding import TargetsOf, fold, loop_path, targets_from_mapping
 from .rules import FOLDER_ACTIONS, Condition, Rule, parse_size
 
 _FLAG_ACTIONS = ("mark_read", "flag")
@@ -176,42 +176,22 @@ def _never_matches(rule: Rule) -> tuple[str, dict] | None:
     return _never_together(rule.conditions)
 
 
-def _loop_path(start: str, home: str, forwards_of: Mapping[str, set[str]]) -> list[str] | None:
-    """The forwarding path from `start` back to `home` (both included), or None."""
-    graph = {_ascii_fold(k): {_ascii_fold(t) for t in v} for k, v in forwards_of.items()}
-    parents: dict[str, str | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        current = queue.popleft()
-        for target in sorted(graph.get(current, ())):
-            if target in parents:
-                continue
-            parents[target] = current
-            if target == home:
-                path, node = [], target
-                while node is not None:
-                    path.append(node)
-                    node = parents[node]
-                return path[::-1]
-            queue.append(target)
-    return None
-
-
 def lint_rules(
     rules: list[Rule],
     *,
     address_email: str,
-    forwards_of: dict[str, set[str]] | None = None,
+    forwards_of: Mapping[str, set[str]] | TargetsOf | None = None,
 ) -> list[LintWarning]:
     """Warnings for `rules` of `address_email`, in rule order.
 
-    `forwards_of` maps an address to where mail sent to it also goes (aliases,
-    redirections, other addresses' forwarding rules), built by the caller; keys and
-    targets are compared case-insensitively. Disabled rules are checked too (they may be
+    `forwards_of` is the forwarding graph (`forwarding.py`): a mapping from an address to
+    where mail sent to it also goes, or a lookup function over the stored one; addresses
+    are compared case-insensitively. Disabled rules are checked too (they may be
     enabled later) except for reachability, which only concerns rules that run.
     """
-    home = _ascii_fold(address_email.strip())
-    forwards_of = forwards_of or {}
+    home = fold(address_email)
+    if forwards_of is None or isinstance(forwards_of, Mapping):
+        forwards_of = targets_from_mapping(forwards_of or {})
     warnings: list[LintWarning] = []
     stopper: tuple[int, Rule] | None = None
 
@@ -237,7 +217,7 @@ def lint_rules(
         for action in rule.actions:
             if action.kind != "forward":
                 continue
-            target = _ascii_fold(action.argument.strip())
+            target = fold(action.argument)
             if not target or target in seen:
                 continue
             seen.add(target)
@@ -245,7 +225,7 @@ def lint_rules(
                 warn(position, rule, "forward_to_self", FORWARD_TO_SELF,
                      {"target": action.argument.strip()})
                 continue
-            path = _loop_path(target, home, forwards_of)
+            path = loop_path(target, home, forwards_of)
             if path:
                 warn(position, rule, "forward_loop", FORWARD_LOOP,
                      {"target": action.argument.strip(), "path": " → ".join([home, *path])})

@@ -10,10 +10,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from manager.core.errors import ServiceError
-from manager.core.views import RestrictedView, done, htmx_render
+from manager.core.views import RestrictedView, done, htmx_render, refused
 
 from .. import services
-from ..access import manages
 from ..forms import (
     AccessGrantForm,
     AccessPermissionsForm,
@@ -22,8 +21,8 @@ from ..forms import (
     organisation_members,
 )
 from ..models import Address, AddressAccess, DevicePassword, Invitation, Permission
+from ..permissions import manages
 from .addresses import AddressMixin
-from .services import refused
 
 MEMBER_RESULTS = 20
 

@@ -3,7 +3,6 @@ warnings, and the detail page (settings, auto-reply, aliases, redirections)."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -12,22 +11,20 @@ from django.utils.translation import ngettext
 from manager.accounts.roles import ADD, DELETE
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
-from manager.core.views import RestrictedView, done, htmx_render
+from manager.core.views import RestrictedView, done, htmx_render, refused, sync_state
 
-from .. import services
-from ..access import manages, may_on_address
-from ..api.sync import sync_jobs
+from .. import selectors, services
+from ..filters import AddressListFilter
 from ..forms import (
     AddressBulkForm,
     AddressCreateForm,
-    AddressListFilter,
     AddressSettingsForm,
     AliasForm,
     AutoReplyForm,
     RedirectionForm,
 )
 from ..models import CATCHALL_LOCAL_PART, Address, Permission
-from .services import refused, sync_state
+from ..permissions import manages, may_on_address
 
 PAGE_SIZE = 50
 
@@ -36,9 +33,7 @@ class AddressMixin:
     """Looks the address up through the gate: another organisation's address is a 404."""
 
     def get_address(self, pk) -> Address:
-        return get_object_or_404(
-            Address.objects.restrict(self.request.user, "view")
-            .select_related("mail_service__organisation"), pk=pk)
+        return selectors.address_for(self.request.user, pk)
 
 
 class AddressListView(RestrictedView):
@@ -61,7 +56,7 @@ class AddressListView(RestrictedView):
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
         # One query for the whole page's backend status, keyed by the service's domain.
-        jobs = sync_jobs({a.mail_service.domain for a in rows})
+        jobs = selectors.sync_jobs({a.mail_service.domain for a in rows})
         for address in rows:
             address.sync = sync_state(jobs.get(address.mail_service.domain))
         query = request.GET.copy()
@@ -91,14 +86,7 @@ class AddressListView(RestrictedView):
         operation = form.cleaned_data["operation"]
         selected = list(form.cleaned_data["selected"])
         try:
-            # All or nothing: a refusal in the middle leaves every address as it was.
-            with transaction.atomic():
-                for address in selected:
-                    if operation == "delete":
-                        services.address_delete(actor=request.user, address=address)
-                    else:
-                        services.address_update(actor=request.user, address=address,
-                                                enabled=operation == "enable")
+            services.addresses_bulk(actor=request.user, addresses=selected, operation=operation)
         except ServiceError as exc:
             status = refused(request, exc)
             return render(request, self.template, self.context(), status=status)
@@ -171,7 +159,7 @@ class AddressDetailView(AddressMixin, RestrictedView):
             "address": address,
             "service": address.mail_service,
             "catchall": CATCHALL_LOCAL_PART,
-            "sync": sync_state(sync_jobs([address.mail_service.domain]).get(address.mail_service.domain)),
+            "sync": sync_state(selectors.sync_jobs([address.mail_service.domain]).get(address.mail_service.domain)),
             "aliases": address.aliases.select_related("mail_service"),
             "redirections": address.redirections.all(),
             "can_manage": can_manage,

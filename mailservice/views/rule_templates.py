@@ -11,7 +11,7 @@ from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.views import RestrictedView, done
 
-from .. import rules_services
+from .. import services
 from ..models import Address, MailService, RuleTemplate
 
 
@@ -38,7 +38,7 @@ class RuleTemplateListView(RestrictedView):
         try:
             if operation == "create":
                 source = get_object_or_404(Address, mail_service=service, pk=request.POST.get("address"))
-                rules_services.template_create(
+                services.template_create(
                     actor=request.user, service=service, name=request.POST.get("name", ""),
                     from_address=source, for_new_addresses=bool(request.POST.get("for_new_addresses")))
                 messages.success(request, _("Template saved."))
@@ -46,7 +46,7 @@ class RuleTemplateListView(RestrictedView):
                 template = get_object_or_404(RuleTemplate, mail_service=service,
                                              pk=request.POST.get("template"))
                 if operation == "apply":
-                    result = rules_services.template_apply(actor=request.user, template=template)
+                    result = services.template_apply(actor=request.user, template=template)
                     count = len(result.applied)
                     messages.success(request, ngettext(
                         "The template's rules now apply to %(n)d address.",
@@ -56,14 +56,14 @@ class RuleTemplateListView(RestrictedView):
                             "Left alone, in advanced mode (they run their own Sieve script): "
                             "%(addresses)s.") % {"addresses": ", ".join(a.email for a, _r in result.skipped)})
                 elif operation == "for_new_addresses":
-                    template = rules_services.template_update(
+                    template = services.template_update(
                         actor=request.user, template=template,
                         for_new_addresses=not template.for_new_addresses)
                     messages.success(request, _("New addresses will start with these rules.")
                                      if template.for_new_addresses
                                      else _("New addresses will no longer get these rules."))
                 else:
-                    rules_services.template_delete(actor=request.user, template=template)
+                    services.template_delete(actor=request.user, template=template)
                     messages.success(request, _("Template deleted."))
             else:
                 messages.error(request, _("Unknown operation."))

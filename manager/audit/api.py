@@ -1,33 +1,13 @@
 """API: the audit log, read-only, for roles allowed to view it."""
-import django_filters
 from rest_framework import exceptions, mixins, serializers
 
-from manager.accounts.models import Organisation
 from manager.accounts.roles import VIEW_AUDIT
 from manager.core.api import RestrictedViewSet
 from manager.core.permissions import may
 from manager.core.querysets import user_role
 
+from .filters import AuditEntryFilter
 from .models import AuditEntry
-
-
-def _visible_organisations(request):
-    # Choice fields go through the gate too: no other organisation in the options.
-    if request is None:
-        return Organisation.objects.none()
-    return Organisation.objects.restrict(request.user, "view")
-
-
-class AuditEntryFilter(django_filters.FilterSet):
-    organisation = django_filters.ModelChoiceFilter(queryset=_visible_organisations)
-    since = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
-    actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains")
-    q = django_filters.CharFilter(field_name="object_repr", lookup_expr="icontains")
-
-    class Meta:
-        model = AuditEntry
-        fields = ["action", "object_type", "object_id", "request_id", "verb"]
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

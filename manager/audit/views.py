@@ -6,7 +6,7 @@ from django.views import View
 from manager.accounts.roles import VIEW_AUDIT
 from manager.core.views import htmx_render
 
-from .api import AuditEntryFilter
+from .filters import AuditEntryFilter
 from .models import AuditEntry
 
 

@@ -1,4 +1,7 @@
-"""UI base views and htmx helpers shared by every app."""
+"""UI base views and htmx helpers shared by every app: the gate for pages, htmx answers,
+refused changes as messages, downloads and the backend status of a pushed unit."""
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -7,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from .errors import ServiceError
+from .models import SyncStatus
 from .permissions import may
 
 
@@ -26,8 +30,48 @@ def done(request, url):
     return redirect(url)
 
 
-def service_error_message(request, error: ServiceError):
+def add_service_errors(form, error: ServiceError) -> None:
+    """Put a ServiceError's field errors on the form fields they name (the rest on top)."""
+    for field, field_messages in error.fields.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def refused(request, error: ServiceError, form=None) -> int:
+    """Show a refused change as a message (and on the form's fields); returns the HTTP
+    status of the re-rendered page: the service's, except that a page re-rendered after a
+    missing related object is a 400, not a 404."""
     messages.error(request, error.message)
+    if form is not None:
+        add_service_errors(form, error)
+    return 400 if error.status == 404 else error.status
+
+
+def attachment_response(content, filename: str, *, content_type: str) -> HttpResponse:
+    """A download; quotes and line breaks are dropped from the file name (header safety)."""
+    safe = "".join(ch for ch in filename if ch not in '"\\\r\n')
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    return response
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What a page shows about a pushed unit: applied / pending / failed, and the error."""
+
+    status: str
+    label: str
+    error: str = ""
+    applied_at: object = None
+
+
+def sync_state(job) -> SyncState:
+    """The page's view of a PushJob (None: nothing was ever pushed for the unit)."""
+    if job is None:
+        return SyncState(SyncStatus.PENDING, SyncStatus.PENDING.label)
+    status = SyncStatus(job.sync_status)
+    return SyncState(status.value, status.label, job.last_error if status == SyncStatus.FAILED else "",
+                     job.last_applied_at)
 
 
 class RestrictedView(LoginRequiredMixin, View):
@@ -36,8 +80,17 @@ class RestrictedView(LoginRequiredMixin, View):
 
     model = None
 
+    def restricted_queryset(self):
+        """What the lookup starts from (subclasses add select_related)."""
+        return self.model.objects.all()
+
     def get_restricted(self, action="view", **lookup):
-        return get_object_or_404(self.model.objects.restrict(self.request.user, "view"), **lookup)
+        """The object if the user may see it (else 404), and may do `action` on it (else 403)."""
+        obj = get_object_or_404(self.restricted_queryset().restrict(self.request.user, "view"),
+                                **lookup)
+        if action != "view":
+            self.require(action, obj)
+        return obj
 
     def require(self, action, obj=None, *, organisation_id=None):
         if not may(self.request.user, action, obj, organisation_id=organisation_id):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailservice import rules_services, services
+from mailservice import services
 from mailservice.desired import desired_state
 from mailservice.models import Permission
 from tests.e2e import POSTFIX_SETTLE_SECONDS
@@ -92,7 +92,7 @@ def fb_rule(folder):
 
 
 def test_a_standard_rule_files_facebook_mail_into_fb(mailbox):
-    rules_services.rule_create(actor=mailbox.owner, address=mailbox.address, **fb_rule("fb"))
+    services.rule_create(actor=mailbox.owner, address=mailbox.address, **fb_rule("fb"))
     mailbox.apply()
     facebook = mailbox.deliver("facebook.eml")
     plain = mailbox.deliver("plain.eml")
@@ -102,7 +102,7 @@ def test_a_standard_rule_files_facebook_mail_into_fb(mailbox):
 
 
 def test_a_rule_with_a_missing_folder_creates_it(mailbox):
-    rules_services.rule_create(actor=mailbox.owner, address=mailbox.address,
+    services.rule_create(actor=mailbox.owner, address=mailbox.address,
                                **fb_rule("Social/Facebook 2026"))
     mailbox.apply()
     assert "Social/Facebook 2026" not in mailbox.backend.list_folders(mailbox.email)
@@ -113,8 +113,8 @@ def test_a_rule_with_a_missing_folder_creates_it(mailbox):
 
 def test_guide_example_2_files_the_list_and_rewrites_the_subject(mailbox):
     script = (SIEVE_DIR / "guide_example_2.sieve").read_text()
-    rules_services.rule_create(actor=mailbox.owner, address=mailbox.address, **fb_rule("fb"))
-    rules_services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="advanced",
+    services.rule_create(actor=mailbox.owner, address=mailbox.address, **fb_rule("fb"))
+    services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="advanced",
                              script=script)
     mailbox.apply()
     # The guide asks for the folder to exist (its fileinto has no :create).
@@ -130,7 +130,7 @@ def test_guide_example_2_files_the_list_and_rewrites_the_subject(mailbox):
 
 def test_guide_example_1_files_facebook_and_newsletters(mailbox):
     script = (SIEVE_DIR / "guide_example_1.sieve").read_text()
-    rules_services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="advanced",
+    services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="advanced",
                              script=script)
     mailbox.apply()
     for folder in ("fb", "nl"):
@@ -142,10 +142,10 @@ def test_guide_example_1_files_facebook_and_newsletters(mailbox):
 
 
 def test_switching_back_to_standard_reactivates_the_rules(mailbox):
-    rules_services.rule_create(actor=mailbox.owner, address=mailbox.address, **fb_rule("fb"))
-    rules_services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="advanced",
+    services.rule_create(actor=mailbox.owner, address=mailbox.address, **fb_rule("fb"))
+    services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="advanced",
                              script=(SIEVE_DIR / "guide_example_2.sieve").read_text())
-    rules_services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="standard")
+    services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="standard")
     mailbox.apply()
     facebook = mailbox.deliver("facebook.eml")
     assert mailbox.find("fb", facebook) is not None

@@ -3,7 +3,7 @@ import pytest
 
 from mailservice import services
 from mailservice.desired import desired_state
-from mailservice.filters import AutoReply, compose
+from mailservice.sieve.active_script import AutoReply, compose
 
 pytestmark = pytest.mark.django_db
 

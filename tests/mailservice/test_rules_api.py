@@ -6,9 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mailservice import services
-from mailservice.filters import active_script
-from mailservice.models import Address, Permission
-from mailservice.rules_models import RuleTemplate, SortingRule
+from mailservice.models import Address, Permission, RuleTemplate, SortingRule
+from mailservice.selectors import active_script
 from manager.core.models import PushJob
 from tests.api.access import assert_access_rules
 
@@ -132,11 +131,14 @@ def test_rules_are_refused_on_a_plan_without_them(client, alice, premium, monkey
     assert response.json()["error"]["code"] == "feature_not_in_plan"
 
 
-def test_a_script_dovecot_refuses_is_invalid_sieve(client, alice, monkeypatch):
-    from mailservice import rules_services
+def test_a_validator_refusal_is_invalid_sieve_with_its_line_and_saves_nothing(
+        client, alice, monkeypatch):
+    """How a refusal is reported (the real Dovecot refusing a real script: see
+    test_a_refused_script_names_the_line); the compiler never emits what sievec refuses."""
+    from mailservice.services import rules as rule_services
     from mailservice.sieve.validate import SieveError
 
-    monkeypatch.setattr(rules_services, "check_script",
+    monkeypatch.setattr(rule_services, "check_script",
                         lambda text: [SieveError(7, None, "unknown command 'x'")])
     response = client.post(rules_url(alice), fb_rule(), format="json")
     assert response.status_code == 400
@@ -278,8 +280,16 @@ def test_lint_reports_forwarding_to_self_and_loops_through_redirections(client, 
     assert [(w["position"], w["rule_name"], w["code"]) for w in response.json()] == [
         (1, "Self", "forward_to_self"), (2, "Alias", "forward_loop")]
     assert "al@domain.xyz → alice@domain.xyz" in response.json()[1]["message"]
-    # Once bob also redirects to alice, forwarding to bob loops too.
+    # Bob redirecting to alice would loop through alice's "Bob" rule: the same graph refuses it.
+    response = client.post(f"/api/v1/addresses/{bob.pk}/redirections/",
+                           {"target": "alice@domain.xyz"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "redirection_loop"
+    # Once bob redirects to alice (before the rule exists), forwarding to bob loops too.
+    bob_rule = SortingRule.objects.get(address=alice, name="Bob")
+    services.rule_delete(actor=owner, rule=bob_rule)
     services.redirection_create(actor=owner, address=bob, target="alice@domain.xyz")
+    assert client.post(rules_url(alice), forward_rule("Bob", "bob@domain.xyz"),
+                       format="json").status_code == 201
     assert [(w["rule_name"], w["code"]) for w in client.get(rules_url(alice, "lint/")).json()] == [
         ("Self", "forward_to_self"), ("Alias", "forward_loop"), ("Bob", "forward_loop")]
 

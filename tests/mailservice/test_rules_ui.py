@@ -4,9 +4,8 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from mailservice import rules_services, services
-from mailservice.models import Address, Permission
-from mailservice.rules_models import SortingRule
+from mailservice import services
+from mailservice.models import Address, Permission, SortingRule
 
 SIEVE_DIR = Path(__file__).resolve().parent.parent / "sieve"
 SAMPLES = SIEVE_DIR / "samples"
@@ -19,7 +18,7 @@ def url(address, suffix=""):
 
 
 def make_rule(owner, address, name="Facebook", folder="fb"):
-    return rules_services.rule_create(
+    return services.rule_create(
         actor=owner, address=address, name=name,
         conditions=[{"field": "from", "operator": "contains", "value": "facebook.com"}],
         actions=[{"kind": "move", "argument": folder}])
@@ -150,7 +149,7 @@ def test_testing_the_rules_shows_the_result_table(client, owner, alice):
 
 def test_the_rule_list_shows_the_linter_warnings_per_rule(client, owner, alice):
     make_rule(owner, alice, "Clean")
-    rules_services.rule_create(
+    services.rule_create(
         actor=owner, address=alice, name="Loop",
         conditions=[{"field": "subject", "operator": "contains", "value": "x"}],
         actions=[{"kind": "forward", "argument": "alice@domain.xyz"}])
@@ -161,7 +160,7 @@ def test_the_rule_list_shows_the_linter_warnings_per_rule(client, owner, alice):
 
 
 def test_testing_in_advanced_mode_shows_the_folder_and_the_header_edit(client, owner, alice):
-    rules_services.sieve_set(actor=owner, address=alice, mode="advanced",
+    services.sieve_set(actor=owner, address=alice, mode="advanced",
                              script=(SIEVE_DIR / "guide_example_2.sieve").read_text())
     client.force_login(owner)
     assert "advanced-mode Sieve script" in client.get(url(alice, "test/")).content.decode()

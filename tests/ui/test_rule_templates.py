@@ -1,7 +1,7 @@
 """Rule templates page: save an address's rules, apply to every address, delete."""
 import pytest
 
-from mailservice import rules_services, services
+from mailservice import services
 from mailservice.models import RuleTemplate, SortingRule
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ def service(owner, organisation):
                                            plan="premium")
     alice = services.address_create(actor=owner, service=service, local_part="alice")
     services.address_create(actor=owner, service=service, local_part="bob")
-    rules_services.rule_create(actor=owner, address=alice, name=RULE["name"], conditions=RULE["conditions"],
+    services.rule_create(actor=owner, address=alice, name=RULE["name"], conditions=RULE["conditions"],
                                actions=RULE["actions"])
     service.alice = alice
     return service
@@ -61,7 +61,7 @@ def test_new_address_option_advanced_addresses_are_named_when_applying(client, o
     dave = services.address_create(actor=owner, service=service, local_part="dave")
     assert not SortingRule.objects.filter(address=dave).exists()
 
-    rules_services.sieve_set(actor=owner, address=service.alice, mode="advanced", script="keep;\n")
+    services.sieve_set(actor=owner, address=service.alice, mode="advanced", script="keep;\n")
     response = client.post(url, {"operation": "apply", "template": template.pk}, follow=True)
     html = response.content.decode()
     assert "Left alone, in advanced mode" in html and "alice@domain.xyz" in html

@@ -1,4 +1,4 @@
-"""Writes for sorting rules, advanced (Sieve) mode and rule templates (SPEC §4).
+"""Writes for sorting rules and the advanced (Sieve) mode of an address (SPEC §4).
 
 Every change that alters an address's active script is checked the way the backend
 will run it: the whole rule set is compiled (with the auto-reply, as `active_script`
@@ -6,11 +6,9 @@ does) and Dovecot's `sievec` must accept it before anything is saved.
 """
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from manager.accounts.roles import CHANGE
@@ -18,14 +16,12 @@ from manager.audit import services as audit
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 
-from .access import may_on_address
-from .filters import active_script
-from .models import Address, MailService, Permission
-from .rules_models import RuleTemplate, SortingRule
-from .rules_store import rule_data, rules_for, to_rule
-from .services import _denied, push, require_feature
-from .sieve.rules import Rule, rule_from_dict, rule_to_dict, validate_rule, validate_rule_set
-from .sieve.validate import SieveToolError, SieveToolMissing, check_script
+from ..models import Address, MailService, Permission, SortingRule
+from ..permissions import may_on_address
+from ..selectors import active_script, rule_data, rules_for, to_rule
+from ..sieve.rules import Rule, rule_from_dict, rule_to_dict, validate_rule, validate_rule_set
+from ..sieve.validate import SieveToolError, SieveToolMissing, check_script
+from .common import _denied, push, require_feature
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +92,6 @@ def check_rule_set(address: Address, rules: list[Rule]) -> None:
     script = active_script(address, rules=rules)
     if script:
         check_sieve(script, required=False)
-
-
-def _next_position(address) -> int:
-    return (SortingRule.objects.filter(address=address).aggregate(m=Max("position"))["m"] or 0) + 1
 
 
 def _renumber(rules: Iterable[SortingRule]) -> None:
@@ -214,6 +206,23 @@ def rules_reorder(*, actor, address: Address, order: list[int]) -> list[SortingR
     return ordered
 
 
+def rule_move(*, actor, rule: SortingRule, direction: str) -> list[SortingRule]:
+    """Move a rule one place "up" or "down" (the rule list's arrows); at either end it
+    stays where it is."""
+    _require_rules(actor, rule.address)
+    if direction not in ("up", "down"):
+        raise ServiceError(_("Unknown operation."), code="invalid",
+                           fields={"direction": [_("Unknown operation.")]})
+    order = list(SortingRule.objects.filter(address_id=rule.address_id)
+                 .order_by("position", "pk").values_list("pk", flat=True))
+    index = order.index(rule.pk)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(order):
+        return list(SortingRule.objects.filter(address_id=rule.address_id).order_by("position", "pk"))
+    order[index], order[other] = order[other], order[index]
+    return rules_reorder(actor=actor, address=rule.address, order=order)
+
+
 # --- advanced mode ----------------------------------------------------------------------
 
 @transaction.atomic
@@ -264,165 +273,3 @@ def sieve_import(*, actor, address: Address, data: bytes) -> Address:
     """Import a `.sieve` file: advanced mode with that script."""
     return sieve_set(actor=actor, address=address, mode=Address.SieveMode.ADVANCED,
                      script=decode_sieve_file(data))
-
-
-def script_for(address: Address) -> str:
-    """What the address runs now (empty when nothing)."""
-    return active_script(address) or ""
-
-
-# --- templates --------------------------------------------------------------------------
-
-def _parse_rules(rules: list) -> list[Rule]:
-    if not isinstance(rules, list) or not rules:
-        raise ServiceError(_("A template needs at least one rule."), code="invalid",
-                           fields={"rules": [_("Add at least one rule.")]})
-    return [parse_rule(data if isinstance(data, Mapping) else {}, prefix=f"rules.{i}.")
-            for i, data in enumerate(rules)]
-
-
-@transaction.atomic
-def template_create(*, actor, service: MailService, name: str, rules: list | None = None,
-                    from_address: Address | None = None,
-                    for_new_addresses: bool = False) -> RuleTemplate:
-    """A template from explicit `rules` (plain data) or from an address's current rules;
-    `for_new_addresses` also gives them to every address created later."""
-    _require_manager(actor, service)
-    require_feature(service, "sorting_rules")
-    if from_address is not None:
-        if from_address.mail_service_id != service.pk:
-            raise ServiceError(_("The address belongs to another mail service."), code="invalid",
-                               fields={"from_address": [_("Not an address of this service.")]})
-        rules = [rule_to_dict(r) for r in rules_for(from_address)]
-    parsed = _parse_rules(rules or [])
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError(_("Enter a name."), code="invalid", fields={"name": [_("Enter a name.")]})
-    template = RuleTemplate.objects.create(mail_service=service, name=name[:200],
-                                           rules=[_stored(r) for r in parsed],
-                                           for_new_addresses=bool(for_new_addresses))
-    audit.record(actor=actor, action="create", obj=template, after=_template_data(template))
-    return template
-
-
-def _template_data(template: RuleTemplate) -> dict:
-    return {"name": template.name, "rules": template.rules,
-            "for_new_addresses": template.for_new_addresses}
-
-
-@transaction.atomic
-def template_update(*, actor, template: RuleTemplate, name: str | None = None,
-                    rules: list | None = None, for_new_addresses: bool | None = None) -> RuleTemplate:
-    _require_manager(actor, template.mail_service)
-    before = _template_data(template)
-    if name is not None:
-        if not name.strip():
-            raise ServiceError(_("Enter a name."), code="invalid", fields={"name": [_("Enter a name.")]})
-        template.name = name.strip()[:200]
-    if rules is not None:
-        template.rules = [_stored(r) for r in _parse_rules(rules)]
-    if for_new_addresses is not None:
-        template.for_new_addresses = bool(for_new_addresses)
-    template.save()
-    audit.record(actor=actor, action="update", obj=template, before=before,
-                 after=_template_data(template))
-    return template
-
-
-@transaction.atomic
-def template_delete(*, actor, template: RuleTemplate) -> None:
-    _require_manager(actor, template.mail_service)
-    audit.record(actor=actor, action="delete", obj=template, before={"name": template.name})
-    template.delete()
-
-
-ADVANCED_MODE = "advanced mode"  # the reason an address is left alone (API value)
-
-
-@dataclass(frozen=True)
-class TemplateApplication:
-    """What `template_apply` did: the addresses that received the rules, and those left
-    alone with the reason (`ADVANCED_MODE`: their Sieve script is theirs)."""
-
-    applied: list[Address] = field(default_factory=list)
-    skipped: list[tuple[Address, str]] = field(default_factory=list)
-
-
-@transaction.atomic
-def template_apply(*, actor, template: RuleTemplate,
-                   addresses: list[Address] | None = None) -> TemplateApplication:
-    """Replace the rules of each address (all of the service's when None) with the
-    template's; one push for the service. Addresses in advanced mode are left alone and
-    reported: replacing their inactive standard rules would be a silent surprise when
-    they switch back."""
-    service = template.mail_service
-    _require_manager(actor, service)
-    require_feature(service, "sorting_rules")
-    if addresses is None:
-        addresses = list(Address.objects.filter(mail_service=service).order_by("local_part"))
-    if any(a.mail_service_id != service.pk for a in addresses):
-        raise ServiceError(_("Every address must belong to the template's mail service."),
-                           code="invalid", fields={"addresses": [_("Not an address of this service.")]})
-    parsed = _parse_rules(template.rules)
-    result = TemplateApplication()
-    for address in addresses:
-        address.mail_service = service
-        if address.sieve_mode == Address.SieveMode.ADVANCED:
-            result.skipped.append((address, ADVANCED_MODE))
-            continue
-        try:
-            check_rule_set(address, parsed)
-        except ServiceError as exc:
-            exc.message = f"{address.email}: {exc.message}"
-            raise
-        result.applied.append(address)
-    for address in result.applied:
-        before = [rule_data(r) for r in SortingRule.objects.filter(address=address)]
-        SortingRule.objects.filter(address=address).delete()
-        SortingRule.objects.bulk_create(
-            SortingRule(address=address, position=i, **_stored(r)) for i, r in enumerate(parsed, 1))
-        audit.record(actor=actor, action="update", verb="apply rule template", obj=address,
-                     before={"rules": before}, after={"rules": template.rules,
-                                                      "template": template.pk})
-    if result.applied:
-        push(service)
-    return result
-
-
-def apply_templates_to_new_address(*, actor, address: Address) -> list[RuleTemplate]:
-    """Give a just-created address the rules of every template of its service marked
-    `for_new_addresses`, in template name order (called by `address_create`, which
-    pushes). A template whose rules would not fit with the others (server limits,
-    Dovecot refusal) is left out and named in the audit entry: creating the address
-    must not fail because of a template. Returns the templates applied."""
-    service = address.mail_service
-    templates = list(RuleTemplate.objects.filter(mail_service=service, for_new_addresses=True)
-                     .order_by("name", "pk"))
-    if not templates or address.sieve_mode == Address.SieveMode.ADVANCED:
-        return []
-    if not service.plan_info.sorting_rules:
-        log.info("%s: rule templates not applied, the plan has no sorting rules", address.email)
-        return []
-    rules: list[Rule] = []
-    applied, left_out = [], []
-    for template in templates:
-        try:
-            candidate = rules + _parse_rules(template.rules)
-            if len(candidate) > MAX_RULES_PER_ADDRESS:
-                raise ServiceError(_("Too many rules."), code="limit_reached")
-            check_rule_set(address, candidate)
-        except ServiceError as exc:
-            log.warning("%s: rule template %s left out: %s", address.email, template.pk, exc.message)
-            left_out.append({"template": template.pk, "name": template.name, "error": exc.message})
-            continue
-        rules = candidate
-        applied.append(template)
-    if not rules and not left_out:
-        return []
-    SortingRule.objects.bulk_create(
-        SortingRule(address=address, position=i, **_stored(r)) for i, r in enumerate(rules, 1))
-    audit.record(actor=actor, action="update", verb="apply rule templates", obj=address,
-                 before={"rules": []},
-                 after={"rules": [_stored(r) for r in rules],
-                        "templates": [t.pk for t in applied], "left_out": left_out})
-    return applied

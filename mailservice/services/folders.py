@@ -1,18 +1,22 @@
 """Mailbox folders, read from and created in the backend (not stored by Mail Manager)."""
+import logging
+
 from django.utils.translation import gettext as _
 
 from manager.audit import services as audit
 from manager.core.errors import ServiceError
 from manager.core.outbox import PushError
 
-from .access import may_on_address
-from .backends.base import BackendError
-from .models import Permission
-from .sieve.rules import folder_errors, normalize_folder
+from ..backends.base import BackendError
+from ..models import Permission
+from ..permissions import may_on_address
+from ..sieve.rules import FOLDER_ACTIONS, folder_errors, normalize_folder
+
+log = logging.getLogger(__name__)
 
 
 def _backend(address):
-    from .push import backend_for
+    from ..push import backend_for
 
     return backend_for(address.mail_service.backend_host)
 
@@ -49,3 +53,21 @@ def folder_create(*, actor, address, name: str) -> str:
         raise _unavailable(exc) from exc
     audit.record(actor=actor, action="other", obj=address, verb="folder.create", after={"folder": name})
     return name
+
+
+def folder_choices(*, actor, address, rules=()) -> list[str]:
+    """The folders the rule form offers: the mailbox's real ones and, without a reachable
+    backend, at least those its rules already name (`rules`: stored sorting rules)."""
+    if not may_on_address(actor, Permission.MANAGE_RULES, address):
+        raise ServiceError(_("You may not manage this mailbox's folders."), code="permission_denied",
+                           status=403)
+    try:
+        names = _backend(address).list_folders(address.email)
+    except (PushError, BackendError, OSError) as exc:
+        log.info("folders of %s not available: %s", address.email, exc)
+        names = []
+    for rule in rules:
+        for item in rule.actions or ():
+            if item.get("kind") in FOLDER_ACTIONS and item.get("argument"):
+                names.append(item["argument"])
+    return sorted({n for n in names if n and n.upper() != "INBOX"}, key=str.lower)

@@ -1,5 +1,4 @@
 """API: mail services (`mail-services/`)."""
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -10,6 +9,7 @@ from manager.accounts.roles import CHANGE
 from manager.core.api import ServiceModelViewSet
 
 from .. import services
+from ..filters import MailServiceFilter
 from ..models import MailService
 from ..plans import PLAN_CHOICES
 from .sync import SyncContextMixin, SyncStatusMixin
@@ -48,14 +48,6 @@ class SyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
     class Meta:
         model = MailService
         fields = ["id", "domain", "sync_status", "sync_error", "last_applied"]
-
-
-class MailServiceFilter(django_filters.FilterSet):
-    domain = django_filters.CharFilter(lookup_expr="icontains")
-
-    class Meta:
-        model = MailService
-        fields = ["organisation", "plan", "backend_host"]
 
 
 class MailServiceViewSet(SyncContextMixin, ServiceModelViewSet):

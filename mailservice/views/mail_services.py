@@ -1,52 +1,22 @@
 """Mail service pages: list, create, detail, plan change, delete."""
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from manager.accounts.roles import ADD, CHANGE, DELETE
 from manager.core.errors import ServiceError
-from manager.core.models import SyncStatus
 from manager.core.permissions import may
-from manager.core.views import RestrictedView, done
+from manager.core.views import RestrictedView, done, refused, sync_state
 
 from .. import services
-from ..api.sync import sync_jobs
-from ..forms import MailServiceCreateForm, MailServicePlanForm, add_service_errors
+from ..forms import MailServiceCreateForm, MailServicePlanForm
 from ..models import MailService
 from ..plans import PLANS
-
-
-@dataclass(frozen=True)
-class SyncState:
-    """What a page shows about the backend: applied / pending / failed, and the error."""
-
-    status: str
-    label: str
-    error: str = ""
-    applied_at: object = None
-
-
-def sync_state(job) -> SyncState:
-    if job is None:  # nothing was ever pushed for this unit
-        return SyncState(SyncStatus.PENDING, SyncStatus.PENDING.label)
-    status = SyncStatus(job.sync_status)
-    return SyncState(status.value, status.label, job.last_error if status == SyncStatus.FAILED else "",
-                     job.last_applied_at)
-
-
-def refused(request, error: ServiceError, form=None) -> int:
-    """Show a refused change; returns the HTTP status for the re-rendered page."""
-    messages.error(request, error.message)
-    if form is not None:
-        add_service_errors(form, error)
-    return 400 if error.status == 404 else error.status
-
+from ..selectors import sync_jobs
 
 PLAN_FEATURES = [
     ("max_addresses", gettext_lazy("Addresses")),
@@ -175,10 +145,8 @@ class MailServiceDetailView(RestrictedView):
             return render(request, self.template, self.context(service), status=status)
         return done(request, reverse("mailservice:service_detail", args=[service.pk]))
 
-    def get_restricted(self, action="view", **lookup):
-        return get_object_or_404(
-            MailService.objects.restrict(self.request.user, "view").select_related("organisation"),
-            **lookup)
+    def restricted_queryset(self):
+        return MailService.objects.select_related("organisation")
 
 
 urlpatterns = [

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import path
 
+url_prefix = "dns/"  # where manager/urls.py mounts these pages
 app_name = "dnszones"
 
 

@@ -2,6 +2,7 @@
 
 from .views import access, addresses, clientsetup, mail_services, policy, rule_templates, rules
 
+url_prefix = ""  # paths are written in full: /mail/…, /invitations/…, /.well-known/…
 app_name = "mailservice"
 
 urlpatterns = [

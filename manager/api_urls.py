@@ -1,33 +1,20 @@
-"""The REST API v1 router: every resource of SPEC §9 is mounted here."""
+"""The REST API v1 router: each installed app of the project mounts its resources (SPEC
+§9) through its `api.register(router)`, platform core first (INSTALLED_APPS order)."""
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from manager.accounts.api import ApiTokenViewSet, MemberViewSet, OrganisationViewSet
-from manager.audit.api import AuditEntryViewSet
-
-router = DefaultRouter()
-router.register("organisations", OrganisationViewSet, basename="organisation")
-router.register(r"organisations/(?P<organisation_pk>\d+)/members", MemberViewSet, basename="member")
-router.register("tokens", ApiTokenViewSet, basename="token")
-router.register("audit-log", AuditEntryViewSet, basename="audit-entry")
+from manager.core.discovery import app_modules
 
 
-
-def register_app_routes():
-    from importlib import import_module
-
-    for module in ("mailservice.api", "dnszones.api", "signatures.api"):
-        try:
-            api = import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
+def build_router() -> DefaultRouter:
+    router = DefaultRouter()
+    for api in app_modules("api", needs="register"):
         api.register(router)
+    return router
 
 
-register_app_routes()
+router = build_router()
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,21 +1,24 @@
-"""URL map: UI pages per app, the API under /api/v1/."""
-from importlib.util import find_spec
-
+"""URL map: the platform's pages, each installed app's pages (its `urls` module, under its
+`url_prefix`), and the API under /api/v1/."""
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from manager.audit.views import AuditLogView
+from manager.core.discovery import app_modules
 from manager.core.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("accounts/", include("manager.accounts.urls")),
     path("audit-log/", AuditLogView.as_view(), name="audit_log"),
     path("api/v1/", include(("manager.api_urls", "api"), namespace="api")),
 ]
-for _module, _prefix in (("mailservice.urls", ""), ("dnszones.urls", "dns/"),
-                         ("signatures.urls", "signatures/")):
-    if find_spec(_module.split(".")[0]) and find_spec(_module):
-        urlpatterns.append(path(_prefix, include(_module)))
+
+
+def app_urlpatterns():
+    return [path(getattr(app_urls, "url_prefix", ""), include(app_urls))
+            for app_urls in app_modules("urls", needs="urlpatterns")]
+
+
+urlpatterns += app_urlpatterns()

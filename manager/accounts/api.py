@@ -157,3 +157,10 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
 
 __all__ = ["OrganisationViewSet", "MemberViewSet", "ApiTokenViewSet", "RestrictedViewSet"]
+
+
+def register(router):
+    router.register("organisations", OrganisationViewSet, basename="organisation")
+    router.register(r"organisations/(?P<organisation_pk>\d+)/members", MemberViewSet,
+                    basename="member")
+    router.register("tokens", ApiTokenViewSet, basename="token")

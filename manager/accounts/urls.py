@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from . import views
 from .forms import LoginForm
 
+url_prefix = "accounts/"  # where manager/urls.py mounts these pages
 app_name = "accounts"
 
 urlpatterns = [

@@ -36,3 +36,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
                     raise exceptions.PermissionDenied("Your role does not allow viewing the audit log.")
             return AuditEntry.objects.restrict(self.request.user, VIEW_AUDIT)
         return super().get_queryset()
+
+
+def register(router):
+    router.register("audit-log", AuditEntryViewSet, basename="audit-entry")

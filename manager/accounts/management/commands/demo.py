@@ -1,9 +1,9 @@
-"""Idempotent demo data: an owner, an organisation, an API token (and each app's demo data)."""
+"""Idempotent demo data: an owner, an organisation, an API token, and each installed app's
+demo data (its `demo.populate(owner=, organisation=)`)."""
 import base64
 import hashlib
 import hmac
 import json
-from importlib import import_module
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -12,11 +12,11 @@ from django.db import transaction
 from manager.accounts import services
 from manager.accounts.models import ApiToken, Membership, User, hash_token
 from manager.accounts.roles import Role
+from manager.core.discovery import app_modules
 
 DEMO_EMAIL = "owner@demo.example"
 DEMO_PASSWORD = "demo-owner-2026"
 DEMO_ORGANISATION = "Demo Hosting"
-APP_DEMOS = ("mailservice.demo", "dnszones.demo", "signatures.demo")
 
 
 def demo_token() -> str:
@@ -51,14 +51,8 @@ class Command(BaseCommand):
         ApiToken.objects.update_or_create(
             token_hash=hash_token(raw),
             defaults={"user": user, "name": "demo", "hint": raw[:10], "revoked": None})
-        for module_name in APP_DEMOS:
-            try:
-                module = import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                continue
-            module.populate(owner=user, organisation=organisation)
+        for demo in app_modules("demo", needs="populate"):
+            demo.populate(owner=user, organisation=organisation)
         result = {"email": user.email, "password": DEMO_PASSWORD, "api_token": raw,
                   "organisation_id": organisation.pk}
         if options["json"]:

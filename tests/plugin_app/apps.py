@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PluginAppConfig(AppConfig):
+    name = "tests.plugin_app"
+    label = "plugin_app"

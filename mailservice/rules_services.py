@@ -21,11 +21,11 @@ from manager.core.permissions import may
 from .access import may_on_address
 from .filters import active_script
 from .models import Address, MailService, Permission
+from .pigeonhole import SieveToolError, SieveToolMissing, check_script
 from .rules_models import RuleTemplate, SortingRule
 from .rules_store import rule_data, rules_for, to_rule
 from .services import _denied, push, require_feature
 from .sieve.rules import Rule, rule_from_dict, rule_to_dict, validate_rule, validate_rule_set
-from .sieve.validate import SieveToolError, SieveToolMissing, check_script
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,10 @@ from .. import rules_services
 from ..access import may_on_address
 from ..filters import active_script
 from ..models import Address, MailService, Permission
+from ..pigeonhole import SieveToolError, SieveToolMissing, simulate, test_rules
 from ..rules_models import RuleTemplate, SortingRule
 from ..rules_store import lint_for, rules_for
+from ..sieve.diagnostics import SieveScriptInvalid
 from ..sieve.lint import Word
 from ..sieve.message import prefill_from_message
 from ..sieve.rules import (
@@ -31,8 +33,6 @@ from ..sieve.rules import (
     FIELDS,
     TEXT_OPERATORS,
 )
-from ..sieve.simulate import SieveScriptInvalid, simulate, test_rules
-from ..sieve.validate import SieveToolError, SieveToolMissing
 from .addresses import AddressChildViewSet
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024

@@ -134,7 +134,7 @@ def test_rules_are_refused_on_a_plan_without_them(client, alice, premium, monkey
 
 def test_a_script_dovecot_refuses_is_invalid_sieve(client, alice, monkeypatch):
     from mailservice import rules_services
-    from mailservice.sieve.validate import SieveError
+    from mailservice.sieve import SieveError
 
     monkeypatch.setattr(rules_services, "check_script",
                         lambda text: [SieveError(7, None, "unknown command 'x'")])

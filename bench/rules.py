@@ -79,8 +79,8 @@ def timed(fn, *args, **kwargs):
 
 
 def bench_compile(n: int, runs: int) -> dict:
+    from mailservice.pigeonhole import check_script
     from mailservice.sieve.compiler import compile_rules
-    from mailservice.sieve.validate import check_script
 
     rules = many_rules(n)
     script, _ = timed(compile_rules, rules)

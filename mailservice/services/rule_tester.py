@@ -10,9 +10,9 @@ from manager.core.errors import ServiceError
 
 from ..models import Address, Permission
 from ..permissions import may_on_address
+from ..pigeonhole import SieveToolError, SieveToolMissing, simulate, test_rules
 from ..selectors import active_script, lint_for, lint_report, rules_for
-from ..sieve.simulate import SieveScriptInvalid, simulate, test_rules
-from ..sieve.validate import SieveToolError, SieveToolMissing
+from ..sieve.diagnostics import SieveScriptInvalid
 from .common import _denied
 from .rules import invalid_sieve
 

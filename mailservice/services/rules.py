@@ -18,9 +18,9 @@ from manager.core.permissions import may
 
 from ..models import Address, MailService, Permission, SortingRule
 from ..permissions import may_on_address
+from ..pigeonhole import SieveToolError, SieveToolMissing, check_script
 from ..selectors import active_script, rule_data, rules_for, to_rule
 from ..sieve.rules import Rule, rule_from_dict, rule_to_dict, validate_rule, validate_rule_set
-from ..sieve.validate import SieveToolError, SieveToolMissing, check_script
 from .common import _denied, push, require_feature
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,10 @@
-"""Sorting rules → Sieve: the rule model, the compiler, validation and simulation
-with Dovecot Pigeonhole (sievec, sieve-test). Pure Python, no Django."""
+"""Sorting rules → Sieve: the rule model, the compiler, the lint, rule suggestions from
+a message, and reading what Dovecot Pigeonhole reports about a script (its errors, a
+dry run's trace). Pure Python: no Django, no subprocess; running Pigeonhole's tools is
+`mailservice.pigeonhole`."""
 
 from .compiler import CompiledScript, compile_rules, quote
+from .diagnostics import SieveError, SieveScriptInvalid
 from .message import prefill_from_message
 from .rules import (
     Action,
@@ -14,23 +17,7 @@ from .rules import (
     validate_rule,
     validate_rule_set,
 )
-from .simulate import (
-    HeaderEdit,
-    RuleOutcome,
-    RuleTestResult,
-    SieveScriptInvalid,
-    SimAction,
-    Trace,
-    simulate,
-    test_rules,
-)
-from .validate import (
-    SieveError,
-    SieveToolError,
-    SieveToolMissing,
-    check_script,
-    sievec_available,
-)
+from .trace import HeaderEdit, RuleOutcome, RuleTestResult, SimAction, Trace
 
 __all__ = [
     "Action",
@@ -42,11 +29,8 @@ __all__ = [
     "RuleTestResult",
     "SieveError",
     "SieveScriptInvalid",
-    "SieveToolError",
-    "SieveToolMissing",
     "SimAction",
     "Trace",
-    "check_script",
     "compile_rules",
     "folder_errors",
     "normalize_folder",
@@ -54,9 +38,6 @@ __all__ = [
     "quote",
     "rule_from_dict",
     "rule_to_dict",
-    "simulate",
-    "sievec_available",
-    "test_rules",
     "validate_rule",
     "validate_rule_set",
 ]

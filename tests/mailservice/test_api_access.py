@@ -105,8 +105,8 @@ class TestCatchall:
 
     def test_catchall_autoreply_never_answers_mail_that_reached_it_through_the_catchall(
             self, owner, catchall):
+        from mailservice.pigeonhole import simulate
         from mailservice.selectors import active_script
-        from mailservice.sieve.simulate import simulate
 
         services.address_update(actor=owner, address=catchall, autoreply_enabled=True,
                                 autoreply_subject="Away", autoreply_body="Back Monday")

@@ -63,8 +63,8 @@ def test_desired_state_query_count_does_not_grow(owner, premium, django_assert_m
 
 
 def test_autoreply_is_composed_before_rules_and_valid_for_dovecot():
+    from mailservice.pigeonhole import check_script, sievec_available
     from mailservice.sieve.rules import Action, Condition, Rule
-    from mailservice.sieve.validate import check_script, sievec_available
 
     rules = [Rule(name="fb", conditions=(Condition("from", "contains", "facebook.com"),),
                   actions=(Action("move", "fb"),))]

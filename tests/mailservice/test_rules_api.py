@@ -136,7 +136,7 @@ def test_a_validator_refusal_is_invalid_sieve_with_its_line_and_saves_nothing(
     """How a refusal is reported (the real Dovecot refusing a real script: see
     test_a_refused_script_names_the_line); the compiler never emits what sievec refuses."""
     from mailservice.services import rules as rule_services
-    from mailservice.sieve.validate import SieveError
+    from mailservice.sieve import SieveError
 
     monkeypatch.setattr(rule_services, "check_script",
                         lambda text: [SieveError(7, None, "unknown command 'x'")])

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mailservice.sieve import Action, Condition, Rule, check_script, compile_rules, quote
+from mailservice.pigeonhole import check_script
+from mailservice.sieve import Action, Condition, Rule, compile_rules, quote
 
 from .golden_cases import CASES
 from .sieve_syntax import parse

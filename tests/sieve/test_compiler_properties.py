@@ -8,7 +8,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailservice.sieve import Action, Condition, Rule, check_script, compile_rules
+from mailservice.pigeonhole import check_script
+from mailservice.sieve import Action, Condition, Rule, compile_rules
 from mailservice.sieve.rules import normalize_folder
 
 from .sieve_syntax import parse

@@ -2,18 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from mailservice.sieve import (
-    Action,
-    Condition,
-    HeaderEdit,
-    Rule,
-    SieveScriptInvalid,
-    SieveToolMissing,
-    SimAction,
-    simulate,
-    test_rules,
-)
-from mailservice.sieve import validate as validate_module
+from mailservice import pigeonhole
+from mailservice.pigeonhole import SieveToolMissing, simulate, test_rules
+from mailservice.sieve import Action, Condition, HeaderEdit, Rule, SieveScriptInvalid, SimAction
 
 HERE = Path(__file__).parent
 GUIDE_1 = (HERE / "guide_example_1.sieve").read_text(encoding="utf-8")
@@ -234,6 +225,6 @@ def test_hostile_values_are_matched_literally(sample):
 
 
 def test_missing_sieve_test_raises_a_clear_error(monkeypatch, sample):
-    monkeypatch.setattr(validate_module.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(pigeonhole.shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(SieveToolMissing, match="sieve-test"):
         simulate("keep;", sample("plain"))

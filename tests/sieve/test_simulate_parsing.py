@@ -1,7 +1,7 @@
 """sieve-test's report and trace, parsed without running it (outputs seen on Pigeonhole 0.5.19)."""
 
 from mailservice.sieve import HeaderEdit, SimAction
-from mailservice.sieve.simulate import parse_result, parse_trace
+from mailservice.sieve.trace import parse_result, parse_trace
 
 REPORT = """
 Performed actions:

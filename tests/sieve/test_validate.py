@@ -2,18 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from mailservice.sieve import (
-    Action,
-    Condition,
-    Rule,
-    SieveError,
-    SieveToolMissing,
-    check_script,
-    compile_rules,
-    sievec_available,
-    validate_rule,
-)
-from mailservice.sieve import validate as validate_module
+from mailservice import pigeonhole
+from mailservice.pigeonhole import SieveToolMissing, check_script, sievec_available
+from mailservice.sieve import Action, Condition, Rule, SieveError, compile_rules, validate_rule
 
 HERE = Path(__file__).parent
 GUIDE_1 = (HERE / "guide_example_1.sieve").read_text(encoding="utf-8")
@@ -87,7 +78,7 @@ def test_an_empty_script_is_valid(sievec):
 
 
 def test_missing_sievec_raises_a_clear_error(monkeypatch):
-    monkeypatch.setattr(validate_module.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(pigeonhole.shutil, "which", lambda *args, **kwargs: None)
     assert not sievec_available()
     with pytest.raises(SieveToolMissing, match="sievec"):
         check_script("keep;")

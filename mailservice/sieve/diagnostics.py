@@ -1,23 +1,15 @@
-"""Sieve script validation by Dovecot itself (Pigeonhole `sievec`), with line numbers.
+"""Problems in a Sieve script as Pigeonhole reports them, read into line/column errors (pure).
 
-`sievec -c CONF SCRIPT OUT` exits 0 when the script compiles and 89 otherwise,
-printing `script: line N: error: …` on stderr. It runs with a private, nearly empty
-config in a temp dir (no daemon, works as root without mail_uid) and writes its
-binary to a file in that dir: never to /dev/null, which sievec would replace.
+Pigeonhole's tools print `script: line N: error: …` (and warnings) on stderr; the
+tool runs themselves are in `mailservice.pigeonhole`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-DEFAULT_EXTENSIONS = ("+editheader",)
-TIMEOUT_SECONDS = 20
 SCRIPT_NAME = "script"  # sievec prefixes each message with the script's base name
 
 # Pigeonhole 2.3 prints no column; the optional group is for newer releases.
@@ -30,14 +22,6 @@ _SUMMARIES = {
 }
 _QUOTED_TOKEN_RE = re.compile(r"(?:'|`)([^'`\s]+)'")
 _EXTENSION_ARG_RE = re.compile(r"^[+-]?[a-z0-9][a-z0-9._-]*$", re.IGNORECASE)
-
-
-class SieveToolMissing(RuntimeError):
-    """A Pigeonhole binary (sievec, sieve-test) is not installed."""
-
-
-class SieveToolError(RuntimeError):
-    """A Pigeonhole binary failed for a reason other than the script (config, timeout…)."""
 
 
 @dataclass(frozen=True)
@@ -56,21 +40,12 @@ class SieveError:
         return f"{where}: {self.message}" if where else self.message
 
 
-def find_tool(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/bin:/usr/local/bin")
-    if not path:
-        raise SieveToolMissing(
-            f"{name} (Dovecot Pigeonhole) is not installed; install dovecot-sieve."
-        )
-    return path
+class SieveScriptInvalid(ValueError):
+    """The script does not compile; `errors` says where."""
 
-
-def sievec_available() -> bool:
-    try:
-        find_tool("sievec")
-    except SieveToolMissing:
-        return False
-    return True
+    def __init__(self, errors: Sequence[SieveError]):
+        self.errors = tuple(errors)
+        super().__init__("; ".join(str(error) for error in self.errors) or "invalid script")
 
 
 def extension_argument(extensions: Iterable[str]) -> list[str]:
@@ -138,55 +113,3 @@ def script_bytes(text: str | bytes) -> tuple[bytes, str, SieveError | None]:
     except UnicodeEncodeError:
         data = text.encode("utf-8", "surrogatepass")
         return data, text, _utf8_error(data)
-
-
-def write_private_config(directory: str, lines: Iterable[str] = ()) -> str:
-    """A dovecot.conf that replaces the system one for a single tool run."""
-    path = os.path.join(directory, "dovecot.conf")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("# Private config for one Pigeonhole tool run (no daemon).\n")
-        handle.write(f"base_dir = {directory}/run\n")
-        for line in lines:
-            handle.write(line + "\n")
-    return path
-
-
-def run_tool(command: list[str], name: str) -> subprocess.CompletedProcess:
-    """Run a Pigeonhole tool with the shared time limit; a hang is a SieveToolError."""
-    try:
-        return subprocess.run(command, capture_output=True, text=True, errors="replace",
-                              timeout=TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise SieveToolError(f"{name} timed out after {TIMEOUT_SECONDS} s") from exc
-
-
-def check_script(
-    text: str | bytes, *, extensions: Iterable[str] = DEFAULT_EXTENSIONS
-) -> list[SieveError]:
-    """Compile `text` with Dovecot's sievec; [] when valid, else its errors in order.
-
-    `extensions` is the server's `sieve_extensions` delta (e.g. "+editheader").
-    Raises SieveToolMissing without sievec and SieveToolError when sievec fails
-    without reporting a script error.
-    """
-    options = extension_argument(extensions)
-    sievec = find_tool("sievec")
-    data, decoded, encoding_error = script_bytes(text)
-    if encoding_error:
-        return [encoding_error]
-    with tempfile.TemporaryDirectory(prefix="mm-sievec-") as tmp:
-        config = write_private_config(tmp)
-        script = os.path.join(tmp, f"{SCRIPT_NAME}.sieve")
-        with open(script, "wb") as handle:
-            handle.write(data)
-        command = [sievec, "-c", config, *options, script]
-        command.append(os.path.join(tmp, f"{SCRIPT_NAME}.svbin"))
-        done = run_tool(command, "sievec")
-    if done.returncode == 0:
-        return []
-    errors = parse_diagnostics(done.stderr, decoded)
-    if not errors:
-        raise SieveToolError(
-            f"sievec exited with {done.returncode}: {done.stderr.strip() or done.stdout.strip()}"
-        )
-    return errors

@@ -1,61 +1,31 @@
-"""Run a Sieve script on a message with Pigeonhole's `sieve-test` (dry run, nothing is
-stored or sent) and report what would happen, for the "test these rules" feature.
+"""What a dry run of a Sieve script on a message would do, read from sieve-test's output,
+and which sorting rules match, for the "test these rules" feature (pure; the runs
+themselves are in `mailservice.pigeonhole`).
 
-`sieve-test` needs a mail user: as root it must drop to `mail_uid`/`mail_gid`, so the
-temp dir (script, message, the `.svbin` it writes beside the script, the trace) is
-given to that uid. Its stdout lists "Performed actions" and the "Implicit keep"; the
-trace (`-T level=commands`) adds header edits, which the action list omits.
-Pigeonhole shortens traced header values to ~80 characters: such edits are flagged
-`truncated`.
+sieve-test's report lists "Performed actions" and the "Implicit keep"; its trace
+(`-T level=commands`) adds header edits, which the action list omits. Pigeonhole
+shortens traced header values to ~80 characters: such edits are flagged `truncated`.
 
-Which standard rules matched (`test_rules`): trace line numbers are not reliable
-enough to map actions back to rules (Pigeonhole shifts them around optimised-out
-code), so matching is measured separately. One probe script holds every enabled
-rule's test, each followed by `fileinto "<marker-N>"`; tests have no side effects, so
-the marker folders in its result are exactly the rules whose conditions hold. Then
-each matched rule is compiled alone (the same text as in the full script) and run
-to show its own effect, and the full script is run for the final result. Cost: two
-sieve-test runs plus one per matched rule (run in parallel), ~10-30 ms each.
+Which standard rules matched: trace line numbers are not reliable enough to map
+actions back to rules (Pigeonhole shifts them around optimised-out code), so matching
+is measured separately. One probe script holds every enabled rule's test, each
+followed by `fileinto "<marker-N>"`; tests have no side effects, so the marker folders
+in its result are exactly the rules whose conditions hold. Each matched rule is then
+run alone (compiled to the same text as in the full script) to show its own effect,
+and the full script gives the final result.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .compiler import (
-    INDENT,
-    SCRIPT_HEADER,
-    CompiledScript,
-    check_header_name,
-    compile_rules,
-    condition_lines,
-    quote,
-    require_line,
-)
+from .compiler import INDENT, SCRIPT_HEADER, CompiledScript, condition_lines, quote, require_line
+from .diagnostics import parse_diagnostics
 from .rules import Action, Rule
-from .validate import (
-    DEFAULT_EXTENSIONS,
-    SCRIPT_NAME,
-    SieveError,
-    SieveToolError,
-    extension_argument,
-    find_tool,
-    parse_diagnostics,
-    run_tool,
-    script_bytes,
-    write_private_config,
-)
 
-# Unprivileged uid/gid sieve-test switches to when run as root (no passwd entry needed).
-MAIL_UID = int(os.environ.get("MAILMANAGER_SIEVE_TEST_UID", "5000"))
-MAIL_GID = int(os.environ.get("MAILMANAGER_SIEVE_TEST_GID", str(MAIL_UID)))
 PROBE_PREFIX = "mm-probe-"
-MAX_WORKERS = 4
 
 # sieve-test prints system flags in lower case; show them as IMAP spells them.
 _SYSTEM_FLAGS = {
@@ -65,14 +35,6 @@ _TRACE_LINE_RE = re.compile(r"^\s*(\d+): (.*)$")
 _ADDHEADER_RE = re.compile(r'^addheader (?::last )?"(.*)"$')
 _DELETE_RE = re.compile(r"^deleting header `(.*?)'")
 _DELETE_MATCHING_RE = re.compile(r"^deleting matching occurrences of header `(.*)'$")
-
-
-class SieveScriptInvalid(ValueError):
-    """The script does not compile; `errors` says where."""
-
-    def __init__(self, errors: Sequence[SieveError]):
-        self.errors = tuple(errors)
-        super().__init__("; ".join(str(error) for error in self.errors) or "invalid script")
 
 
 @dataclass(frozen=True)
@@ -233,66 +195,17 @@ def parse_trace(text: str) -> tuple[tuple[TraceStep, ...], tuple[HeaderEdit, ...
     return tuple(steps), tuple(edits)
 
 
-def _run_ids() -> tuple[int, int] | None:
-    if os.geteuid() == 0:
-        return MAIL_UID, MAIL_GID
-    return None
+def final_results(stderr: str) -> list[str]:
+    """sieve-test's "final result: …" lines; none when it never got to run the script."""
+    return [line for line in stderr.splitlines() if "final result:" in line]
 
 
-def simulate(
-    script_text: str | bytes,
-    message_bytes: bytes,
-    *,
-    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
-    envelope_from: str | None = None,
-    recipient: str | None = None,
-) -> Trace:
-    """Dry-run `script_text` on a message. Raises SieveScriptInvalid if it does not
-    compile, SieveToolMissing / SieveToolError for tool problems."""
-    options = extension_argument(extensions)
-    sieve_test = find_tool("sieve-test")
-    data, decoded, encoding_error = script_bytes(script_text)
-    if encoding_error:
-        raise SieveScriptInvalid([encoding_error])
-    ids = _run_ids()
-    with tempfile.TemporaryDirectory(prefix="mm-sieve-test-") as tmp:
-        home = os.path.join(tmp, "home")
-        os.mkdir(home)
-        settings = [f"mail_home = {home}", f"mail_location = maildir:{home}/Maildir"]
-        uid, gid = ids if ids else (os.getuid(), os.getgid())
-        settings += [f"mail_uid = {uid}", f"mail_gid = {gid}"]
-        config = write_private_config(tmp, settings)
-        script = os.path.join(tmp, f"{SCRIPT_NAME}.sieve")
-        message = os.path.join(tmp, "message.eml")
-        trace_path = os.path.join(tmp, "trace.txt")
-        with open(script, "wb") as handle:
-            handle.write(data)
-        with open(message, "wb") as handle:
-            handle.write(message_bytes)
-        if ids:
-            for path in (tmp, home, script, message):
-                os.chown(path, *ids)
-        command = [sieve_test, "-c", config, *options]
-        command += ["-t", trace_path, "-T", "level=commands"]
-        if envelope_from:
-            command += ["-f", envelope_from]
-        if recipient:
-            command += ["-r", recipient]
-        command += [script, message]
-        done = run_tool(command, "sieve-test")
-        trace_text = ""
-        if os.path.exists(trace_path):
-            with open(trace_path, encoding="utf-8", errors="replace") as handle:
-                trace_text = handle.read()
-    final = [line for line in done.stderr.splitlines() if "final result:" in line]
-    if done.returncode != 0 and not final:
-        errors = parse_diagnostics(done.stderr, decoded)
-        if errors:
-            raise SieveScriptInvalid(errors)
-        raise SieveToolError(f"sieve-test exited with {done.returncode}: {done.stderr.strip()}")
-    actions, keep = parse_result(done.stdout)
+def read_trace(stdout: str, stderr: str, trace_text: str, script_text: str) -> Trace:
+    """The Trace of a sieve-test run that got to run the script."""
+    actions, keep = parse_result(stdout)
     steps, edits = parse_trace(trace_text)
-    runtime_errors = tuple(str(error) for error in parse_diagnostics(done.stderr, decoded))
+    runtime_errors = tuple(str(error) for error in parse_diagnostics(stderr, script_text))
+    final = final_results(stderr)
     return Trace(
         actions=actions,
         implicit_keep=keep,
@@ -314,44 +227,19 @@ def probe_script(rules: Sequence[Rule], *, email_type_header: str) -> str:
     return "\n".join([SCRIPT_HEADER, require_line(needs), *lines]) + "\n"
 
 
-def test_rules(
-    rules: Sequence[Rule],
-    message_bytes: bytes,
-    *,
-    email_type_header: str = "X-Mail-Type",
-    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
-    script_text: str | None = None,
-) -> RuleTestResult:
-    """Which rules match `message_bytes`, what each does, and what the whole set does.
-    `script_text`: the script that really runs, when it holds more than the rules (the
-    address's auto-reply); the final result comes from it."""
-    rules = tuple(rules)
-    extensions = tuple(extensions)
-    check_header_name(email_type_header)
-    script = compile_rules(rules, email_type_header=email_type_header)
-    if script_text is not None:
-        script = CompiledScript(text=script_text, extensions=script.extensions)
-    options = {"extensions": extensions}
-    matched: set[int] = set()
-    if any(rule.enabled for rule in rules):
-        probe_text = probe_script(rules, email_type_header=email_type_header)
-        probe = simulate(probe_text, message_bytes, **options)
-        matched = {
-            int(folder.removeprefix(PROBE_PREFIX))
-            for folder in probe.folders
-            if folder.startswith(PROBE_PREFIX)
-        }
+def matched_positions(probe: Trace) -> set[int]:
+    """The positions of the rules whose marker folder the probe script's run filed into."""
+    return {
+        int(folder.removeprefix(PROBE_PREFIX))
+        for folder in probe.folders
+        if folder.startswith(PROBE_PREFIX)
+    }
 
-    def alone(position: int) -> Trace:
-        single = compile_rules([rules[position - 1]], email_type_header=email_type_header)
-        return simulate(single.text, message_bytes, **options)
 
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
-        full_future = pool.submit(simulate, script.text, message_bytes, **options)
-        alone_futures = {position: pool.submit(alone, position) for position in sorted(matched)}
-        trace = full_future.result()
-        alone_traces = {position: future.result() for position, future in alone_futures.items()}
-
+def rule_outcomes(
+    rules: Sequence[Rule], matched: set[int], alone_traces: Mapping[int, Trace]
+) -> tuple[RuleOutcome, ...]:
+    """Each rule's outcome, in order; `alone_traces`: each matched rule run on its own."""
     outcomes, stopped = [], False
     for position, rule in enumerate(rules, start=1):
         is_match = position in matched
@@ -368,8 +256,4 @@ def test_rules(
         )
         if is_match and any(action.kind == "stop" for action in rule.actions):
             stopped = True
-    return RuleTestResult(outcomes=tuple(outcomes), trace=trace, script=script)
-
-
-# pytest would otherwise collect the public `test_rules` function when imported in tests.
-test_rules.__test__ = False  # type: ignore[attr-defined]
+    return tuple(outcomes)

@@ -1,12 +1,16 @@
 """The test world (Healthchecks-style): an owner and a member of one organisation, and an
-outsider who owns another organisation."""
+outsider who owns another organisation; the mail world on top of it (a Premium and a
+Starter service, alice@ on the Premium one, and an address of the other organisation)."""
+import os
+import shutil
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from manager.accounts.services import api_token_create
 
-from .factories import add_member, make_organisation, make_user
+from .factories import add_member, make_address, make_mail_service, make_organisation, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +54,32 @@ def other_organisation(outsider):
     return make_organisation(outsider, "Other Org")
 
 
+# --- Mail services and addresses -------------------------------------------------------
+
+@pytest.fixture
+def premium(owner, organisation):
+    return make_mail_service(owner, organisation, "domain.xyz", plan="premium")
+
+
+@pytest.fixture
+def starter(owner, organisation):
+    return make_mail_service(owner, organisation, "starter.example", plan="starter")
+
+
+@pytest.fixture
+def alice(owner, premium):
+    return make_address(owner, premium, "alice", display_name="Alice")
+
+
+@pytest.fixture
+def foreign_address(outsider, other_organisation):
+    """bob@other.example, of another organisation: a 404 for everyone here."""
+    service = make_mail_service(outsider, other_organisation, "other.example", plan="premium")
+    return make_address(outsider, service, "bob")
+
+
+# --- API clients -----------------------------------------------------------------------
+
 def client_for(user):
     client = APIClient()
     if user is not None:
@@ -67,3 +97,27 @@ def api():
 @pytest.fixture
 def owner_api(owner, organisation):
     return client_for(owner)
+
+
+# --- Real Dovecot Pigeonhole tools ------------------------------------------------------
+
+def _require_tools(*names: str) -> None:
+    missing = [name for name in names if not shutil.which(name)]
+    if not missing:
+        return
+    message = f"Dovecot Pigeonhole tool(s) not installed: {', '.join(missing)}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sievec():
+    """Tests that run the real `sievec` request this (skip locally, fail on CI)."""
+    _require_tools("sievec")
+
+
+@pytest.fixture(scope="session")
+def sieve_test():
+    """Tests that run the real `sieve-test` request this (skip locally, fail on CI)."""
+    _require_tools("sievec", "sieve-test")

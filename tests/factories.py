@@ -1,4 +1,6 @@
-"""Test data builders: plain functions over the services, so tests use the real paths."""
+"""Test data builders: plain functions over the services, so tests use the real paths.
+The fixtures of tests/conftest.py are built with these; a test that needs another domain,
+plan or local part calls them directly."""
 import itertools
 
 from manager.accounts import services as account_services
@@ -19,3 +21,26 @@ def make_organisation(owner, name=None):
 
 def add_member(organisation, user, role="member") -> Membership:
     return Membership.objects.create(organisation=organisation, user=user, role=role)
+
+
+def make_mail_service(owner, organisation, domain=None, *, plan="premium", **extra):
+    from mailservice import services
+
+    return services.mail_service_create(actor=owner, organisation=organisation,
+                                        domain=domain or f"d{next(_seq)}.example", plan=plan,
+                                        **extra)
+
+
+def make_address(owner, service, local_part=None, **extra):
+    from mailservice import services
+
+    return services.address_create(actor=owner, service=service,
+                                   local_part=local_part or f"user{next(_seq)}", **extra)
+
+
+def grant(owner, address, user, permissions):
+    """`user` becomes a user of `address` with `permissions` (values of Permission)."""
+    from mailservice import services
+
+    return services.access_grant(actor=owner, address=address, user=user,
+                                 permissions=list(permissions))

@@ -29,7 +29,9 @@ def handler(monkeypatch):
     sent = []
     monkeypatch.setattr(outbox, "send", lambda job, countdown=None: sent.append((job.pk, countdown)))
     recorder.sent = sent
-    return recorder
+    yield recorder
+    # Tests re-register the same kind with their own push; none outlives its test.
+    outbox.unregister("test_unit")
 
 
 def test_job_is_sent_only_after_commit(handler, django_capture_on_commit_callbacks):

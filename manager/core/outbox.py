@@ -37,6 +37,11 @@ def register(kind: str, push, *, queue=None) -> None:
     _handlers[kind] = PushHandler(push=push, queue=queue)
 
 
+def unregister(kind: str) -> None:
+    """Forget a kind's handler (tests that register their own clean up with this)."""
+    _handlers.pop(kind, None)
+
+
 def handler(kind: str) -> PushHandler:
     return _handlers[kind]
 

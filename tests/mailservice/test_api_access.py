@@ -10,7 +10,7 @@ from mailservice import services
 from mailservice.models import AddressAccess, DevicePassword, Invitation
 from manager.accounts.models import Membership
 from tests.api.access import assert_access_rules
-from tests.factories import make_user
+from tests.factories import grant, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +19,12 @@ ALL = ["read", "send", "manage_rules", "manage_signature", "manage_autoreply", "
 
 @pytest.fixture
 def owner_on_alice(owner, alice):
-    return services.access_grant(actor=owner, address=alice, user=owner, permissions=ALL)
+    return grant(owner, alice, owner, ALL)
 
 
 @pytest.fixture
 def member_on_alice(owner, alice, member):
-    return services.access_grant(actor=owner, address=alice, user=member, permissions=["read", "send"])
+    return grant(owner, alice, member, ["read", "send"])
 
 
 def test_users_access_rules(api, alice, member, outsider, other_organisation, owner_on_alice):
@@ -103,6 +103,7 @@ class TestCatchall:
                                    format="json")
         assert response.status_code == 201 and response.json()["can_send"] is False
 
+    @pytest.mark.usefixtures("sieve_test")
     def test_catchall_autoreply_never_answers_mail_that_reached_it_through_the_catchall(
             self, owner, catchall):
         from mailservice.pigeonhole import simulate

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from mailservice import clientsetup, services
 from tests.api.access import assert_access_rules
+from tests.factories import make_address, make_mail_service
 
 pytestmark = pytest.mark.django_db
 
@@ -34,24 +35,14 @@ def _mail_hosts(settings):
 
 @pytest.fixture
 def service(owner, organisation):
-    return services.mail_service_create(actor=owner, organisation=organisation,
-                                        domain="setup.example", plan="premium")
+    return make_mail_service(owner, organisation, "setup.example")
 
 
 @pytest.fixture
 def address(owner, service):
-    return services.address_create(actor=owner, service=service, local_part="carol",
-                                   display_name="Carol <Ops> & Co")
+    # Markup characters in the display name: every rendering must escape them.
+    return make_address(owner, service, "carol", display_name="Carol <Ops> & Co")
 
-
-@pytest.fixture
-def other_address(outsider, other_organisation):
-    service = services.mail_service_create(actor=outsider, organisation=other_organisation,
-                                           domain="elsewhere.example", plan="premium")
-    return services.address_create(actor=outsider, service=service, local_part="dave")
-
-
-# --- pure settings ---------------------------------------------------------------------
 
 def test_settings_follow_the_guide():
     cs = clientsetup.client_settings("carol@setup.example", "Carol", HOSTS)
@@ -87,8 +78,8 @@ def test_client_config_access_rules(api, address, member, outsider, other_organi
                         detail_url=f"/api/v1/addresses/{address.pk}/client-config/mobileconfig/")
 
 
-def test_outsider_gets_404_for_an_address_of_another_organisation(api, owner, other_address):
-    response = api(owner).get(f"/api/v1/addresses/{other_address.pk}/client-config/")
+def test_outsider_gets_404_for_an_address_of_another_organisation(api, owner, foreign_address):
+    response = api(owner).get(f"/api/v1/addresses/{foreign_address.pk}/client-config/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 

@@ -207,6 +207,7 @@ def test_from_message_accepts_pasted_headers(client, alice):
     assert client.post(rules_url(alice, "from-message/"), {}, format="json").status_code == 400
 
 
+@pytest.mark.usefixtures("sieve_test")
 def test_testing_saved_rules_on_a_sample(client, alice):
     create(client, alice, name="Facebook", folder="fb")
     other = fb_rule(name="Other", folder="other")
@@ -221,6 +222,7 @@ def test_testing_saved_rules_on_a_sample(client, alice):
     assert body["folders"] == ["fb"]
 
 
+@pytest.mark.usefixtures("sieve_test")
 def test_testing_unsaved_rules(client, alice):
     rules = [fb_rule(name="Lists", folder="nl") | {"conditions": [
         {"field": "subject", "operator": "contains", "value": "zzz-no-match"}]}]
@@ -238,6 +240,7 @@ def test_testing_unsaved_rules(client, alice):
     assert "rules.0.conditions" in response.json()["error"]["fields"]
 
 
+@pytest.mark.usefixtures("sieve_test")
 def test_the_tester_runs_the_advanced_script_in_advanced_mode(client, alice):
     create(client, alice, name="Facebook", folder="fb")  # kept, inactive
     assert client.put(sieve_url(alice), {"mode": "advanced", "script": GUIDE_2},
@@ -294,6 +297,7 @@ def test_lint_reports_forwarding_to_self_and_loops_through_redirections(client, 
         ("Self", "forward_to_self"), ("Alias", "forward_loop"), ("Bob", "forward_loop")]
 
 
+@pytest.mark.usefixtures("sieve_test")
 def test_lint_is_gated_like_the_rules_and_included_in_the_test_result(api, client, owner, alice,
                                                                     member):
     rule = fb_rule(name="Stop first") | {"actions": [{"kind": "stop"}, {"kind": "move", "argument": "fb"}]}
@@ -313,6 +317,7 @@ GUIDE_2 = (SIEVE_DIR / "guide_example_2.sieve").read_text()
 
 
 @pytest.mark.parametrize("script", [GUIDE_1, GUIDE_2], ids=["guide-1", "guide-2"])
+@pytest.mark.usefixtures("sievec")
 def test_both_guide_examples_are_accepted(client, alice, script):
     response = client.put(sieve_url(alice), {"mode": "advanced", "script": script}, format="json")
     assert response.status_code == 200, response.content
@@ -320,6 +325,7 @@ def test_both_guide_examples_are_accepted(client, alice, script):
     assert active_script(Address.objects.get(pk=alice.pk)) == script
 
 
+@pytest.mark.usefixtures("sievec")
 def test_a_refused_script_names_the_line(client, alice):
     script = 'require ["fileinto"];\n\nif header :contains "subject" "x" {\n  fileintoo "y";\n}\n'
     response = client.put(sieve_url(alice), {"mode": "advanced", "script": script}, format="json")
@@ -342,6 +348,7 @@ def test_advanced_mode_is_refused_on_starter(client, owner, starter):
     assert client.post(rules_url(address), fb_rule(), format="json").status_code == 201
 
 
+@pytest.mark.usefixtures("sievec")
 def test_switching_to_advanced_keeps_the_rules_and_back_reactivates_them(client, alice):
     create(client, alice)
     standard = client.get(sieve_url(alice)).json()
@@ -360,6 +367,7 @@ def test_switching_to_advanced_keeps_the_rules_and_back_reactivates_them(client,
     assert SortingRule.objects.filter(address=alice).count() == 2
 
 
+@pytest.mark.usefixtures("sievec")
 def test_import_a_sieve_file_and_download_the_active_script(client, alice):
     upload = SimpleUploadedFile("filters.sieve", GUIDE_1.encode())
     response = client.post(sieve_url(alice, "import/"), {"file": upload}, format="multipart")
@@ -372,6 +380,7 @@ def test_import_a_sieve_file_and_download_the_active_script(client, alice):
     assert response.content.decode() == GUIDE_1
 
 
+@pytest.mark.usefixtures("sievec")
 def test_import_refuses_non_utf8_and_bad_scripts(client, alice):
     upload = SimpleUploadedFile("bad.sieve", b'require "fileinto";\nfileinto "\xe9t\xe9";\n')
     response = client.post(sieve_url(alice, "import/"), {"file": upload}, format="multipart")
@@ -419,6 +428,7 @@ def test_template_with_explicit_rules_applied_to_chosen_addresses(client, owner,
     assert bad.status_code == 400 and "rules.0.name" in bad.json()["error"]["fields"]
 
 
+@pytest.mark.usefixtures("sievec")
 def test_applying_a_template_leaves_advanced_mode_addresses_alone_and_reports_them(
         client, owner, alice, premium):
     bob = services.address_create(actor=owner, service=premium, local_part="bob")
@@ -494,6 +504,7 @@ def test_the_rule_list_query_count_does_not_grow_with_rules(client, alice, djang
         assert client.get(rules_url(alice)).json()["count"] == 15
 
 
+@pytest.mark.usefixtures("sieve_test")
 def test_testing_the_address_runs_its_live_script_with_the_auto_reply(client, owner, alice):
     create(client, alice, name="Facebook", folder="fb")
     services.address_update(actor=owner, address=alice, autoreply_enabled=True,

@@ -136,6 +136,7 @@ def test_a_ticked_suggestion_stays_ticked_when_the_form_is_refused(client, owner
     assert 'value="cc:alice@domain.xyz" checked' in response.content.decode()
 
 
+@pytest.mark.usefixtures("sieve_test")
 def test_testing_the_rules_shows_the_result_table(client, owner, alice):
     make_rule(owner, alice)
     client.force_login(owner)
@@ -159,6 +160,7 @@ def test_the_rule_list_shows_the_linter_warnings_per_rule(client, owner, alice):
     assert 'data-code="forward_to_self"' in html
 
 
+@pytest.mark.usefixtures("sieve_test")
 def test_testing_in_advanced_mode_shows_the_folder_and_the_header_edit(client, owner, alice):
     services.sieve_set(actor=owner, address=alice, mode="advanced",
                              script=(SIEVE_DIR / "guide_example_2.sieve").read_text())
@@ -172,6 +174,7 @@ def test_testing_in_advanced_mode_shows_the_folder_and_the_header_edit(client, o
     assert "Adds “Subject: Re: kernel 6.1 update”" in html
 
 
+@pytest.mark.usefixtures("sievec")
 def test_advanced_mode_page_saves_shows_dovecot_errors_and_switches_back(client, owner, alice):
     make_rule(owner, alice)
     client.force_login(owner)

@@ -8,8 +8,6 @@ import pytest
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from mailservice import services
-
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0]) / "fr" / "LC_MESSAGES"
 PO_PATH = LOCALE_DIR / "django.po"
 MO_PATH = LOCALE_DIR / "django.mo"
@@ -56,17 +54,6 @@ def test_compiled_catalogue_matches_the_po(po):
 
 
 # --- The pages -------------------------------------------------------------------------
-
-@pytest.fixture
-def service(owner, organisation):
-    return services.mail_service_create(actor=owner, organisation=organisation, domain="domain.xyz",
-                                        plan="premium")
-
-
-@pytest.fixture
-def address(owner, service):
-    return services.address_create(actor=owner, service=service, local_part="alice")
-
 
 @pytest.fixture
 def french(client, owner, organisation):
@@ -118,9 +105,9 @@ def page_cases(service, address):
 
 
 @pytest.mark.django_db
-def test_mail_pages_render_in_french(french, service, address):
+def test_mail_pages_render_in_french(french, premium, alice):
     checked = []
-    for name, args, present, absent in page_cases(service, address):
+    for name, args, present, absent in page_cases(premium, alice):
         path = url(name, *args)
         if path is None:  # the page does not exist in this version
             continue
@@ -138,8 +125,8 @@ def test_mail_pages_render_in_french(french, service, address):
 
 
 @pytest.mark.django_db
-def test_flash_messages_and_plurals_are_translated(french, service, address):
-    detail = reverse("mailservice:address_detail", args=[address.pk])
+def test_flash_messages_and_plurals_are_translated(french, premium, alice):
+    detail = reverse("mailservice:address_detail", args=[alice.pk])
     body = french.post(detail, {"operation": "redirection_add", "target": "bob@example.net",
                                 "keep_copy": "on"}, follow=True).content.decode()
     assert "Redirection ajoutée." in body and "Redirection added." not in body
@@ -149,8 +136,8 @@ def test_flash_messages_and_plurals_are_translated(french, service, address):
 
 
 @pytest.mark.django_db
-def test_english_stays_the_default(client, owner, organisation, address):
+def test_english_stays_the_default(client, owner, organisation, alice):
     client.force_login(owner)
-    body = client.get(reverse("mailservice:address_detail", args=[address.pk])).content.decode()
+    body = client.get(reverse("mailservice:address_detail", args=[alice.pk])).content.decode()
     assert '<html lang="en">' in body
     assert "Auto-reply" in body and "Répondeur automatique" not in body

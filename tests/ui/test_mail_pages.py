@@ -11,34 +11,19 @@ from django.utils import timezone
 
 from mailservice import services
 from mailservice.models import Address, AddressAccess, DevicePassword, Invitation, MailService
-from tests.factories import PASSWORD, add_member, make_user
+from tests.factories import PASSWORD, add_member, make_address, make_mail_service, make_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def service(owner, organisation):
-    return services.mail_service_create(actor=owner, organisation=organisation, domain="acme.test",
-                                        plan="premium", capacity=10)
+    return make_mail_service(owner, organisation, "acme.test", capacity=10)
 
 
 @pytest.fixture
 def address(owner, service):
-    return services.address_create(actor=owner, service=service, local_part="info",
-                                   display_name="Info desk")
-
-
-@pytest.fixture
-def starter(owner, organisation):
-    return services.mail_service_create(actor=owner, organisation=organisation, domain="small.test",
-                                        plan="starter")
-
-
-@pytest.fixture
-def foreign_address(outsider, other_organisation):
-    other = services.mail_service_create(actor=outsider, organisation=other_organisation,
-                                         domain="other.test", plan="premium", capacity=5)
-    return services.address_create(actor=outsider, service=other, local_part="secret")
+    return make_address(owner, service, "info", display_name="Info desk")
 
 
 def page(response) -> str:
@@ -138,7 +123,7 @@ def test_create_an_address_from_the_form(client, owner, service):
 
 def test_service_choice_goes_through_the_gate(client, owner, service, foreign_address):
     client.force_login(owner)
-    assert "other.test" not in page(client.get("/mail/addresses/new/"))
+    assert "other.example" not in page(client.get("/mail/addresses/new/"))
     response = client.post("/mail/addresses/new/", {"local_part": "x",
                                                      "mail_service": foreign_address.mail_service_id})
     assert response.status_code == 400
@@ -227,8 +212,8 @@ def test_search_and_filters(client, owner, service, starter):
         return set(re.findall(r">([a-z]+@[a-z.]+)</a>", page(client.get("/mail/addresses/", params,
                                                                           **headers))))
 
-    assert emails({}) == {"alice@acme.test", "bob@acme.test", "carol@small.test"}
-    assert emails({"q": "alice"}) == {"alice@acme.test", "carol@small.test"}  # display name too
+    assert emails({}) == {"alice@acme.test", "bob@acme.test", "carol@starter.example"}
+    assert emails({"q": "alice"}) == {"alice@acme.test", "carol@starter.example"}  # display name too
     assert emails({"mail_service": service.pk}) == {"alice@acme.test", "bob@acme.test"}
     assert emails({"enabled": "false"}) == {"bob@acme.test"}
     assert emails({"enabled": "true", "mail_service": service.pk}) == {"alice@acme.test"}

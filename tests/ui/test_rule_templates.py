@@ -3,6 +3,7 @@ import pytest
 
 from mailservice import services
 from mailservice.models import RuleTemplate, SortingRule
+from tests.factories import make_address
 
 pytestmark = pytest.mark.django_db
 
@@ -11,15 +12,13 @@ RULE = {"name": "Facebook", "conditions": [{"field": "from", "operator": "contai
 
 
 @pytest.fixture
-def service(owner, organisation):
-    service = services.mail_service_create(actor=owner, organisation=organisation, domain="domain.xyz",
-                                           plan="premium")
-    alice = services.address_create(actor=owner, service=service, local_part="alice")
-    services.address_create(actor=owner, service=service, local_part="bob")
+def service(owner, premium, alice):
+    """The Premium service with alice (who has one rule) and bob (who has none)."""
+    make_address(owner, premium, "bob")
     services.rule_create(actor=owner, address=alice, name=RULE["name"], conditions=RULE["conditions"],
-                               actions=RULE["actions"])
-    service.alice = alice
-    return service
+                         actions=RULE["actions"])
+    premium.alice = alice
+    return premium
 
 
 def test_save_apply_and_delete_a_template(client, owner, service):
@@ -45,6 +44,7 @@ def test_member_cannot_change_templates_and_outsider_gets_404(client, member, ou
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.usefixtures("sievec")
 def test_new_address_option_advanced_addresses_are_named_when_applying(client, owner, service):
     client.force_login(owner)
     url = f"/mail/services/{service.pk}/rule-templates/"

@@ -138,7 +138,7 @@ class DovecotPostfixConfig:
 
 
 class DovecotPostfixBackend(MailBackend):
-    """A running Dovecot + Postfix pair configured for this adapter (see localstack.py)."""
+    """A running Dovecot + Postfix pair configured for this adapter (see scripts/localstack.py)."""
 
     def __init__(self, config: DovecotPostfixConfig):
         self.config = config

@@ -22,7 +22,6 @@ import grp
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -261,34 +260,6 @@ class DovecotPostfixBackend(MailBackend):
     def kick(self, email: str) -> None:
         # doveadm kick answers "no users kicked" with status 68: not an error.
         self._doveadm("kick", _user(email), ok_codes=(0, 68))
-
-    def check_sieve(self, script: str) -> list[tuple[int, str]]:
-        with tempfile.TemporaryDirectory(prefix="mm-sievec-") as tmp:
-            source = Path(tmp) / "script.sieve"
-            source.write_text(script)
-            # Compile into a real file: sievec renames its output over the target.
-            proc = self._run(
-                [
-                    self.config.sievec,
-                    "-c",
-                    str(self.config.dovecot_conf),
-                    str(source),
-                    str(Path(tmp) / "out.svbin"),
-                ],
-                ok_codes=None,
-            )
-        if proc.returncode == 0:
-            return []
-        errors = []
-        for line in proc.stderr.splitlines():
-            m = re.search(r"line (\d+): error: (.*)$", line)
-            if m:
-                errors.append((int(m.group(1)), m.group(2).strip()))
-        if not errors:
-            if proc.returncode != 89:
-                raise BackendError(f"sievec failed: {proc.stderr.strip()}", permanent=True)
-            errors.append((0, proc.stderr.strip() or "invalid script"))
-        return errors
 
     def domains(self) -> list[str]:
         """Domains this backend has a service record for (for a periodic reconcile)."""

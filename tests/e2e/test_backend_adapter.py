@@ -386,7 +386,7 @@ def test_a_push_skips_unchanged_scripts_and_reconcile_repairs_a_removed_one(worl
     alice = world.mailbox("alice", sieve=SIEVE_LIST)
     world.apply()
     backend = mail_stack.backend()
-    backend._doveadm("sieve", "deactivate", "-u", alice)  # someone removes it by hand
+    backend.tools.doveadm("sieve", "deactivate", "-u", alice)  # someone removes it by hand
     assert any("sieve" in d for d in world.drift())
     world.apply()  # the record says it is there: a plain push does not look
     assert any("sieve" in d for d in world.drift())

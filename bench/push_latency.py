@@ -64,7 +64,7 @@ class Harness:
         django.setup()
         from django.core.management import call_command
 
-        from mailservice.backends.localstack import MailStack
+        from scripts.localstack import MailStack
 
         call_command("migrate", verbosity=0)
         # Not under a 0700 directory: the daemons' own users must reach their files.

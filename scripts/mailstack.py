@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mailservice.backends.base import BackendError  # noqa: E402
-from mailservice.backends.localstack import MailStack  # noqa: E402
+from scripts.localstack import MailStack  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

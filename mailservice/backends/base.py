@@ -96,10 +96,6 @@ class MailBackend(abc.ABC):
     def kick(self, email: str) -> None:
         """End the live IMAP/ManageSieve sessions of a mailbox."""
 
-    def check_sieve(self, script: str) -> list[tuple[int, str]]:
-        """Errors the backend's Sieve compiler finds, as (line, message); empty when valid."""
-        raise NotImplementedError
-
     def forget_sieve(self, domain: str) -> None:
         """Drop any record of pushed scripts so the next apply() verifies them (for
         adapters that keep one; the default keeps none)."""

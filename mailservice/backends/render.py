@@ -1,6 +1,6 @@
 """Pure renderers of the Dovecot + Postfix adapter: a ServiceState → the Postfix map
 fragments of its domain, the combined tables, and Dovecot's SQL passdb/userdb config.
-No I/O here; `dovecot_postfix.py` writes what these return."""
+No I/O here; `postfix_maps.py` writes the maps."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def entry_domain(kind: str, key: str) -> str:
 
 
 def render_dovecot_sql_conf(user_db: Path) -> str:
-    """dovecot-sql.conf.ext for the sql passdb and userdb over ``user_db`` (see SCHEMA).
+    """dovecot-sql.conf.ext for the sql passdb and userdb over ``user_db`` (see user_db.SCHEMA).
 
     The password is checked in the WHERE clause because a user has several device
     passwords and an SQL passdb returning several rows is an error. Postfix's SASL client
@@ -182,6 +182,3 @@ def render_dovecot_sql_conf(user_db: Path) -> str:
         f"user_query = {user_query}\n"
         f"iterate_query = {iterate_query}\n"
     )
-
-
-# --- the adapter ----------------------------------------------------------------------

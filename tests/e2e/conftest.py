@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mailservice.backends.localstack import MailStack, missing_binaries
+from scripts.localstack import MailStack, missing_binaries
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from mailservice import push, services
-from mailservice.backends.localstack import MailStack
 from manager.core.models import PushJob
+from scripts.localstack import MailStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

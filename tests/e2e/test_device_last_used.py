@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mailservice import services
-from mailservice.backends.localstack import MailStack
 from mailservice.desired import desired_state
 from mailservice.models import DevicePassword
+from scripts.localstack import MailStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -200,16 +200,16 @@ def _install_pause_hook() -> None:
     if not flag:
         return
     seconds = float(os.environ.get("MM_E2E_PAUSE_SECONDS", "30"))
-    from mailservice.backends.dovecot_postfix import DovecotPostfixBackend
+    from mailservice.backends.postfix_maps import PostfixMaps
 
-    original = DovecotPostfixBackend._write_fragments
+    original = PostfixMaps.write_fragments
 
     def paused(self, domain, fragments):
         Path(flag).write_text(str(os.getpid()))
         time.sleep(seconds)
         return original(self, domain, fragments)
 
-    DovecotPostfixBackend._write_fragments = paused
+    PostfixMaps.write_fragments = paused
 
 
 def _worker_main() -> None:

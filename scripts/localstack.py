@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import BackendError
-from .dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
-from .render import COMBINED_NAMES, render_dovecot_sql_conf
+from mailservice.backends.base import BackendError
+from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
+from mailservice.backends.render import COMBINED_NAMES, render_dovecot_sql_conf
 
 HOST = "127.0.0.1"
 VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry

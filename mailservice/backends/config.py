@@ -1,0 +1,46 @@
+"""Where the Dovecot + Postfix adapter finds its daemons' configs, its tools and its files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .render import COMBINED_NAMES
+
+
+@dataclass(frozen=True)
+class DovecotPostfixConfig:
+    dovecot_conf: Path  # absolute; every doveadm/sievec call gets it with -c
+    postfix_dir: Path  # absolute Postfix config directory (postfix -c)
+    user_db: Path  # SQLite file read by Dovecot's sql passdb/userdb
+    maps_dir: Path  # Postfix map fragments and combined tables
+    # Group given read access to user_db: Dovecot's auth process runs unprivileged (its
+    # auth-worker, which runs the SQL lookups by default, is root).
+    db_group: str | None = "dovecot"
+    # Found on PATH, then in /usr/sbin and /usr/bin (a worker's PATH may lack sbin).
+    doveadm: str = "doveadm"
+    postfix: str = "postfix"
+    sievec: str = "sievec"
+    timeout: float = 30.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> DovecotPostfixConfig:
+        """From settings or a local stack's stack.json (which has these keys and more)."""
+        paths = {
+            name: Path(str(data[name]))
+            for name in ("dovecot_conf", "postfix_dir", "user_db", "maps_dir")
+        }
+        optional = {
+            name: data[name]
+            for name in ("db_group", "doveadm", "postfix", "sievec", "timeout")
+            if name in data
+        }
+        return cls(**paths, **optional)
+
+    @property
+    def fragments_dir(self) -> Path:
+        return self.maps_dir / "domains.d"
+
+    def combined_map(self, kind: str) -> Path:
+        return self.maps_dir / COMBINED_NAMES[kind]

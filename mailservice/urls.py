@@ -1,6 +1,15 @@
 """Mail pages under /mail/, plus the public well-known client-setup and invitation URLs."""
 
-from .views import access, addresses, clientsetup, mail_services, policy, rule_templates, rules
+from .views import (
+    access,
+    addresses,
+    clientsetup,
+    invitations,
+    mail_services,
+    policy,
+    rule_templates,
+    rules,
+)
 
 url_prefix = ""  # paths are written in full: /mail/…, /invitations/…, /.well-known/…
 app_name = "mailservice"
@@ -11,6 +20,7 @@ urlpatterns = [
     *rules.urlpatterns,
     *rule_templates.urlpatterns,
     *access.urlpatterns,
+    *invitations.urlpatterns,
     *clientsetup.urlpatterns,
     *policy.urlpatterns,
 ]

@@ -4,13 +4,21 @@ backend status of mail services. Pages, endpoints, services and the push all rea
 from dataclasses import replace
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
 from manager.core import outbox
 
-from .models import PUSH_KIND, Address, Alias, MailService, Redirection, SortingRule
+from .models import (
+    PUSH_KIND,
+    Address,
+    AddressAccess,
+    Alias,
+    MailService,
+    Redirection,
+    SortingRule,
+)
 from .sieve.active_script import AutoReply, compose
 from .sieve.forwarding import loop_path
 from .sieve.lint import LintWarning, Word, lint_rules
@@ -22,6 +30,22 @@ def address_for(user, pk) -> Address:
     endpoints alike)."""
     return get_object_or_404(
         Address.objects.restrict(user, "view").select_related("mail_service__organisation"), pk=pk)
+
+
+# --- a person's own addresses ("My mail") ----------------------------------------------
+
+def my_addresses(user) -> list[AddressAccess]:
+    """The addresses the person uses (their grants), with their own active device
+    passwords counted and the last use among them; in every organisation they belong to.
+    Three queries."""
+    accesses = list(AddressAccess.objects.filter(user=user, address__mail_service__organisation__memberships__user=user)
+                    .select_related("address__mail_service__organisation")
+                    .annotate(active_devices=Count("device_passwords", filter=Q(
+                        device_passwords__revoked__isnull=True)),
+                        last_device_use=Max("device_passwords__last_used", filter=Q(
+                            device_passwords__revoked__isnull=True)))
+                    .order_by("address__mail_service__domain", "address__local_part"))
+    return accesses
 
 
 # --- sorting rules and the active script ------------------------------------------------

@@ -6,6 +6,7 @@ from .views import (
     clientsetup,
     invitations,
     mail_services,
+    my_mail,
     policy,
     rule_templates,
     rules,
@@ -15,6 +16,7 @@ url_prefix = ""  # paths are written in full: /mail/…, /invitations/…, /.wel
 app_name = "mailservice"
 
 urlpatterns = [
+    *my_mail.urlpatterns,
     *mail_services.urlpatterns,
     *addresses.urlpatterns,
     *rules.urlpatterns,

@@ -5,26 +5,26 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 
-from mailservice.models import MailService
+from manager.accounts.models import Organisation
 from manager.core.views import RestrictedView
 
 pytestmark = pytest.mark.django_db
 
 
-class RenameServiceView(RestrictedView):
-    """A page that changes the service, so it asks the gate for `change`."""
+class RenameOrganisationView(RestrictedView):
+    """A page that changes the organisation, so it asks the gate for `change`."""
 
-    model = MailService
-
-    def get(self, request, pk):
-        return HttpResponse(self.get_restricted("change", pk=pk).domain)
-
-
-class ShowServiceView(RestrictedView):
-    model = MailService
+    model = Organisation
 
     def get(self, request, pk):
-        return HttpResponse(self.get_restricted(pk=pk).domain)
+        return HttpResponse(self.get_restricted("change", pk=pk).name)
+
+
+class ShowOrganisationView(RestrictedView):
+    model = Organisation
+
+    def get(self, request, pk):
+        return HttpResponse(self.get_restricted(pk=pk).name)
 
 
 def call(view, user, pk):
@@ -33,14 +33,14 @@ def call(view, user, pk):
     return view.as_view()(request, pk=pk)
 
 
-def test_a_view_asking_for_change_refuses_a_user_who_may_only_view(owner, member, premium):
-    assert call(ShowServiceView, member, premium.pk).content == b"domain.xyz"
+def test_a_view_asking_for_change_refuses_a_user_who_may_only_view(owner, member, organisation):
+    assert call(ShowOrganisationView, member, organisation.pk).content == b"Acme Hosting"
     with pytest.raises(PermissionDenied):
-        call(RenameServiceView, member, premium.pk)
-    assert call(RenameServiceView, owner, premium.pk).content == b"domain.xyz"
+        call(RenameOrganisationView, member, organisation.pk)
+    assert call(RenameOrganisationView, owner, organisation.pk).content == b"Acme Hosting"
 
 
-def test_another_organisations_object_is_a_404_whatever_the_action(outsider, premium):
-    for view in (ShowServiceView, RenameServiceView):
+def test_another_organisations_object_is_a_404_whatever_the_action(outsider, organisation):
+    for view in (ShowOrganisationView, RenameOrganisationView):
         with pytest.raises(Http404):
-            call(view, outsider, premium.pk)
+            call(view, outsider, organisation.pk)

@@ -4,10 +4,12 @@ from rest_framework.response import Response
 
 from manager.core.api import RestrictedViewSet, ServiceModelViewSet
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..filters import AddressFilter
-from ..models import Address, Alias, MailService, Redirection
+from ..models import Address, Alias, MailService, Permission, Redirection
 from .sync import SyncContextMixin, SyncStatusMixin
+
+MANAGERS_ONLY = "managers"
 
 
 class AddressSerializer(SyncStatusMixin, serializers.ModelSerializer):
@@ -77,7 +79,18 @@ class AddressScopedMixin:
 
 class AddressChildViewSet(AddressScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
                           mixins.RetrieveModelMixin, mixins.DestroyModelMixin, RestrictedViewSet):
-    """CRUD-style resources under `addresses/{id}/`."""
+    """CRUD-style resources under `addresses/{id}/`. `address_gate`: who may use the
+    resource at all, once the address is visible — `MANAGERS_ONLY`, a tuple of
+    permissions (any one of them), or None when the services decide per action."""
+
+    address_gate = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.address_gate == MANAGERS_ONLY:
+            permissions.require_manager(request.user, self.address())
+        elif self.address_gate:
+            permissions.require_any(request.user, self.address(), self.address_gate)
 
     def get_queryset(self):
         return self.queryset.model.objects.filter(address=self.address())
@@ -104,9 +117,10 @@ class AliasSerializer(serializers.ModelSerializer):
 
 
 class AliasViewSet(AddressChildViewSet):
-    """Other local parts delivering to the address."""
+    """Other local parts delivering to the address (organisation managers only)."""
 
     queryset = Alias.objects.all()
+    address_gate = MANAGERS_ONLY
     serializer_class = AliasSerializer
 
     def get_queryset(self):
@@ -133,9 +147,11 @@ class RedirectionSerializer(serializers.ModelSerializer):
 
 
 class RedirectionViewSet(AddressChildViewSet):
-    """Forward the address's mail elsewhere, keeping a copy or not. Loops are refused."""
+    """Forward the address's mail elsewhere, keeping a copy or not. Loops are refused.
+    Needs "manage redirections" (organisation managers may always)."""
 
     queryset = Redirection.objects.all()
+    address_gate = (Permission.MANAGE_REDIRECTIONS,)
     serializer_class = RedirectionSerializer
 
     def create(self, request, *args, **kwargs):

@@ -18,7 +18,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from .. import clientsetup, connectivity
+from .. import clientsetup, connectivity, permissions, selectors
 from ..models import Address, MailService
 
 
@@ -66,8 +66,8 @@ address_pk_parameter = OpenApiParameter("address_pk", OpenApiTypes.INT, OpenApiP
 
 
 class ClientConfigViewSet(viewsets.GenericViewSet):
-    """How to configure a mail client for the address. Visible to whoever sees the address
-    (organisation roles and users of the address); another organisation's address is 404."""
+    """How to configure a mail client for the address: organisation managers and users of
+    the address with "read" or "send" (403 otherwise); another organisation's address is 404."""
 
     serializer_class = ClientSettingsSerializer
     queryset = Address.objects.none()
@@ -75,9 +75,9 @@ class ClientConfigViewSet(viewsets.GenericViewSet):
     filter_backends = []
 
     def get_address(self) -> Address:
-        return get_object_or_404(
-            Address.objects.restrict(self.request.user, "view").select_related("mail_service"),
-            pk=self.kwargs["address_pk"])
+        address = selectors.address_for(self.request.user, self.kwargs["address_pk"])
+        permissions.require_any(self.request.user, address, permissions.CLIENT_SETUP)
+        return address
 
     @extend_schema(operation_id="addresses_client_config_retrieve",
                    parameters=[address_pk_parameter], responses=ClientSettingsSerializer)

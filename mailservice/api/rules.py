@@ -5,7 +5,7 @@ import json
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -13,9 +13,8 @@ from rest_framework.response import Response
 from manager.core.api import RestrictedViewSet
 from manager.core.views import attachment_response
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import Address, MailService, Permission, RuleTemplate, SortingRule
-from ..permissions import may_on_address
 from ..sieve.message import prefill_from_message
 from ..sieve.rules import (
     ACTION_KINDS,
@@ -98,8 +97,7 @@ class RulesGateMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if not may_on_address(request.user, Permission.MANAGE_RULES, self.address()):
-            raise exceptions.PermissionDenied("You may not manage the rules of this address.")
+        permissions.require_any(request.user, self.address(), (Permission.MANAGE_RULES,))
 
 
 class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildViewSet):

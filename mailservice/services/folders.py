@@ -9,7 +9,7 @@ from manager.core.outbox import PushError
 
 from ..backends.base import BackendError
 from ..models import Permission
-from ..permissions import may_on_address
+from ..permissions import FOLDERS, may_on_address, permission_refused, require_any
 from ..sieve.rules import FOLDER_ACTIONS, folder_errors, normalize_folder
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,7 @@ def _unavailable(exc):
 
 
 def folder_list(*, actor, address) -> list[str]:
-    if not (may_on_address(actor, Permission.READ, address)
-            or may_on_address(actor, Permission.MANAGE_RULES, address)):
-        raise ServiceError(_("You may not see this mailbox."), code="permission_denied", status=403)
+    require_any(actor, address, FOLDERS)
     try:
         return _backend(address).list_folders(address.email)
     except (PushError, BackendError) as exc:
@@ -39,8 +37,7 @@ def folder_list(*, actor, address) -> list[str]:
 def folder_create(*, actor, address, name: str) -> str:
     """Create a folder (sub-folders with "/") in the mailbox now, through the backend."""
     if not may_on_address(actor, Permission.MANAGE_RULES, address):
-        raise ServiceError(_("You may not manage this mailbox's folders."), code="permission_denied",
-                           status=403)
+        raise permission_refused([Permission.MANAGE_RULES])
     errors = folder_errors(name or "")
     if errors:
         raise ServiceError(" ".join(errors), code="invalid_folder", fields={"name": errors})
@@ -59,8 +56,7 @@ def folder_choices(*, actor, address, rules=()) -> list[str]:
     """The folders the rule form offers: the mailbox's real ones and, without a reachable
     backend, at least those its rules already name (`rules`: stored sorting rules)."""
     if not may_on_address(actor, Permission.MANAGE_RULES, address):
-        raise ServiceError(_("You may not manage this mailbox's folders."), code="permission_denied",
-                           status=403)
+        raise permission_refused([Permission.MANAGE_RULES])
     try:
         names = _backend(address).list_folders(address.email)
     except (PushError, BackendError, OSError) as exc:

@@ -18,14 +18,13 @@ from ..models import (
     Permission,
     Redirection,
 )
-from ..permissions import manages, may_on_address
+from ..permissions import manages, may_on_address, permission_refused
 from ..plans import PLANS
 from ..selectors import forwarding_loop
 from .common import (
     ADDRESS_FIELDS,
     SERVICE_FIELDS,
     _clean,
-    _denied,
     _feature_error,
     _require,
     push,
@@ -170,9 +169,11 @@ def address_update(*, actor, address: Address, **changes) -> Address:
                            code="read_only", fields={f: [_("Read-only.")] for f in unknown})
 
     autoreply_only = set(changes) <= {"autoreply_enabled", "autoreply_subject", "autoreply_body"}
-    if not (manages(actor, address) or (autoreply_only and may_on_address(
-            actor, Permission.MANAGE_AUTOREPLY, address))):
-        raise _denied()
+    if not manages(actor, address):
+        if not autoreply_only:
+            raise permission_refused()
+        if not may_on_address(actor, Permission.MANAGE_AUTOREPLY, address):
+            raise permission_refused([Permission.MANAGE_AUTOREPLY])
     before = audit.snapshot(address, ADDRESS_FIELDS)
     for key, value in changes.items():
         setattr(address, key, value.strip() if isinstance(value, str) and key != "autoreply_body" else value)
@@ -222,7 +223,7 @@ def addresses_bulk(*, actor, addresses, operation: str) -> int:
 @transaction.atomic
 def alias_create(*, actor, address: Address, local_part: str) -> Alias:
     if not manages(actor, address):
-        raise _denied()
+        raise permission_refused()
     service = address.mail_service
     local_part = _clean("local_part", validators.clean_local_part, local_part)
     if local_part == CATCHALL_LOCAL_PART:
@@ -239,7 +240,7 @@ def alias_create(*, actor, address: Address, local_part: str) -> Alias:
 @transaction.atomic
 def alias_delete(*, actor, alias: Alias) -> None:
     if not manages(actor, alias.address):
-        raise _denied()
+        raise permission_refused()
     audit.record(actor=actor, action="delete", obj=alias,
                  before={"address": alias.address_id, "local_part": alias.local_part})
     alias.delete()
@@ -249,7 +250,7 @@ def alias_delete(*, actor, alias: Alias) -> None:
 @transaction.atomic
 def redirection_create(*, actor, address: Address, target: str, keep_copy: bool = True) -> Redirection:
     if not may_on_address(actor, Permission.MANAGE_REDIRECTIONS, address):
-        raise _denied()
+        raise permission_refused([Permission.MANAGE_REDIRECTIONS])
     target = _clean("target", validators.clean_email, target)
     # The same graph as the linter's loop check: aliases, redirections, forwarding rules.
     if target == address.email or forwarding_loop(address.email, target):
@@ -268,7 +269,7 @@ def redirection_create(*, actor, address: Address, target: str, keep_copy: bool 
 @transaction.atomic
 def redirection_delete(*, actor, redirection: Redirection) -> None:
     if not may_on_address(actor, Permission.MANAGE_REDIRECTIONS, redirection.address):
-        raise _denied()
+        raise permission_refused([Permission.MANAGE_REDIRECTIONS])
     audit.record(actor=actor, action="delete", obj=redirection,
                  before={"target": redirection.target, "keep_copy": redirection.keep_copy})
     redirection.delete()

@@ -9,11 +9,10 @@ from django.utils.translation import gettext as _
 from manager.core.errors import ServiceError
 
 from ..models import Address, Permission
-from ..permissions import may_on_address
+from ..permissions import may_on_address, permission_refused
 from ..pigeonhole import SieveToolError, SieveToolMissing, simulate, test_rules
 from ..selectors import active_script, lint_for, lint_report, rules_for
 from ..sieve.diagnostics import SieveScriptInvalid
-from .common import _denied
 from .rules import invalid_sieve
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
@@ -31,7 +30,7 @@ def run_rule_test(*, actor, address: Address, message: bytes, rules=None) -> dic
     given) with per-rule outcomes, or in advanced mode the advanced script as a whole (no
     per-rule outcomes)."""
     if not may_on_address(actor, Permission.MANAGE_RULES, address):
-        raise _denied()
+        raise permission_refused([Permission.MANAGE_RULES])
     check_message_size(len(message))
     advanced = rules is None and address.sieve_mode == Address.SieveMode.ADVANCED
     try:

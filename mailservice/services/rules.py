@@ -17,7 +17,7 @@ from manager.core.errors import ServiceError
 from manager.core.permissions import may
 
 from ..models import Address, MailService, Permission, SortingRule
-from ..permissions import may_on_address
+from ..permissions import may_on_address, permission_refused
 from ..pigeonhole import SieveToolError, SieveToolMissing, check_script
 from ..selectors import active_script, rule_data, rules_for, to_rule
 from ..sieve.rules import Rule, rule_from_dict, rule_to_dict, validate_rule, validate_rule_set
@@ -33,7 +33,7 @@ MAX_SCRIPT_BYTES = 256 * 1024
 
 def _require_rules(actor, address: Address) -> None:
     if not may_on_address(actor, Permission.MANAGE_RULES, address):
-        raise _denied()
+        raise permission_refused([Permission.MANAGE_RULES])
     require_feature(address.mail_service, "sorting_rules")
 
 
@@ -231,7 +231,7 @@ def sieve_set(*, actor, address: Address, mode: str, script: str | None = None) 
     stay in the database, inactive. Back to standard mode, they are active again; the
     last advanced script is kept for a later switch."""
     if not may_on_address(actor, Permission.MANAGE_RULES, address):
-        raise _denied()
+        raise permission_refused([Permission.MANAGE_RULES])
     address = _lock_address(address)
     before = {"sieve_mode": address.sieve_mode, "sieve_script": address.sieve_script}
     if mode == Address.SieveMode.ADVANCED:

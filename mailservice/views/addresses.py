@@ -1,8 +1,8 @@
 """Address pages: the list (search, filters, bulk actions), creation with the catchall
 warnings, and the detail page (settings, auto-reply, aliases, redirections)."""
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -13,7 +13,7 @@ from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.views import RestrictedView, done, htmx_render, refused, sync_state
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..filters import AddressListFilter
 from ..forms import (
     AddressBulkForm,
@@ -24,7 +24,7 @@ from ..forms import (
     RedirectionForm,
 )
 from ..models import CATCHALL_LOCAL_PART, Address, Permission
-from ..permissions import manages, may_on_address
+from ..permissions import manages
 
 PAGE_SIZE = 50
 
@@ -107,9 +107,10 @@ class AddressCreateView(RestrictedView):
     warning = "mailservice/_address_catchall_warning.html"
 
     def organisation(self):
+        """Only organisation managers add addresses; to anyone else the page doesn't exist."""
         organisation = self.request.organisation
         if organisation is None or not may(self.request.user, ADD, organisation_id=organisation.pk):
-            raise PermissionDenied(_("Your role does not allow this action."))
+            raise Http404
         return organisation
 
     def context(self, form):
@@ -155,17 +156,22 @@ class AddressDetailView(AddressMixin, RestrictedView):
     def context(self, address, **extra):
         user = self.request.user
         can_manage = manages(user, address)
+        mine = [] if can_manage else permissions.granted(user, address)
         return {
             "address": address,
             "service": address.mail_service,
             "catchall": CATCHALL_LOCAL_PART,
-            "sync": sync_state(selectors.sync_jobs([address.mail_service.domain]).get(address.mail_service.domain)),
-            "aliases": address.aliases.select_related("mail_service"),
+            "sync": sync_state(selectors.sync_jobs([address.mail_service.domain])
+                               .get(address.mail_service.domain)),
+            "aliases": address.aliases.select_related("mail_service") if can_manage else [],
             "redirections": address.redirections.all(),
             "can_manage": can_manage,
             "can_delete": may(user, DELETE, organisation_id=address.mail_service.organisation_id),
-            "can_autoreply": can_manage or may_on_address(user, Permission.MANAGE_AUTOREPLY, address),
-            "can_redirect": can_manage or may_on_address(user, Permission.MANAGE_REDIRECTIONS, address),
+            "can_autoreply": can_manage or Permission.MANAGE_AUTOREPLY in mine,
+            "can_redirect": can_manage or Permission.MANAGE_REDIRECTIONS in mine,
+            "can_rules": can_manage or Permission.MANAGE_RULES in mine,
+            "can_setup": can_manage or bool(set(permissions.CLIENT_SETUP) & set(mine)),
+            "permission_labels": permissions.labels(mine),
             "settings_form": AddressSettingsForm(initial={
                 "display_name": address.display_name, "quota_mb": address.quota_mb,
                 "enabled": address.enabled}),

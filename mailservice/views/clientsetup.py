@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from manager.core.views import RestrictedView, htmx_render
 
-from .. import clientsetup, connectivity
+from .. import clientsetup, connectivity, permissions, selectors
 from ..models import Address, MailService
 
 XML_TYPE = "application/xml; charset=utf-8"
@@ -28,13 +28,23 @@ def _served_service(email_or_domain: str) -> MailService | None:
     return MailService.objects.filter(domain=domain).first()
 
 
-class ClientSetupView(RestrictedView):
-    """The settings to type into a mail client, and the one-step downloads."""
+class ClientSetupMixin(RestrictedView):
+    """The address through the gate (404), then "read" or "send" (403)."""
 
     model = Address
 
+    def get_address(self, pk) -> Address:
+        address = selectors.address_for(self.request.user, pk)
+        if not permissions.may_any(self.request.user, address, permissions.CLIENT_SETUP):
+            raise PermissionDenied(permissions.permission_message(permissions.CLIENT_SETUP))
+        return address
+
+
+class ClientSetupView(ClientSetupMixin):
+    """The settings to type into a mail client, and the one-step downloads."""
+
     def get(self, request, pk):
-        address = self.get_restricted(pk=pk)
+        address = self.get_address(pk)
         settings_ = clientsetup.for_address(address)
         return htmx_render(request, "mailservice/clientsetup_address.html", {
             "address": address,
@@ -44,11 +54,9 @@ class ClientSetupView(RestrictedView):
         })
 
 
-class ClientSetupMobileconfigView(RestrictedView):
-    model = Address
-
+class ClientSetupMobileconfigView(ClientSetupMixin):
     def get(self, request, pk):
-        address = self.get_restricted(pk=pk)
+        address = self.get_address(pk)
         return HttpResponse(
             clientsetup.render_mobileconfig(clientsetup.for_address(address)),
             content_type=clientsetup.MOBILECONFIG_TYPE,

@@ -2,12 +2,13 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from manager.accounts.roles import ADD, CHANGE, DELETE
+from manager.accounts.roles import ADD, CHANGE, DELETE, VIEW
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.views import RestrictedView, done, refused, sync_state
@@ -32,6 +33,8 @@ class MailServiceListView(RestrictedView):
 
     def get(self, request):
         organisation = request.organisation
+        if organisation is not None and not may(request.user, VIEW, organisation_id=organisation.pk):
+            raise Http404  # a person who only uses addresses: their place is "My mail"
         mail_services = []
         if organisation is not None:
             mail_services = list(
@@ -53,7 +56,8 @@ class MailServiceCreateView(RestrictedView):
         organisation = self.request.organisation
         if organisation is None:
             raise PermissionDenied(_("Create or join an organisation first."))
-        self.require(ADD, organisation_id=organisation.pk)
+        if not may(self.request.user, ADD, organisation_id=organisation.pk):
+            raise Http404
         return organisation
 
     def context(self, form):

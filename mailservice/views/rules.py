@@ -19,7 +19,7 @@ from ..forms import (
     rule_summary,
 )
 from ..models import Address, Permission, SortingRule
-from ..permissions import may_on_address
+from ..permissions import may_on_address, permission_message
 from ..sieve.message import prefill_from_message
 
 
@@ -31,7 +31,7 @@ class RulesMixin(RestrictedView):
     def get_address(self, pk) -> Address:
         address = selectors.address_for(self.request.user, pk)
         if not may_on_address(self.request.user, Permission.MANAGE_RULES, address):
-            raise PermissionDenied(_("You may not manage the rules of this address."))
+            raise PermissionDenied(permission_message([Permission.MANAGE_RULES]))
         return address
 
     def list_url(self, address):

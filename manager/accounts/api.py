@@ -5,11 +5,12 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from manager.core.api import RestrictedViewSet, ServiceModelViewSet
+from manager.core.permissions import may
 from manager.core.querysets import user_role
 
 from . import services
 from .models import ApiToken, Membership, Organisation
-from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, Role
+from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, VIEW, Role
 
 
 class UserBriefSerializer(serializers.Serializer):
@@ -90,8 +91,12 @@ class MemberViewSet(ServiceModelViewSet):
         return self._organisation
 
     def get_queryset(self):
-        return (super().get_queryset().filter(organisation=self.organisation())
-                .select_related("user").order_by("user__email"))
+        organisation = self.organisation()
+        memberships = Membership.objects.filter(organisation=organisation)
+        if not may(self.request.user, VIEW, organisation_id=organisation.pk):
+            # A member sees only their own membership (to leave): never the others.
+            memberships = memberships.filter(user=self.request.user)
+        return memberships.select_related("user").order_by("user__email")
 
     def create(self, request, *args, **kwargs):
         organisation = self.organisation()

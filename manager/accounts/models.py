@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from manager.core.querysets import RestrictedManager
 
-from .roles import Role
+from .roles import VIEW_ORGANISATION, Role
 
 
 class UserManager(BaseUserManager):
@@ -72,6 +72,7 @@ class Organisation(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     organisation_field = ""
+    view_action = VIEW_ORGANISATION  # every member sees that it belongs to it
     objects = RestrictedManager()
 
     class Meta:

@@ -10,7 +10,11 @@ class Role(models.TextChoices):
     MEMBER = "member", _("Member")
 
 
-# Actions on organisation-owned objects.
+# Actions. `view_organisation`: know that the organisation exists (its name, the switcher);
+# every role has it. `view`: see the organisation's objects (its mail services, addresses,
+# members…): a `member` does not — a member is a person who uses some addresses, and sees
+# those through their grants only (mailservice.models.AddressQuerySet), nothing else.
+VIEW_ORGANISATION = "view_organisation"
 VIEW = "view"
 ADD = "add"
 CHANGE = "change"
@@ -19,13 +23,13 @@ MANAGE_MEMBERS = "manage_members"  # add / remove members, change roles
 VIEW_AUDIT = "view_audit"
 MANAGE_ORGANISATION = "manage_organisation"  # rename, delete the organisation itself
 
-_MANAGERS = {VIEW, ADD, CHANGE, DELETE, MANAGE_MEMBERS, VIEW_AUDIT}
+_MANAGERS = {VIEW_ORGANISATION, VIEW, ADD, CHANGE, DELETE, MANAGE_MEMBERS, VIEW_AUDIT}
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset(_MANAGERS | {MANAGE_ORGANISATION}),
     Role.LEGAL_REPRESENTATIVE: frozenset(_MANAGERS | {MANAGE_ORGANISATION}),
     Role.ADMIN: frozenset(_MANAGERS),
-    Role.MEMBER: frozenset({VIEW}),
+    Role.MEMBER: frozenset({VIEW_ORGANISATION}),
 }
 
 ACTIONS = frozenset().union(*ROLE_ACTIONS.values())

@@ -16,4 +16,6 @@ def may(user, action, obj=None, *, organisation_id=None) -> bool:
     """Does the user's role in the object's (or given) organisation allow the action?"""
     if organisation_id is None:
         organisation_id = organisation_id_of(obj)
+    if action == "view" and obj is not None:
+        action = getattr(obj, "view_action", action)
     return role_allows(user_role(user, organisation_id), action)

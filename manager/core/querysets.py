@@ -7,11 +7,14 @@ from manager.accounts.roles import roles_allowed
 class RestrictedQuerySet(models.QuerySet):
     """`.restrict(user, action)` keeps the rows of organisations where the user's role
     allows the action. Models set `organisation_field` to the lookup path of their
-    organisation ("" for Organisation itself)."""
+    organisation ("" for Organisation itself) and may set `view_action`: what "view"
+    means for them (an Organisation is seen by all its members, its objects are not)."""
 
     def restrict(self, user, action="view"):
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
+        if action == "view":
+            action = getattr(self.model, "view_action", action)
         path = self.model.organisation_field
         org_ids = user_organisation_ids(user, action)
         return self.filter(**{f"{path}__in" if path else "pk__in": org_ids})

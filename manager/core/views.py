@@ -98,5 +98,14 @@ class RestrictedView(LoginRequiredMixin, View):
 
 
 class HomeView(LoginRequiredMixin, View):
+    """The dashboard, unless an app has a better home for this person (e.g. "My mail"
+    for someone who only uses addresses): each app may offer `home.home_url(request)`."""
+
     def get(self, request):
+        from .discovery import app_modules
+
+        for home in app_modules("home", needs="home_url"):
+            url = home.home_url(request)
+            if url:
+                return redirect(url)
         return render(request, "core/home.html", {})

@@ -15,7 +15,7 @@ def test_access_rules(api, organisation, member, outsider, other_organisation):
         list_url="/api/v1/organisations/",
         detail_url=f"/api/v1/organisations/{organisation.pk}/",
         write=("patch", f"/api/v1/organisations/{organisation.pk}/"),
-        write_payload={"name": "Renamed"},
+        write_payload={"name": "Renamed"}, member_sees=True,
     )
 
 
@@ -95,6 +95,7 @@ class TestMembers:
             api=api, member=member, outsider=outsider,
             list_url=self.url(organisation), detail_url=self.url(organisation, membership.pk),
             write=("patch", self.url(organisation, membership.pk)), write_payload={"role": "admin"},
+            member_sees=True,  # their own membership: they may leave, not promote themselves
         )
 
     def test_member_cannot_add_members(self, api, member, organisation):

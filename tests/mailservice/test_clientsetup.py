@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from mailservice import clientsetup, services
 from tests.api.access import assert_access_rules
-from tests.factories import make_address, make_mail_service
+from tests.factories import grant, make_address, make_mail_service
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +84,14 @@ def test_outsider_gets_404_for_an_address_of_another_organisation(api, owner, fo
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_member_of_the_organisation_sees_the_settings(api, member, address):
-    response = api(member).get(f"/api/v1/addresses/{address.pk}/client-config/")
+def test_a_user_of_the_address_who_reads_or_sends_sees_the_settings(api, owner, member, address):
+    url = f"/api/v1/addresses/{address.pk}/client-config/"
+    assert api(member).get(url).status_code == 404  # a member who doesn't use the address
+    access = grant(owner, address, member, ["manage_rules"])
+    response = api(member).get(url)
+    assert response.status_code == 403 and "“Read mail” or “Send mail”" in response.json()["error"]["message"]
+    services.access_update(actor=owner, access=access, permissions=["send"])
+    response = api(member).get(url)
     assert response.status_code == 200
     body = response.json()
     assert body["address"] == address.pk

@@ -84,28 +84,52 @@ def test_outsider_gets_404_on_another_organisations_pages(client, outsider, othe
     assert Address.objects.filter(pk=address.pk).exists()
 
 
-def test_member_sees_pages_but_gets_403_on_posts(client, member, service, address):
+def test_member_without_a_grant_sees_no_mail_page_and_changes_nothing(client, member, service,
+                                                                      address):
+    """A member is a person who uses addresses: the organisation's mail is not theirs to see."""
     client.force_login(member)
-    assert client.get("/mail/").status_code == 200
-    assert client.get(f"/mail/addresses/{address.pk}/").status_code == 200
+    for url in ("/mail/", f"/mail/services/{service.pk}/", "/mail/services/new/",
+                "/mail/addresses/new/", f"/mail/addresses/{address.pk}/",
+                f"/mail/services/{service.pk}/rule-templates/"):
+        assert client.get(url).status_code == 404, url
     posts = [
         ("/mail/services/new/", {"domain": "x.test", "plan": "premium"}),
         (f"/mail/services/{service.pk}/", {"operation": "change_plan", "plan": "premium",
                                            "capacity": "20"}),
         (f"/mail/services/{service.pk}/", {"operation": "delete"}),
         ("/mail/addresses/new/", {"local_part": "new", "mail_service": service.pk}),
-        ("/mail/addresses/", {"operation": "disable", "selected": [address.pk]}),
         (f"/mail/addresses/{address.pk}/", {"operation": "update", "display_name": "x",
                                             "quota_mb": "100", "enabled": "on"}),
         (f"/mail/addresses/{address.pk}/", {"operation": "delete"}),
         (f"/mail/addresses/{address.pk}/users/", {"operation": "invite", "permissions": ["read"]}),
     ]
     for url, data in posts:
-        assert client.post(url, data).status_code == 403, (url, data)
+        assert client.post(url, data).status_code == 404, (url, data)
+    # The bulk form only offers the addresses the person sees: none.
+    assert client.post("/mail/addresses/", {"operation": "disable",
+                                            "selected": [address.pk]}).status_code == 400
     address.refresh_from_db()
     assert address.enabled and address.display_name == "Info desk"
     assert MailService.objects.get(pk=service.pk).capacity == 10
     assert not Invitation.objects.exists()
+
+
+def test_a_user_of_the_address_sees_it_but_gets_403_on_administrators_changes(
+        client, owner, member, service, address):
+    services.access_grant(actor=owner, address=address, user=member, permissions=["read"])
+    client.force_login(member)
+    body = page(client.get(f"/mail/addresses/{address.pk}/"))
+    assert "Read mail" in body and "Save settings" not in body and "Add alias" not in body
+    posts = [
+        {"operation": "update", "display_name": "x", "quota_mb": "100", "enabled": "on"},
+        {"operation": "delete"},
+        {"operation": "alias_add", "local_part": "sneaky"},
+        {"operation": "autoreply", "autoreply_enabled": "on", "autoreply_subject": "x"},
+    ]
+    for data in posts:
+        assert client.post(f"/mail/addresses/{address.pk}/", data).status_code == 403, data
+    address.refresh_from_db()
+    assert address.enabled and address.display_name == "Info desk" and not address.autoreply_enabled
 
 
 # --- Addresses -------------------------------------------------------------------------
@@ -482,7 +506,7 @@ def test_push_now_queues_a_push_and_member_cannot(client, owner, organisation, m
                                            plan="premium")
     generation = PushJob.objects.get(target_id="push.example").generation
     client.force_login(member)
-    assert client.post(f"/mail/services/{service.pk}/", {"operation": "sync"}).status_code == 403
+    assert client.post(f"/mail/services/{service.pk}/", {"operation": "sync"}).status_code == 404
     client.force_login(owner)
     page = client.get(f"/mail/services/{service.pk}/").content.decode()
     assert "Push now" in page

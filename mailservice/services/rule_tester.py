@@ -10,7 +10,7 @@ from manager.core.errors import ServiceError
 
 from ..models import Address, Permission
 from ..permissions import may_on_address, permission_refused
-from ..pigeonhole import SieveToolError, SieveToolMissing, simulate, test_rules
+from ..pigeonhole import SieveEngineCrash, SieveToolError, SieveToolMissing, simulate, test_rules
 from ..selectors import active_script, lint_for, lint_report, rules_for
 from ..sieve.diagnostics import SieveScriptInvalid
 from .rules import invalid_sieve
@@ -52,6 +52,8 @@ def run_rule_test(*, actor, address: Address, message: bytes, rules=None) -> dic
             warnings = lint_report(lint_for(address, rules))
     except SieveScriptInvalid as exc:
         raise invalid_sieve(exc.errors) from exc
+    except SieveEngineCrash as exc:
+        raise invalid_sieve([f"Dovecot's Sieve engine stops on this script ({exc})"]) from exc
     except (SieveToolMissing, SieveToolError) as exc:
         raise ServiceError(f"The Sieve tester is not available: {exc}", code="validator_unavailable",
                            status=503) from exc

@@ -86,6 +86,15 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def matches_key(value: str) -> str:
+    """The key of a `:matches` test. In it `\\` escapes the next character (`\\*` is a literal
+    star), so a backslash with nothing after it is an escape of nothing: Pigeonhole accepts
+    it at compile time, then aborts on it at delivery (an assertion in its matcher), and
+    every message to the address is deferred. Such a final backslash stands for itself."""
+    trailing = len(value) - len(value.rstrip("\\"))
+    return value + "\\" if trailing % 2 else value
+
+
 def _test(condition: Condition, email_type_header: str, needs: set[str]) -> str:
     field, operator = condition.field, condition.operator
     if field not in FIELDS:
@@ -113,7 +122,8 @@ def _test(condition: Condition, email_type_header: str, needs: set[str]) -> str:
         if operator == "regex":
             needs.add("regex")
         command = "address" if field in ADDRESS_FIELDS else "header"
-        test = f"{command} {_MATCH_TAGS[operator]} {header} {quote(condition.value)}"
+        key = matches_key(condition.value) if operator == "matches" else condition.value
+        test = f"{command} {_MATCH_TAGS[operator]} {header} {quote(key)}"
     return f"not {test}" if operator in _NEGATED else test
 
 

@@ -13,6 +13,7 @@ import pytest
 from mailservice import services
 from mailservice.desired import desired_state
 from mailservice.models import Permission
+from manager.core.errors import ServiceError
 from tests.e2e import POSTFIX_SETTLE_SECONDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
@@ -50,7 +51,9 @@ class Mailbox:
 
     def deliver(self, sample: str) -> str:
         """Send a sample .eml to the address through the inbound port; its Message-ID."""
-        raw = (SAMPLES / sample).read_bytes()
+        return self.deliver_bytes((SAMPLES / sample).read_bytes())
+
+    def deliver_bytes(self, raw: bytes) -> str:
         with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30,
                           source_address=(REMOTE_SOURCE, 0)) as smtp:
             smtp.sendmail("sender@outside.test", [self.email], raw)
@@ -149,3 +152,29 @@ def test_switching_back_to_standard_reactivates_the_rules(mailbox):
     mailbox.apply()
     facebook = mailbox.deliver("facebook.eml")
     assert mailbox.find("fb", facebook) is not None
+
+
+def test_a_pattern_ending_in_a_backslash_never_stops_delivery(mailbox):
+    """Such a :matches key made the engine abort at every delivery (mail deferred for ever):
+    in a standard rule the final backslash now stands for itself, and an advanced script
+    that still has one is refused before it is saved or pushed."""
+    services.rule_create(actor=mailbox.owner, address=mailbox.address, name="Invoices",
+                         conditions=[{"field": "subject", "operator": "matches",
+                                      "value": "invoice*\\"}],
+                         actions=[{"kind": "move", "argument": "bs"}])
+    crashing = 'require "fileinto";\nif header :matches "subject" "abc\\\\" { fileinto "x"; }\n'
+    with pytest.raises(ServiceError) as refused:
+        services.sieve_set(actor=mailbox.owner, address=mailbox.address, mode="advanced",
+                           script=crashing)
+    assert refused.value.code == "invalid_sieve" and "engine" in refused.value.message
+    mailbox.address.refresh_from_db()
+    assert mailbox.address.sieve_mode == "standard"
+    mailbox.apply()
+    head = b"From: a@outside.test\r\nTo: " + mailbox.email.encode() + b"\r\n"
+    match = mailbox.deliver_bytes(head + b"Subject: invoice 42\\\r\nMessage-ID: <bs1@outside.test>"
+                                  b"\r\n\r\nbody\r\n")
+    other = mailbox.deliver_bytes(head + b"Subject: hello\r\nMessage-ID: <bs2@outside.test>"
+                                  b"\r\n\r\nbody\r\n")
+    assert match == "<bs1@outside.test>" and other == "<bs2@outside.test>"
+    assert mailbox.find("bs", match) is not None
+    assert mailbox.find("INBOX", other) is not None

@@ -1,5 +1,7 @@
 """API plumbing shared by every resource: pagination, the error shape, the base viewset."""
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import ProtectedError
 from django.http import Http404
 from rest_framework import exceptions, mixins, status, viewsets
@@ -12,23 +14,22 @@ from .errors import ServiceError, validation_error_code, validation_error_fields
 from .permissions import may
 
 
-def _flatten(detail):
-    """DRF error detail → ({field: [messages]}, first message, first code)."""
+def field_errors(detail, path: str = "") -> list[tuple[str, str, str]]:
+    """Every leaf of a DRF error detail, however nested (dicts of fields, lists of items,
+    `{index: …}` of list serializers), as (path, message, code); paths are dotted:
+    `conditions.1.operator`, as the services name fields."""
     if isinstance(detail, dict):
-        fields = {}
-        for key, value in detail.items():
-            items = value if isinstance(value, list) else [value]
-            flat = []
-            for item in items:
-                if isinstance(item, dict):  # nested serializer
-                    for sub_key, sub_val in _flatten(item)[0].items():
-                        fields[f"{key}.{sub_key}"] = sub_val
-                else:
-                    flat.append(str(item))
-            if flat:
-                fields[key] = flat
-        return fields
-    return {}
+        return [leaf for key, value in detail.items()
+                for leaf in field_errors(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(detail, list | tuple):
+        leaves = []
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list | tuple):  # one item of a list of objects
+                leaves += field_errors(item, f"{path}.{index}" if path else str(index))
+            else:
+                leaves += field_errors(item, path)
+        return leaves
+    return [(path or "non_field_errors", str(detail), getattr(detail, "code", None) or "invalid")]
 
 
 def error_response(status_code, code, message, fields=None, headers=None):
@@ -46,29 +47,23 @@ def exception_handler(exc, context):
         return error_response(400, validation_error_code(exc), message, fields)
     if isinstance(exc, ProtectedError):
         return error_response(409, "protected", "The object is in use and cannot be deleted.")
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, "too_large", "The request body is larger than the limit.")
+    if isinstance(exc, OverflowError | DataError):
+        # A number no column can hold (an id of 30 digits): bad input, not a server fault.
+        return error_response(400, "out_of_range", "A number in the request is out of range.")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        fields = _flatten(detail)
-        codes = exc.get_codes()
-        flat_codes = set()
-
-        def collect(c):
-            if isinstance(c, dict):
-                for v in c.values():
-                    collect(v)
-            elif isinstance(c, list):
-                for v in c:
-                    collect(v)
-            else:
-                flat_codes.add(c)
-
-        collect(codes)
-        code = flat_codes.pop() if len(flat_codes) == 1 else "invalid"
+        fields: dict[str, list[str]] = {}
+        codes = set()
+        for path, message, code in field_errors(exc.detail):
+            fields.setdefault(path, []).append(message)
+            codes.add(code)
+        code = codes.pop() if len(codes) == 1 else "invalid"
         message = "; ".join(f"{k}: {m}" for k, ms in fields.items() for m in ms) or "Invalid input."
         return error_response(400, code, message, fields)
     code = getattr(exc, "default_code", "error")

@@ -24,11 +24,27 @@ from ..services import people
 from .addresses import AddressMixin
 
 MEMBER_RESULTS = 20
+SHOW_ONCE = "mailservice.show_once"
 
 
 def permission_labels(values):
     labels = dict(Permission.choices)
     return [labels.get(v, v) for v in values]
+
+
+def show_once(request, page: str, **values) -> None:
+    """Keep a one-time secret (a device password, an invitation link) in the session for
+    the next display of `page` only: the POST redirects (a reload creates nothing) and the
+    database keeps only a hash."""
+    request.session[SHOW_ONCE] = {"page": page, **values}
+
+
+def take_once(request, page: str) -> dict:
+    values = request.session.get(SHOW_ONCE)
+    if not values or values.get("page") != page:
+        return {}
+    del request.session[SHOW_ONCE]
+    return values
 
 
 def gate(check, user, address) -> None:
@@ -80,9 +96,15 @@ class AddressUsersView(AddressMixin, RestrictedView):
     def get(self, request, pk):
         address = self.get_address(pk)
         gate(people.check_users_visible, request.user, address)
-        # htmx asks for the member search results only.
-        partial = self.results if "member_search" in request.GET else None
-        return htmx_render(request, self.template, self.context(address), partial=partial)
+        if "member_search" in request.GET:  # htmx asks for the member search results only
+            return htmx_render(request, self.template, self.context(address), partial=self.results)
+        extra = {}
+        once = take_once(request, request.path)
+        if once:
+            extra = {"new_link": once["link"], "resent": once["resent"],
+                     "new_invitation": Invitation.objects.filter(address=address,
+                                                                 pk=once["invitation"]).first()}
+        return render(request, self.template, self.context(address, **extra))
 
     def post(self, request, pk):
         address = self.get_address(pk)
@@ -107,12 +129,12 @@ class AddressUsersView(AddressMixin, RestrictedView):
                                   status=400)
                 invitation, raw = services.invitation_create(actor=request.user, address=address,
                                                              **form.cleaned_data)
-                return self.show_link(address, invitation, raw)
+                return self.show_link(url, invitation, raw)
             elif operation == "resend":
                 invitation = get_object_or_404(Invitation, address=address,
                                                pk=request.POST.get("invitation"))
                 invitation, raw = services.invitation_resend(actor=request.user, invitation=invitation)
-                return self.show_link(address, invitation, raw, resent=True)
+                return self.show_link(url, invitation, raw, resent=True)
             elif operation == "revoke":
                 invitation = get_object_or_404(Invitation, address=address,
                                                pk=request.POST.get("invitation"))
@@ -149,13 +171,13 @@ class AddressUsersView(AddressMixin, RestrictedView):
         messages.success(request, message)
         return done(request, url)
 
-    def show_link(self, address, invitation, raw, resent=False):
-        """The link is in this response only: the database keeps its hash."""
+    def show_link(self, url, invitation, raw, resent=False):
+        """The link is shown once, on the page the POST redirects to."""
         if invitation.last_sent:
             messages.success(self.request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
-        return render(self.request, self.template, self.context(
-            address, new_link=services.invitation_url(raw), new_invitation=invitation,
-            resent=resent))
+        show_once(self.request, url, link=services.invitation_url(raw), invitation=invitation.pk,
+                  resent=resent)
+        return done(self.request, url)
 
 
 class AddressDevicesView(AddressMixin, RestrictedView):
@@ -198,7 +220,12 @@ class AddressDevicesView(AddressMixin, RestrictedView):
 
     def get(self, request, pk):
         address = self.get_address(pk)
-        return render(request, self.template, self.context(address))
+        extra = {}
+        once = take_once(request, request.path)
+        if once:
+            extra = {"new_password": once["password"],
+                     "new_device": self.devices(address).filter(pk=once["device"]).first()}
+        return render(request, self.template, self.context(address, **extra))
 
     def post(self, request, pk):
         address = self.get_address(pk)
@@ -232,9 +259,8 @@ class AddressDevicesView(AddressMixin, RestrictedView):
             return render(request, self.template, self.context(address, form=form), status=status)
         if add_me:
             messages.success(request, _("You now use %(email)s.") % {"email": address.email})
-        # Rendered in this response only; only a hash is stored, so a reload can't show it.
-        return render(request, self.template, self.context(
-            address, new_password=raw, new_device=device))
+        show_once(request, url, password=raw, device=device.pk)
+        return done(request, url)
 
 
 urlpatterns = [

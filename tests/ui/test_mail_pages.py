@@ -341,16 +341,18 @@ def link_on(response) -> str:
     return re.search(r'class="secret" id="invitation-link">([^<]+)<', page(response)).group(1)
 
 
-def test_invitation_link_is_shown_once_and_listed(client, owner, address):
+def test_invitation_link_is_shown_once_after_the_redirect_and_listed(client, owner, address):
     client.force_login(owner)
     url = f"/mail/addresses/{address.pk}/users/"
     response = client.post(url, {"operation": "invite", "email": "friend@home.test",
                                  "permissions": ["read", "send"], "send": "on"})
-    assert response.status_code == 200
-    link = link_on(response)
-    assert "/invitations/" in link
+    assert response.status_code == 302 and response["Location"] == url
+    shown = client.get(url)
+    link = link_on(shown)
+    assert "/invitations/" in link and 'data-copy-target="#invitation-link"' in page(shown)
+    assert "Invitation sent to friend@home.test." in page(shown)
     assert len(mail.outbox) == 1 and link in mail.outbox[0].body
-    later = page(client.get(url))
+    later = page(client.get(url))  # a reload neither shows the link again nor invites again
     assert link not in later and "friend@home.test" in later and "pending" in later
     invitation = Invitation.objects.get()
     assert invitation.permissions == ["read", "send"] and invitation.email == "friend@home.test"
@@ -359,13 +361,23 @@ def test_invitation_link_is_shown_once_and_listed(client, owner, address):
     assert invitation.status == "revoked" and "revoked" in page(client.get(url))
 
 
+def test_the_member_search_does_not_use_up_the_link(client, owner, address):
+    client.force_login(owner)
+    url = f"/mail/addresses/{address.pk}/users/"
+    client.post(url, {"operation": "invite", "email": "friend@home.test", "permissions": ["read"]})
+    client.get(url, {"member_search": "x"}, HTTP_HX_REQUEST="true")
+    assert "/invitations/" in link_on(client.get(url))
+
+
 def test_resend_issues_a_new_link(client, owner, address):
     invitation, raw = services.invitation_create(actor=owner, address=address, permissions=["read"],
                                                  email="friend@home.test")
     client.force_login(owner)
-    response = client.post(f"/mail/addresses/{address.pk}/users/", {"operation": "resend",
-                                                                    "invitation": invitation.pk})
-    new_link = link_on(response)
+    url = f"/mail/addresses/{address.pk}/users/"
+    assert client.post(url, {"operation": "resend", "invitation": invitation.pk}).status_code == 302
+    shown = client.get(url)
+    new_link = link_on(shown)
+    assert "The previous link no longer works." in page(shown)
     assert raw not in new_link and len(mail.outbox) == 1 and new_link in mail.outbox[0].body
     assert client.get(f"/invitations/{raw}/").status_code == 404
 
@@ -413,23 +425,36 @@ def test_only_managers_see_the_users_page(client, member, address, owner, permis
 
 # --- Device passwords ------------------------------------------------------------------
 
-def test_device_password_is_shown_once(client, owner, member, address):
+def test_device_password_is_shown_once_after_the_redirect(client, owner, member, address):
     services.access_grant(actor=owner, address=address, user=member, permissions=["read", "send"])
     services.device_password_create(actor=owner, address=address, name="owner laptop",
                                     user=member)
     client.force_login(member)
     url = f"/mail/addresses/{address.pk}/devices/"
     response = client.post(url, {"operation": "create", "name": "My phone", "device_type": "phone"})
-    assert response.status_code == 200
-    password = re.search(r'id="new-password">([^<]+)<', page(response)).group(1)
+    assert response.status_code == 302 and response["Location"] == url
+    shown = page(client.get(url))
+    password = re.search(r'id="new-password">([^<]+)<', shown).group(1)
+    assert 'data-copy-target="#new-password"' in shown and "My phone" in shown
     device = DevicePassword.objects.get(name="My phone")
     assert password not in device.token_sha256 and len(password) > 20
-    later = page(client.get(url))
+    later = page(client.get(url))  # a reload: no second password, and this one is gone
     assert "My phone" in later and password not in later
+    assert DevicePassword.objects.filter(name="My phone").count() == 1
     client.post(url, {"operation": "revoke", "device": device.pk})
     device.refresh_from_db()
     assert device.revoked is not None
     assert DevicePassword.objects.get(name="owner laptop").revoked is None
+
+
+def test_htmx_creation_answers_with_a_location(client, owner, member, address):
+    services.access_grant(actor=owner, address=address, user=member, permissions=["read"])
+    client.force_login(member)
+    url = f"/mail/addresses/{address.pk}/devices/"
+    response = client.post(url, {"operation": "create", "name": "Tablet", "device_type": "tablet"},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Location"] == url
+    assert 'id="new-password"' in page(client.get(url))
 
 
 @pytest.mark.parametrize("permission", [p for p, _label in Permission.choices])
@@ -440,7 +465,7 @@ def test_device_passwords_need_read_or_send(client, owner, member, address, perm
     listing = client.get(url)
     created = client.post(url, {"operation": "create", "name": "Phone", "device_type": "phone"})
     if permission in ("read", "send"):
-        assert listing.status_code == 200 and created.status_code == 200
+        assert listing.status_code == 200 and created.status_code == 302
         assert 'name="user"' not in page(listing)  # for themselves only
     else:
         assert listing.status_code == created.status_code == 403
@@ -471,11 +496,11 @@ def test_administrator_not_a_user_adds_themselves_and_gets_a_password_in_one_ste
     assert "Myself (add me as a user of this address)" in form and 'name="my_permissions"' in form
     response = client.post(url, {"operation": "create", "name": "Desk", "device_type": "computer",
                                  "my_permissions": ["read", "manage_rules"]})
-    assert response.status_code == 200
+    assert response.status_code == 302
     access = AddressAccess.objects.get(address=address, user=admin)
     assert access.permissions == ["manage_rules", "read"]
     assert DevicePassword.objects.get(access=access).name == "Desk"
-    shown = page(response)
+    shown = page(client.get(url))
     assert 'id="new-password"' in shown and "You now use info@acme.test." in shown
     assert "Myself (add me" not in page(client.get(url))  # now a user: plain “Myself”
 

@@ -316,3 +316,12 @@ def test_accepting_raises_a_member_to_the_invited_role_and_never_lowers_one(org_
     services.invitation_accept(raw_token=invite(email=admin.email), user=admin)
     assert Membership.objects.get(user=admin).role == "admin"
 
+
+def test_the_invitation_page_speaks_french(client, invite, member):
+    raw = invite()
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    text = body(client.get(f"/invitations/{raw}/"))
+    assert "Créez votre compte" in text and "Invité par" in text and "Create your account" not in text
+    client.force_login(member)
+    text = body(client.get(f"/invitations/{raw}/"))
+    assert "Se déconnecter et continuer" in text and "Cette invitation est destinée à un autre compte" in text

@@ -102,8 +102,8 @@ class RedirectionForm(forms.Form):
 
 # --- Users of an address ---------------------------------------------------------------
 
-def permission_field(**kwargs):
-    return forms.MultipleChoiceField(label=_("Permissions"), choices=Permission.choices,
+def permission_field(label=None, **kwargs):
+    return forms.MultipleChoiceField(label=label or _("Permissions"), choices=Permission.choices,
                                      widget=forms.CheckboxSelectMultiple, required=False, **kwargs)
 
 
@@ -137,10 +137,11 @@ def organisation_members(address):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label=_("Personal e-mail (optional)"), required=False,
-                             help_text=_("Where the link can be sent; it is never their login."))
+    email = forms.EmailField(label=_("E-mail of the person"),
+                             help_text=_("Only this e-mail address can accept: the person logs in "
+                                         "with it, or creates their account with it."))
     permissions = permission_field()
-    send = forms.BooleanField(label=_("Send the link by e-mail"), required=False)
+    send = forms.BooleanField(label=_("Send the link by e-mail"), required=False, initial=True)
 
     def __init__(self, *args, address, **kwargs):
         kwargs.setdefault("auto_id", "invite_%s")
@@ -157,15 +158,30 @@ class DevicePasswordForm(forms.Form):
                                     initial=DevicePassword.DeviceType.COMPUTER)
     user = forms.ModelChoiceField(label=_("For"), queryset=None, required=False,
                                   empty_label=_("Myself"))
+    my_permissions = permission_field(label=_("Your permissions on this address"),
+                                      help_text=_("You become a user of the address with these "
+                                                  "permissions, then get your password."))
 
-    def __init__(self, *args, users=None, **kwargs):
-        """`users`: the address's users an administrator may create a password for;
-        None drops the field (a person creates passwords for themselves only)."""
+    def __init__(self, *args, address, users=None, add_me=False, **kwargs):
+        """`users`: the other users of the address an administrator may create a password
+        for (None: a person creates passwords for themselves only). `add_me`: the
+        administrator is not a user of the address yet; "myself" then adds them first,
+        with `my_permissions`."""
         super().__init__(*args, **kwargs)
+        self.add_me = add_me
         if users is None:
             del self.fields["user"]
         else:
             self.fields["user"].queryset = users
+            if add_me:
+                self.fields["user"].empty_label = _("Myself (add me as a user of this address)")
+        if add_me:
+            self.fields["my_permissions"].initial = default_permissions(address)
+        else:
+            del self.fields["my_permissions"]
+
+    def adds_me(self, cleaned_data) -> bool:
+        return self.add_me and cleaned_data.get("user") is None
 
 
 # --- Sorting rules ---------------------------------------------------------------------

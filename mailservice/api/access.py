@@ -1,16 +1,34 @@
 """API: users of an address, invitations, device passwords."""
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from manager.accounts.api import (
+    INVITATION_ERRORS,
+    InvitationAcceptViewSet,
+    InvitationSentSerializer,
+    invitation_sent,
+)
 from manager.accounts.models import User
 
 from .. import services
 from ..models import AddressAccess, DevicePassword, Invitation, Permission
 from ..permissions import manages
+from ..services import people
 from .addresses import AddressChildViewSet
+
+GRANT_ID = OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH,
+    description="The grant's `id`, as in the list and the create response (not the user's id).")
 
 
 class AddressUserBriefSerializer(serializers.ModelSerializer):
@@ -22,9 +40,11 @@ class AddressUserBriefSerializer(serializers.ModelSerializer):
 class AccessSerializer(serializers.ModelSerializer):
     user = AddressUserBriefSerializer(read_only=True)
     user_id = serializers.IntegerField(write_only=True, required=False,
-                                       help_text="An existing member of the organisation.")
+                                       help_text="An existing member of the organisation: added "
+                                                 "directly (201).")
     email = serializers.EmailField(write_only=True, required=False,
-                                   help_text="Or the member's login e-mail.")
+                                   help_text="Or the person's e-mail: an invitation is e-mailed to "
+                                             "them (202), whether or not they have an account.")
     permissions = serializers.ListField(child=serializers.ChoiceField(choices=Permission.choices))
 
     class Meta:
@@ -33,39 +53,60 @@ class AccessSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created"]
 
 
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[GRANT_ID]),
+    update=extend_schema(parameters=[GRANT_ID]),
+    partial_update=extend_schema(parameters=[GRANT_ID]),
+    destroy=extend_schema(parameters=[GRANT_ID]),
+)
 class AccessViewSet(mixins.UpdateModelMixin, AddressChildViewSet):
-    """Users of the address (grants with permissions). The `{id}` of an item is the user's
-    id. DELETE removes all access; POST `…/{id}/disconnect/` revokes all their device
-    passwords and keeps web access."""
+    """Users of the address (grants with permissions), for administrators of its
+    organisation: anyone else gets 403. The `{id}` of an item is the grant's `id` shown in
+    the list and in the create response. POST with `user_id` adds an existing member of the
+    organisation (201); with `email` it e-mails an invitation to that address instead (202,
+    the same answer whether or not the e-mail has an account). DELETE removes all access;
+    POST `…/{id}/disconnect/` revokes all their device passwords and keeps web access."""
 
     queryset = AddressAccess.objects.all()
     serializer_class = AccessSerializer
-    lookup_field = "user_id"
-    lookup_url_kwarg = "pk"
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def get_queryset(self):
         return super().get_queryset().select_related("user", "address__mail_service").order_by("user__email")
 
+    def list(self, request, *args, **kwargs):
+        people.check_users_visible(request.user, self.address())
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        people.check_users_visible(request.user, self.address())
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(responses={201: AccessSerializer, 202: InvitationSentSerializer})
     def create(self, request, *args, **kwargs):
+        address = self.address()
+        if not manages(request.user, address):  # before any lookup: nothing to learn here
+            raise exceptions.PermissionDenied("Only administrators add users to an address.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        address = self.address()
-        users = User.objects.filter(memberships__organisation_id=address.mail_service.organisation_id)
         if "user_id" in data:
-            user = users.filter(pk=data["user_id"]).first()
-        elif "email" in data:
-            user = users.filter(email__iexact=data["email"]).first()
-        else:
-            raise serializers.ValidationError({"user_id": ["Give user_id or email."]})
-        if user is None:
-            raise serializers.ValidationError(
-                {"user_id": ["No member of the organisation matches; invite the person instead."]},
-                code="not_a_member")
-        access = services.access_grant(actor=request.user, address=address, user=user,
-                                       permissions=data["permissions"])
-        return self.created(AccessSerializer, access)
+            user = User.objects.filter(
+                memberships__organisation_id=address.mail_service.organisation_id,
+                pk=data["user_id"]).first()
+            if user is None:
+                raise serializers.ValidationError(
+                    {"user_id": ["No member of the organisation matches; give the person's "
+                                 "e-mail to invite them instead."]}, code="not_a_member")
+            access = services.access_grant(actor=request.user, address=address, user=user,
+                                           permissions=data["permissions"])
+            return self.created(AccessSerializer, access)
+        if "email" in data:
+            invitation, _raw = services.invitation_create(
+                actor=request.user, address=address, permissions=data["permissions"],
+                email=data["email"], send=True)
+            return invitation_sent(invitation)
+        raise serializers.ValidationError({"user_id": ["Give user_id or email."]})
 
     def perform_update(self, serializer):
         serializer.instance = services.access_update(
@@ -75,7 +116,7 @@ class AccessViewSet(mixins.UpdateModelMixin, AddressChildViewSet):
     def perform_destroy(self, instance):
         services.access_remove(actor=self.request.user, access=instance)
 
-    @extend_schema(request=None, responses=inline_serializer(
+    @extend_schema(request=None, parameters=[GRANT_ID], responses=inline_serializer(
         "DisconnectResult", {"revoked": serializers.IntegerField()}))
     @action(detail=True, methods=["post"])
     def disconnect(self, request, *args, **kwargs):
@@ -85,6 +126,11 @@ class AccessViewSet(mixins.UpdateModelMixin, AddressChildViewSet):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
+    # Required: the service answers a missing one with code `invalid` on `email`.
+    email = serializers.EmailField(required=False, allow_blank=True,
+                                   help_text="Required. The invited person's e-mail: only the "
+                                             "account with it (or created with it from the link) "
+                                             "can accept.")
     send = serializers.BooleanField(write_only=True, default=False,
                                     help_text="E-mail the link to `email`.")
     permissions = serializers.ListField(child=serializers.ChoiceField(choices=Permission.choices))
@@ -105,8 +151,9 @@ class InvitationCreatedSerializer(InvitationSerializer):
 
 
 class InvitationViewSet(AddressChildViewSet):
-    """Invitation links for new people (valid 30 days, single use). DELETE revokes;
-    POST `…/{id}/resend/` e-mails a fresh link (the previous one stops working)."""
+    """Invitation links to the address, each bound to the invited e-mail (valid
+    `INVITATION_VALID_DAYS` days, single use). DELETE revokes; POST `…/{id}/resend/`
+    e-mails a fresh link (the previous one stops working)."""
 
     queryset = Invitation.objects.all()
     serializer_class = InvitationSerializer
@@ -138,19 +185,18 @@ class InvitationViewSet(AddressChildViewSet):
         return Response(InvitationSerializer(invitation).data | {"url": services.invitation_url(raw)})
 
 
-class InvitationAcceptViewSet(viewsets.GenericViewSet):
-    """`POST invitations/{token}/accept/`: the authenticated caller accepts the invitation."""
+@extend_schema_view(accept=extend_schema(request=None,
+                                         responses={201: AccessSerializer, **INVITATION_ERRORS}))
+class AddressInvitationAcceptViewSet(InvitationAcceptViewSet):
+    """`POST invitations/{token}/accept/`: the caller accepts an invitation to an address,
+    if it is for the caller's e-mail; they become a user of the address and a member of its
+    organisation."""
 
     serializer_class = AccessSerializer
-    lookup_field = "token"
-    lookup_value_regex = r"[A-Za-z0-9_\-]+"
     queryset = Invitation.objects.none()
 
-    @extend_schema(request=None, responses=AccessSerializer)
-    @action(detail=True, methods=["post"])
-    def accept(self, request, token=None):
-        access = services.invitation_accept(raw_token=token, user=request.user)
-        return Response(AccessSerializer(access).data, status=status.HTTP_201_CREATED)
+    def accept_invitation(self, *, raw_token, user):
+        return services.invitation_accept(raw_token=raw_token, user=user)
 
 
 class DevicePasswordSerializer(serializers.ModelSerializer):
@@ -173,12 +219,17 @@ class DevicePasswordCreatedSerializer(DevicePasswordSerializer):
 
 
 class DevicePasswordViewSet(AddressChildViewSet):
-    """Device passwords of the address. Users see their own; administrators see all.
-    POST returns the password once; DELETE revokes that device only."""
+    """Device passwords of the address. Administrators see all; a user of the address needs
+    the "read" or "send" permission (else 403) and sees their own. POST returns the password
+    once; DELETE revokes that device only."""
 
     queryset = DevicePassword.objects.all()
     serializer_class = DevicePasswordSerializer
     filterset_fields = ["revoked"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        people.check_device_passwords_visible(request.user, self.address())
 
     def get_queryset(self):
         queryset = super().get_queryset().select_related("access__user")
@@ -186,7 +237,15 @@ class DevicePasswordViewSet(AddressChildViewSet):
             queryset = queryset.filter(access__user=self.request.user)
         return queryset
 
-    @extend_schema(responses={201: DevicePasswordCreatedSerializer})
+    @extend_schema(
+        description="Creates a device password for the caller, or (administrators) for the "
+                    "user `user_id` of the address. The caller, or that user, must already be a "
+                    "user of the address: otherwise 403 with code `not_a_user` (add them first "
+                    "with `POST addresses/{id}/users/`). The password is in this response only.",
+        responses={201: DevicePasswordCreatedSerializer,
+                   403: OpenApiResponse(description="`not_a_user`: not a user of the address; "
+                                                    "`permission_denied`: no \"read\" or \"send\" "
+                                                    "permission.")})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -210,4 +269,4 @@ def register(router):
                     basename="invitation")
     router.register(r"addresses/(?P<address_pk>\d+)/device-passwords", DevicePasswordViewSet,
                     basename="device-password")
-    router.register("invitations", InvitationAcceptViewSet, basename="invitation-accept")
+    router.register("invitations", AddressInvitationAcceptViewSet, basename="invitation-accept")

@@ -5,20 +5,16 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from manager.accounts.models import Membership, User
-from manager.accounts.roles import Role
+from manager.accounts import services as accounts
+from manager.accounts.models import Membership, User, hash_token
 from manager.audit import services as audit
 from manager.core.errors import Conflict, ServiceError
-from manager.core.querysets import forget_roles
 
-from .. import validators
 from ..models import (
     Address,
     AddressAccess,
@@ -27,7 +23,7 @@ from ..models import (
     Permission,
 )
 from ..permissions import manages
-from .common import _clean, _denied, push
+from .common import _denied, push
 
 # --- Users of an address ---------------------------------------------------------------
 
@@ -118,47 +114,40 @@ def access_remove(*, actor, access: AddressAccess) -> None:
 
 
 # --- Invitations -----------------------------------------------------------------------
-
-def _token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
+# The link's rules (single use, expiry, bound to the invited e-mail, resending) are the
+# platform's, shared with organisation invitations (manager/accounts/services.py).
 
 def invitation_url(raw: str) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("mailservice:invitation_accept", args=[raw])
 
 
 def _send_invitation(invitation, raw):
-    context = {"invitation": invitation, "address": invitation.address, "url": invitation_url(raw),
-               "days": settings.INVITATION_VALID_DAYS}
-    send_mail(
-        subject=render_to_string("emails/invitation_subject.txt", context).strip(),
-        message=render_to_string("emails/invitation.txt", context),
-        from_email=None, recipient_list=[invitation.email],
-    )
-    invitation.last_sent = timezone.now()
-    invitation.send_count += 1
-    invitation.save(update_fields=["last_sent", "send_count"])
+    accounts.send_invitation(invitation, url=invitation_url(raw), template="invitation",
+                             context={"address": invitation.address,
+                                      "organisation": invitation.address.mail_service.organisation})
+
+
+def _invitation_repr(invitation):
+    return f"invitation of {invitation.email} to {invitation.address.email}"
 
 
 @transaction.atomic
-def invitation_create(*, actor, address: Address, permissions, email: str = "",
+def invitation_create(*, actor, address: Address, permissions, email: str,
                       send: bool = False) -> tuple[Invitation, str]:
-    """A single-use link valid 30 days; returns the invitation and the raw token."""
+    """A single-use link valid INVITATION_VALID_DAYS for the person with `email` (they log
+    in with it, or create their account with it); returns the invitation and the raw token.
+    Nothing in the answer depends on whether the e-mail has an account."""
     if not manages(actor, address):
         raise _denied()
     permissions = _clean_permissions(address, permissions)
     if User.objects.filter(email__iexact=address.email).exists():
         raise Conflict(_("%(email)s is the login of an account and cannot be shared.")
                        % {"email": address.email}, code="address_is_login")
-    if email:
-        email = _clean("email", validators.clean_email, email)
-    if send and not email:
-        raise ServiceError(_("Give the person's personal e-mail to send the link."),
-                           code="invalid", fields={"email": [_("Required to send the link.")]})
-    raw = secrets.token_urlsafe(32)
+    email = accounts.invited_email(email)
+    raw, token_hash = accounts.new_invitation_token()
     invitation = Invitation.objects.create(address=address, email=email, permissions=permissions,
-                                           token_hash=_token_hash(raw), created_by=actor)
-    audit.record(actor=actor, action="create", obj=invitation, object_repr=f"invitation to {address.email}",
+                                           token_hash=token_hash, created_by=actor)
+    audit.record(actor=actor, action="create", obj=invitation, object_repr=_invitation_repr(invitation),
                  after={"email": email, "permissions": permissions, "expires": str(invitation.expires)})
     if send:
         _send_invitation(invitation, raw)
@@ -169,75 +158,58 @@ def invitation_create(*, actor, address: Address, permissions, email: str = "",
 def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
     if not manages(actor, invitation.address):
         raise _denied()
-    if invitation.status != "pending":
-        raise Conflict(_("Only a pending invitation can be revoked."), code="invitation_not_pending")
-    invitation.revoked = timezone.now()
-    invitation.save(update_fields=["revoked"])
+    accounts.revoke_invitation(invitation)
     audit.record(actor=actor, action="update", obj=invitation, verb="invitation.revoke",
-                 object_repr=f"invitation to {invitation.address.email}", after={"revoked": True})
+                 object_repr=_invitation_repr(invitation), after={"revoked": True})
     return invitation
 
 
 @transaction.atomic
 def invitation_resend(*, actor, invitation: Invitation) -> tuple[Invitation, str]:
-    """E-mail the link again. The stored hash can't give back the token, so a new one is
-    issued and the old link stops working. Rate-limited per invitation."""
+    """E-mail a fresh link (the previous one stops working); rate-limited per invitation."""
     if not manages(actor, invitation.address):
         raise _denied()
-    if invitation.status != "pending":
-        raise Conflict(_("Only a pending invitation can be sent again."), code="invitation_not_pending")
-    if not invitation.email:
-        raise ServiceError(_("This invitation has no e-mail address to send to."), code="invalid",
-                           fields={"email": [_("Missing.")]})
-    hour_ago = timezone.now() - timezone.timedelta(hours=1)
-    if (invitation.last_sent and invitation.last_sent > hour_ago
-            and invitation.send_count >= settings.INVITATION_RESEND_PER_HOUR):
-        raise ServiceError(_("This invitation was sent too often; try again later."),
-                           code="rate_limited", status=429)
-    if invitation.last_sent and invitation.last_sent <= hour_ago:
-        invitation.send_count = 0
-    raw = secrets.token_urlsafe(32)
-    invitation.token_hash = _token_hash(raw)
-    invitation.save(update_fields=["token_hash", "send_count"])
+    raw = accounts.renew_invitation_token(invitation)
     _send_invitation(invitation, raw)
     audit.record(actor=actor, action="update", obj=invitation, verb="invitation.resend",
-                 object_repr=f"invitation to {invitation.address.email}", after={"sent": invitation.send_count})
+                 object_repr=_invitation_repr(invitation), after={"sent": invitation.send_count})
     return invitation, raw
 
 
 def invitation_by_token(raw: str) -> Invitation | None:
-    return Invitation.objects.select_related("address__mail_service__organisation").filter(
-        token_hash=_token_hash(raw)).first()
+    return Invitation.objects.select_related("address__mail_service__organisation", "created_by").filter(
+        token_hash=hash_token(raw)).first()
 
 
 @transaction.atomic
 def invitation_accept(*, raw_token: str, user) -> AddressAccess:
-    invitation = Invitation.objects.select_for_update().filter(token_hash=_token_hash(raw_token)).first()
-    if invitation is None:
-        raise ServiceError(_("This invitation link is not valid."), code="not_found", status=404)
-    status = invitation.status
-    if status != "pending":
-        messages = {"accepted": _("This invitation has already been used."),
-                    "revoked": _("This invitation was revoked."),
-                    "expired": _("This invitation has expired.")}
-        raise ServiceError(messages[status], code=f"invitation_{status}", status=410)
+    """The invited account (and only it) becomes a user of the address with the invited
+    permissions, and a member of the organisation if it was not one."""
+    invitation = accounts.invitation_for_update(Invitation, raw_token)
+    accounts.check_invitation(invitation, user)
     address = invitation.address
     _refuse_login_address(address, user)
-    organisation_id = address.mail_service.organisation_id
-    Membership.objects.get_or_create(organisation_id=organisation_id, user=user,
-                                     defaults={"role": Role.MEMBER})
-    forget_roles(user)
+    accounts.join_organisation(user=user, organisation_id=address.mail_service.organisation_id)
     access, created = AddressAccess.objects.get_or_create(
         address=address, user=user, defaults={"permissions": invitation.permissions})
     if not created:
         access.permissions = sorted(set(access.permissions) | set(invitation.permissions))
         access.save(update_fields=["permissions"])
-    invitation.accepted, invitation.accepted_by = timezone.now(), user
-    invitation.save(update_fields=["accepted", "accepted_by"])
+    accounts.mark_accepted(invitation, user)
     audit.record(actor=user, action="update", obj=invitation, verb="invitation.accept",
-                 object_repr=f"invitation to {address.email}", after={"user": user.pk})
+                 object_repr=_invitation_repr(invitation), after={"user": user.pk})
     push(address.mail_service)
     return access
+
+
+@transaction.atomic
+def invitation_sign_up(*, raw_token: str, full_name: str, password: str) -> AddressAccess:
+    """Create the invitee's account from the link (the invited e-mail, no organisation of
+    their own) and accept, in one step."""
+    invitation = accounts.invitation_for_update(Invitation, raw_token)
+    accounts.check_invitation(invitation)
+    user = accounts.invitee_sign_up(invitation=invitation, password=password, full_name=full_name)
+    return invitation_accept(raw_token=raw_token, user=user)
 
 
 # --- Device passwords ------------------------------------------------------------------
@@ -248,18 +220,62 @@ def new_device_secret() -> str:
     return "-".join(raw[i:i + 8] for i in range(0, 40, 8))
 
 
+DEVICE_PERMISSIONS = (Permission.READ, Permission.SEND)
+
+
+def _device_permission_missing(access, *, actor) -> ServiceError | None:
+    """A device password reads or sends mail: its user needs one of those permissions."""
+    if access is not None and any(access.has(p) for p in DEVICE_PERMISSIONS):
+        return None
+    labels = {"read": Permission.READ.label, "send": Permission.SEND.label}
+    if access is None or access.user_id == actor.pk:
+        message = _("You need the “%(read)s” or “%(send)s” permission on this address.") % labels
+    else:
+        message = _("%(email)s needs the “%(read)s” or “%(send)s” permission on this address.") % {
+            "email": access.user.email, **labels}
+    return ServiceError(message, code="permission_denied", status=403)
+
+
+def check_users_visible(user, address) -> None:
+    """Only organisation managers see who uses an address and with which permissions."""
+    if not manages(user, address):
+        raise ServiceError(_("Only administrators see the users of an address."),
+                           code="permission_denied", status=403)
+
+
+def check_device_passwords_visible(user, address) -> None:
+    """Managers see every device password of the address; a user of the address sees their
+    own if they may read or send its mail."""
+    if manages(user, address):
+        return
+    error = _device_permission_missing(
+        AddressAccess.objects.filter(address=address, user=user).first(), actor=user)
+    if error is not None:
+        raise error
+
+
 @transaction.atomic
 def device_password_create(*, actor, address: Address, name: str, device_type: str = "other",
-                           user=None) -> tuple[DevicePassword, str]:
+                           user=None, add_actor_with: list[str] | None = None,
+                           ) -> tuple[DevicePassword, str]:
     """A new device password for `user` (default: the actor) on the address. Returns the
-    row and the password, which is never stored and never shown again."""
+    row and the password, which is never stored and never shown again.
+
+    `add_actor_with`: permissions with which an administrator who is not yet a user of the
+    address becomes one first (their own password, in the same transaction)."""
     user = user or actor
     if user.pk != actor.pk and not manages(actor, address):
         raise _denied()
-    access = AddressAccess.objects.filter(address=address, user=user).first()
+    if add_actor_with is not None and user.pk == actor.pk:
+        access = access_grant(actor=actor, address=address, user=actor, permissions=add_actor_with)
+    else:
+        access = AddressAccess.objects.filter(address=address, user=user).select_related("user").first()
     if access is None:
         raise ServiceError(_("%(email)s is not a user of this address; add them first.")
                            % {"email": user.email}, code="not_a_user", status=403)
+    error = _device_permission_missing(access, actor=actor)
+    if error is not None:
+        raise error
     name = (name or "").strip()
     if not name:
         raise ServiceError(_("Name the device."), code="invalid", fields={"name": [_("Required.")]})

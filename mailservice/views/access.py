@@ -1,4 +1,5 @@
 """Users of an address (grants, invitations) and device passwords."""
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -19,14 +20,39 @@ from ..forms import (
 )
 from ..models import Address, AddressAccess, DevicePassword, Invitation, Permission
 from ..permissions import manages
+from ..services import people
 from .addresses import AddressMixin
 
 MEMBER_RESULTS = 20
+SHOW_ONCE = "mailservice.show_once"
 
 
 def permission_labels(values):
     labels = dict(Permission.choices)
     return [labels.get(v, v) for v in values]
+
+
+def show_once(request, page: str, **values) -> None:
+    """Keep a one-time secret (a device password, an invitation link) in the session for
+    the next display of `page` only: the POST redirects (a reload creates nothing) and the
+    database keeps only a hash."""
+    request.session[SHOW_ONCE] = {"page": page, **values}
+
+
+def take_once(request, page: str) -> dict:
+    values = request.session.get(SHOW_ONCE)
+    if not values or values.get("page") != page:
+        return {}
+    del request.session[SHOW_ONCE]
+    return values
+
+
+def gate(check, user, address) -> None:
+    """A page-level check of the services: a refusal is the product's 403 page."""
+    try:
+        check(user, address)
+    except ServiceError as exc:
+        raise PermissionDenied(exc.message) from exc
 
 
 class AddressUsersView(AddressMixin, RestrictedView):
@@ -46,14 +72,12 @@ class AddressUsersView(AddressMixin, RestrictedView):
                     .order_by("email")[:MEMBER_RESULTS])
 
     def context(self, address, **extra):
-        can_manage = manages(self.request.user, address)
         accesses = list(AddressAccess.objects.filter(address=address).select_related("user")
                         .order_by("user__email"))
         for access in accesses:
             access.form = AccessPermissionsForm(initial={"permissions": access.permissions},
                                                 prefix=f"access-{access.pk}")
-            access.permission_labels = permission_labels(access.permissions)
-        invitations = list(Invitation.objects.filter(address=address)) if can_manage else []
+        invitations = list(Invitation.objects.filter(address=address))
         for invitation in invitations:
             invitation.permission_labels = permission_labels(invitation.permissions)
         search = self.request.GET.get("member_search", "")
@@ -61,21 +85,26 @@ class AddressUsersView(AddressMixin, RestrictedView):
             "address": address,
             "accesses": accesses,
             "invitations": invitations,
-            "can_manage": can_manage,
             "member_search": search,
-            "matches": self.member_matches(address, search) if can_manage else [],
+            "matches": self.member_matches(address, search),
             "grant_form": AccessGrantForm(address=address),
             "invite_form": InvitationForm(address=address),
+            "days": settings.INVITATION_VALID_DAYS,
             **extra,
         }
 
     def get(self, request, pk):
         address = self.get_address(pk)
-        if "member_search" in request.GET and not manages(request.user, address):
-            raise PermissionDenied(_("Only administrators add users."))
-        # htmx asks for the member search results only.
-        partial = self.results if "member_search" in request.GET else None
-        return htmx_render(request, self.template, self.context(address), partial=partial)
+        gate(people.check_users_visible, request.user, address)
+        if "member_search" in request.GET:  # htmx asks for the member search results only
+            return htmx_render(request, self.template, self.context(address), partial=self.results)
+        extra = {}
+        once = take_once(request, request.path)
+        if once:
+            extra = {"new_link": once["link"], "resent": once["resent"],
+                     "new_invitation": Invitation.objects.filter(address=address,
+                                                                 pk=once["invitation"]).first()}
+        return render(request, self.template, self.context(address, **extra))
 
     def post(self, request, pk):
         address = self.get_address(pk)
@@ -100,12 +129,12 @@ class AddressUsersView(AddressMixin, RestrictedView):
                                   status=400)
                 invitation, raw = services.invitation_create(actor=request.user, address=address,
                                                              **form.cleaned_data)
-                return self.show_link(address, invitation, raw)
+                return self.show_link(url, invitation, raw)
             elif operation == "resend":
                 invitation = get_object_or_404(Invitation, address=address,
                                                pk=request.POST.get("invitation"))
                 invitation, raw = services.invitation_resend(actor=request.user, invitation=invitation)
-                return self.show_link(address, invitation, raw, resent=True)
+                return self.show_link(url, invitation, raw, resent=True)
             elif operation == "revoke":
                 invitation = get_object_or_404(Invitation, address=address,
                                                pk=request.POST.get("invitation"))
@@ -142,21 +171,26 @@ class AddressUsersView(AddressMixin, RestrictedView):
         messages.success(request, message)
         return done(request, url)
 
-    def show_link(self, address, invitation, raw, resent=False):
-        """The link is in this response only: the database keeps its hash."""
-        if invitation.last_sent and invitation.email:
+    def show_link(self, url, invitation, raw, resent=False):
+        """The link is shown once, on the page the POST redirects to."""
+        if invitation.last_sent:
             messages.success(self.request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
-        return render(self.request, self.template, self.context(
-            address, new_link=services.invitation_url(raw), new_invitation=invitation,
-            resent=resent))
+        show_once(self.request, url, link=services.invitation_url(raw), invitation=invitation.pk,
+                  resent=resent)
+        return done(self.request, url)
 
 
 class AddressDevicesView(AddressMixin, RestrictedView):
-    """`mail/addresses/<id>/devices/`: device passwords, the person's own (administrators
-    see everyone's)."""
+    """`mail/addresses/<id>/devices/`: device passwords. Administrators see everyone's; a
+    user of the address who may read or send its mail sees their own."""
 
     model = Address
     template = "mailservice/devicepassword_list.html"
+
+    def get_address(self, pk):
+        address = super().get_address(pk)
+        gate(people.check_device_passwords_visible, self.request.user, address)
+        return address
 
     def devices(self, address):
         devices = DevicePassword.objects.filter(address=address).select_related("access__user")
@@ -165,28 +199,37 @@ class AddressDevicesView(AddressMixin, RestrictedView):
         return devices
 
     def form(self, address, data=None):
-        users = None
-        if manages(self.request.user, address):
-            users = organisation_members(address).filter(address_accesses__address=address)
-        return DevicePasswordForm(data, users=users)
+        user = self.request.user
+        if not manages(user, address):
+            return DevicePasswordForm(data, address=address)
+        others = organisation_members(address).filter(address_accesses__address=address)
+        return DevicePasswordForm(data, address=address, users=others.exclude(pk=user.pk),
+                                  add_me=not self.is_user(address))
+
+    def is_user(self, address):
+        return AddressAccess.objects.filter(address=address, user=self.request.user).exists()
 
     def context(self, address, **extra):
-        user = self.request.user
         return {
             "address": address,
             "devices": self.devices(address),
-            "can_manage": manages(user, address),
-            "is_user": AddressAccess.objects.filter(address=address, user=user).exists(),
+            "can_manage": manages(self.request.user, address),
             "form": self.form(address),
             **extra,
         }
 
     def get(self, request, pk):
         address = self.get_address(pk)
-        return render(request, self.template, self.context(address))
+        extra = {}
+        once = take_once(request, request.path)
+        if once:
+            extra = {"new_password": once["password"],
+                     "new_device": self.devices(address).filter(pk=once["device"]).first()}
+        return render(request, self.template, self.context(address, **extra))
 
     def post(self, request, pk):
         address = self.get_address(pk)
+        url = reverse("mailservice:address_devices", args=[address.pk])
         operation = request.POST.get("operation")
         if operation == "revoke":
             device = get_object_or_404(self.devices(address), pk=request.POST.get("device"))
@@ -197,23 +240,27 @@ class AddressDevicesView(AddressMixin, RestrictedView):
                 return render(request, self.template, self.context(address), status=status)
             messages.success(request, _("Password “%(name)s” revoked; that device is "
                                         "disconnected.") % {"name": device.name})
-            return done(request, reverse("mailservice:address_devices", args=[address.pk]))
+            return done(request, url)
         if operation != "create":
             messages.error(request, _("Unknown operation."))
             return render(request, self.template, self.context(address), status=400)
         form = self.form(address, request.POST)
         if not form.is_valid():
             return render(request, self.template, self.context(address, form=form), status=400)
+        data = form.cleaned_data
+        add_me = form.adds_me(data)
         try:
             device, raw = services.device_password_create(
-                actor=request.user, address=address, name=form.cleaned_data["name"],
-                device_type=form.cleaned_data["device_type"], user=form.cleaned_data.get("user"))
+                actor=request.user, address=address, name=data["name"],
+                device_type=data["device_type"], user=data.get("user"),
+                add_actor_with=data["my_permissions"] if add_me else None)
         except ServiceError as exc:
             status = refused(request, exc, form)
             return render(request, self.template, self.context(address, form=form), status=status)
-        # Rendered in this response only; only a hash is stored, so a reload can't show it.
-        return render(request, self.template, self.context(
-            address, new_password=raw, new_device=device))
+        if add_me:
+            messages.success(request, _("You now use %(email)s.") % {"email": address.email})
+        show_once(request, url, password=raw, device=device.pk)
+        return done(request, url)
 
 
 urlpatterns = [

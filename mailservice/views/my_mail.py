@@ -28,7 +28,8 @@ class MyMailView(LoginRequiredMixin, View):
                 "active_devices": access.active_devices,
                 "last_device_use": access.last_device_use,
                 # Creating a password posts to the address's device page, which shows it once.
-                "device_form": DevicePasswordForm(auto_id=f"a{access.address_id}-%s"),
+                "device_form": DevicePasswordForm(address=access.address,
+                                                  auto_id=f"a{access.address_id}-%s"),
             })
         return render(request, self.template, {"cards": cards})
 

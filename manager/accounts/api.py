@@ -1,7 +1,8 @@
-"""API: organisations, their members, and the caller's own tokens."""
+"""API: organisations, their members and invitations, and the caller's own tokens."""
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from manager.core.api import RestrictedViewSet, ServiceModelViewSet
@@ -9,8 +10,31 @@ from manager.core.permissions import may
 from manager.core.querysets import user_role
 
 from . import services
-from .models import ApiToken, Membership, Organisation
+from .models import ApiToken, Membership, Organisation, OrganisationInvitation
 from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, VIEW, Role
+
+# How every invitation accept endpoint refuses (documented once, used by each).
+INVITATION_ERRORS = {
+    403: OpenApiResponse(description="`invitation_for_another_account`: the invitation is for "
+                                     "another e-mail than the caller's."),
+    404: OpenApiResponse(description="`not_found`: no invitation has this token."),
+    410: OpenApiResponse(description="`invitation_accepted`, `invitation_revoked` or "
+                                     "`invitation_expired`: the link can no longer be used."),
+}
+
+
+class InvitationSentSerializer(serializers.Serializer):
+    """The neutral answer to adding a person by e-mail: the same whether or not the e-mail
+    has an account."""
+
+    status = serializers.CharField(help_text="Always `invited`.")
+    email = serializers.EmailField(help_text="Where the invitation link was sent.")
+    invitation = serializers.IntegerField(help_text="The invitation's id (to revoke or resend it).")
+
+
+def invitation_sent(invitation) -> Response:
+    body = {"status": "invited", "email": invitation.email, "invitation": invitation.pk}
+    return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class UserBriefSerializer(serializers.Serializer):
@@ -55,12 +79,17 @@ class OrganisationViewSet(ServiceModelViewSet):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserBriefSerializer(read_only=True)
-    email = serializers.EmailField(write_only=True, help_text="E-mail of an existing account.")
 
     class Meta:
         model = Membership
-        fields = ["id", "user", "email", "role", "created"]
+        fields = ["id", "user", "role", "created"]
         read_only_fields = ["id", "user", "created"]
+
+
+class MemberInviteSerializer(serializers.Serializer):
+    email = serializers.EmailField(help_text="The person's e-mail; the invitation link is sent there.")
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER,
+                                   help_text="The role they get on accepting.")
 
 
 class MembershipUpdateSerializer(serializers.ModelSerializer):
@@ -69,8 +98,22 @@ class MembershipUpdateSerializer(serializers.ModelSerializer):
         fields = ["id", "role"]
 
 
-class MemberViewSet(ServiceModelViewSet):
-    """Members of one organisation: admins add existing accounts, change roles, remove."""
+class OrganisationScopedMixin:
+    """For resources under `organisations/{id}/`: the organisation goes through the gate
+    first (another organisation's is a 404)."""
+
+    def organisation(self):
+        if not hasattr(self, "_organisation"):
+            self._organisation = get_object_or_404(
+                Organisation.objects.restrict(self.request.user, "view"),
+                pk=self.kwargs["organisation_pk"])
+        return self._organisation
+
+
+class MemberViewSet(OrganisationScopedMixin, ServiceModelViewSet):
+    """Members of one organisation: admins invite people by e-mail (POST: 202, the same
+    answer whether or not the e-mail has an account; the person joins by accepting the
+    e-mailed link), change roles, remove."""
 
     queryset = Membership.objects.all()
     serializer_class = MembershipSerializer
@@ -81,14 +124,9 @@ class MemberViewSet(ServiceModelViewSet):
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
             return MembershipUpdateSerializer
+        if self.action == "create":
+            return MemberInviteSerializer
         return MembershipSerializer
-
-    def organisation(self):
-        if not hasattr(self, "_organisation"):
-            self._organisation = get_object_or_404(
-                Organisation.objects.restrict(self.request.user, "view"),
-                pk=self.kwargs["organisation_pk"])
-        return self._organisation
 
     def get_queryset(self):
         organisation = self.organisation()
@@ -98,16 +136,16 @@ class MemberViewSet(ServiceModelViewSet):
             memberships = memberships.filter(user=self.request.user)
         return memberships.select_related("user").order_by("user__email")
 
+    @extend_schema(request=MemberInviteSerializer, responses={202: InvitationSentSerializer})
     def create(self, request, *args, **kwargs):
+        """Invite a person by e-mail (never adds an account directly)."""
         organisation = self.organisation()
         self.require(MANAGE_MEMBERS, organisation)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.member_add(
-            actor=request.user, organisation=organisation,
-            email=serializer.validated_data["email"],
-            role=serializer.validated_data.get("role", Role.MEMBER))
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        invitation = services.organisation_invitation_create(
+            actor=request.user, organisation=organisation, **serializer.validated_data)
+        return invitation_sent(invitation)
 
     def perform_update(self, serializer):
         serializer.instance = services.member_change_role(
@@ -122,6 +160,75 @@ class MemberViewSet(ServiceModelViewSet):
         if self.action == "destroy" and obj.user_id == request.user.pk:
             return
         super().check_object_permissions(request, obj)
+
+
+class OrganisationInvitationSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = OrganisationInvitation
+        fields = ["id", "email", "role", "status", "created", "expires", "accepted", "revoked",
+                  "last_sent"]
+        read_only_fields = fields
+
+
+class OrganisationInvitationViewSet(OrganisationScopedMixin, mixins.ListModelMixin,
+                                    mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Invitations to join one organisation (admins). Create them with `POST
+    organisations/{id}/members/`; DELETE revokes; POST `…/{id}/resend/` e-mails a fresh link
+    (the previous one stops working)."""
+
+    queryset = OrganisationInvitation.objects.all()
+    serializer_class = OrganisationInvitationSerializer
+    queryset_action = MANAGE_MEMBERS
+
+    def get_queryset(self):
+        return super().get_queryset().filter(organisation=self.organisation()).order_by("-created", "-id")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.require(MANAGE_MEMBERS, self.organisation())
+
+    def destroy(self, request, *args, **kwargs):
+        services.organisation_invitation_revoke(actor=request.user, invitation=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=OrganisationInvitationSerializer)
+    @action(detail=True, methods=["post"])
+    def resend(self, request, *args, **kwargs):
+        invitation = services.organisation_invitation_resend(actor=request.user,
+                                                             invitation=self.get_object())
+        return Response(OrganisationInvitationSerializer(invitation).data)
+
+
+class InvitationAcceptViewSet(viewsets.GenericViewSet):
+    """Base of the `POST …/{token}/accept/` endpoints: the caller accepts the invitation
+    through `accept_invitation` if it is for the caller's e-mail (refusals:
+    `INVITATION_ERRORS`); the answer is what they got, as `serializer_class`."""
+
+    lookup_field = "token"
+    lookup_value_regex = r"[A-Za-z0-9_\-]+"
+
+    def accept_invitation(self, *, raw_token, user):
+        raise NotImplementedError
+
+    @action(detail=True, methods=["post"])
+    def accept(self, request, token=None):
+        accepted = self.accept_invitation(raw_token=token, user=request.user)
+        return Response(self.get_serializer(accepted).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(accept=extend_schema(request=None,
+                                         responses={201: MembershipSerializer, **INVITATION_ERRORS}))
+class OrganisationInvitationAcceptViewSet(InvitationAcceptViewSet):
+    """`POST organisation-invitations/{token}/accept/`: the caller joins the organisation
+    with the invited role, if the invitation is for the caller's e-mail."""
+
+    serializer_class = MembershipSerializer
+    queryset = OrganisationInvitation.objects.none()
+
+    def accept_invitation(self, *, raw_token, user):
+        return services.organisation_invitation_accept(raw_token=raw_token, user=user)
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -168,4 +275,8 @@ def register(router):
     router.register("organisations", OrganisationViewSet, basename="organisation")
     router.register(r"organisations/(?P<organisation_pk>\d+)/members", MemberViewSet,
                     basename="member")
+    router.register(r"organisations/(?P<organisation_pk>\d+)/invitations",
+                    OrganisationInvitationViewSet, basename="organisation-invitation")
+    router.register("organisation-invitations", OrganisationInvitationAcceptViewSet,
+                    basename="organisation-invitation-accept")
     router.register("tokens", ApiTokenViewSet, basename="token")

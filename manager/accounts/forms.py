@@ -23,12 +23,25 @@ class SignUpForm(forms.Form):
                                         required=False)
 
 
+class InviteeSignUpForm(forms.Form):
+    """The account of an invited person: the login is the invited e-mail (shown, not asked),
+    and no organisation is created."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=150,
+                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text=_("At least 10 characters."))
+
+
 class OrganisationForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
 
 
-class MemberAddForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail of an existing account"))
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"),
+                             help_text=_("They receive a link that only this e-mail address can "
+                                         "accept, with an account they have or create."))
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
 

@@ -1,7 +1,8 @@
-"""People, organisations, memberships and API tokens."""
+"""People, organisations, memberships, invitations and API tokens."""
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -103,6 +104,74 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.role}) in {self.organisation}"
+
+
+def invitation_expiry():
+    return timezone.now() + timezone.timedelta(days=settings.INVITATION_VALID_DAYS)
+
+
+class InvitationLink(models.Model):
+    """What every invitation is: a single-use link for one e-mail address, valid
+    INVITATION_VALID_DAYS, that can be revoked and sent again. Only the SHA-256 of the
+    token is kept; only the account with the invited e-mail may accept it."""
+
+    email = models.EmailField(_("invited e-mail"))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(default=invitation_expiry)
+    accepted = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    revoked = models.DateTimeField(null=True, blank=True)
+    last_sent = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created", "-id"]
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.accepted:
+            return "accepted"
+        if self.expires <= timezone.now():
+            return "expired"
+        return "pending"
+
+    def is_for(self, user) -> bool:
+        """The link is bound to its e-mail; one without an e-mail is for nobody."""
+        return (bool(self.email) and user is not None and user.is_authenticated
+                and user.email.lower() == self.email.lower())
+
+    @property
+    def masked_email(self) -> str:
+        """The invited e-mail as shown to someone who may not be its owner: m…@example.net."""
+        local, _at, domain = self.email.partition("@")
+        return f"{local[:1]}…@{domain}" if local else ""
+
+    @property
+    def inviter_name(self) -> str:
+        person = self.created_by
+        return (person.full_name or person.email) if person is not None else ""
+
+
+class OrganisationInvitation(InvitationLink):
+    """An invitation to join an organisation with a role. Adding a person by e-mail always
+    goes through one, so nobody learns whether the e-mail has an account."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="invitations")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.MEMBER)
+
+    organisation_field = "organisation"
+    objects = RestrictedManager()
+
+    def __str__(self):
+        return f"invitation of {self.email} to {self.organisation}"
 
 
 def hash_token(raw: str) -> str:

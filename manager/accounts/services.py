@@ -1,15 +1,25 @@
-"""Writes on people, organisations, memberships and API tokens. Each one audits itself."""
+"""Writes on people, organisations, memberships, invitations and API tokens. Each one
+audits itself. The rules every invitation link follows (single use, expiry, bound to the
+invited e-mail, rate-limited resending) live here for the address invitations too."""
+import secrets
+
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from manager.audit import services as audit
 from manager.core.errors import Conflict, ServiceError
 from manager.core.permissions import may
 from manager.core.querysets import forget_roles
 
-from .models import ApiToken, Membership, Organisation, User
+from .models import ApiToken, Membership, Organisation, OrganisationInvitation, User, hash_token
 from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, Role
 
 ORG_FIELDS = ["name"]
@@ -22,10 +32,7 @@ def _require(actor, action, organisation):
                            status=403)
 
 
-@transaction.atomic
-def user_sign_up(*, email: str, password: str, full_name: str = "",
-                 organisation_name: str = "") -> User:
-    """A new person with their own organisation, which they own."""
+def _new_account(*, email: str, password: str, full_name: str) -> User:
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ServiceError("An account with this e-mail address already exists.",
@@ -41,8 +48,32 @@ def user_sign_up(*, email: str, password: str, full_name: str = "",
     user.save()
     audit.record(actor=user, action="create", obj=user, object_repr=user.email,
                  after={"email": user.email})
-    organisation_create(actor=user, name=organisation_name or f"{full_name or email}'s organisation")
     return user
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, password: str, full_name: str = "",
+                 organisation_name: str = "") -> User:
+    """A new person with their own organisation, which they own."""
+    user = _new_account(email=email, password=password, full_name=full_name)
+    organisation_create(actor=user, name=organisation_name or f"{full_name or user.email}'s organisation")
+    return user
+
+
+@transaction.atomic
+def invitee_sign_up(*, invitation, password: str, full_name: str) -> User:
+    """The account of the person an invitation is for (of either kind): its login is the
+    invited e-mail, which the link verified, and it gets no organisation of its own (the
+    invitation brings it into the inviting one). The caller accepts the invitation."""
+    check_invitation(invitation)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise Conflict(_("An account already uses this e-mail address: log in to accept."),
+                       code="email_taken")
+    full_name = (full_name or "").strip()
+    if not full_name:
+        raise ServiceError(_("Give your full name."), code="invalid",
+                           fields={"full_name": [_("Required.")]})
+    return _new_account(email=invitation.email, password=password, full_name=full_name)
 
 
 @transaction.atomic
@@ -84,10 +115,7 @@ def _owners(organisation):
     return Membership.objects.select_for_update().filter(organisation=organisation, role=Role.OWNER)
 
 
-@transaction.atomic
-def member_add(*, actor: User, organisation: Organisation, email: str, role: str) -> Membership:
-    """Add an existing account to the organisation."""
-    _require(actor, MANAGE_MEMBERS, organisation)
+def _check_role_grant(actor, organisation, role):
     if role not in Role.values:
         raise ServiceError("Unknown role.", code="invalid_role", fields={"role": ["Unknown role."]})
     if role in (Role.OWNER, Role.LEGAL_REPRESENTATIVE) and not may(
@@ -95,18 +123,207 @@ def member_add(*, actor: User, organisation: Organisation, email: str, role: str
     ):
         raise ServiceError("Only an owner or legal representative can grant this role.",
                            code="permission_denied", status=403)
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    if user is None:
-        raise ServiceError("No account uses this e-mail address; invite the person instead.",
-                           code="user_not_found", fields={"email": ["No such account."]})
-    if Membership.objects.filter(organisation=organisation, user=user).exists():
+
+
+# --- Invitations: the rules of every invitation link -----------------------------------
+
+def invited_email(email: str) -> str:
+    """The e-mail an invitation is bound to: required, valid, lower case."""
+    email = (email or "").strip().lower()
+    if not email:
+        raise ServiceError(_("Give the e-mail address of the person you invite."), code="invalid",
+                           fields={"email": [_("Required.")]})
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ServiceError(_("Enter a valid e-mail address."), code="invalid",
+                           fields={"email": [_("Enter a valid e-mail address.")]}) from exc
+    return email
+
+
+def new_invitation_token() -> tuple[str, str]:
+    """(the token that goes in the link, the hash that is stored)."""
+    raw = secrets.token_urlsafe(32)
+    return raw, hash_token(raw)
+
+
+def invitation_for_update(model, raw_token: str):
+    return model.objects.select_for_update().filter(token_hash=hash_token(raw_token)).first()
+
+
+def check_invitation(invitation, user=None) -> None:
+    """Refuse a link that can't be used: unknown (404), used, revoked or expired (410); and,
+    given who accepts, one for another e-mail (403)."""
+    if invitation is None:
+        raise ServiceError(_("This invitation link is not valid."), code="not_found", status=404)
+    status = invitation.status
+    if status != "pending":
+        messages = {"accepted": _("This invitation has already been used."),
+                    "revoked": _("This invitation was revoked."),
+                    "expired": _("This invitation has expired.")}
+        raise ServiceError(messages[status], code=f"invitation_{status}", status=410)
+    if user is not None and not invitation.is_for(user):
+        if invitation.email:
+            message = _("This invitation is for %(email)s; log in with that account to accept "
+                        "it.") % {"email": invitation.masked_email}
+        else:
+            message = _("This invitation does not name the person it is for; ask for a new one.")
+        raise ServiceError(message, code="invitation_for_another_account", status=403)
+
+
+def send_invitation(invitation, *, url: str, template: str, context: dict) -> None:
+    """E-mail the link to the invited address (`emails/<template>.txt` and its subject)."""
+    context = {"invitation": invitation, "url": url, "days": settings.INVITATION_VALID_DAYS,
+               "inviter": invitation.inviter_name, **context}
+    send_mail(
+        subject=render_to_string(f"emails/{template}_subject.txt", context).strip(),
+        message=render_to_string(f"emails/{template}.txt", context),
+        from_email=None, recipient_list=[invitation.email],
+    )
+    invitation.last_sent = timezone.now()
+    invitation.send_count += 1
+    invitation.save(update_fields=["last_sent", "send_count"])
+
+
+def renew_invitation_token(invitation) -> str:
+    """Before sending a pending invitation again: a new token (the stored hash can't give
+    back the old one, so the previous link stops working), at most
+    INVITATION_RESEND_PER_HOUR times an hour."""
+    if invitation.status != "pending":
+        raise Conflict(_("Only a pending invitation can be sent again."), code="invitation_not_pending")
+    if not invitation.email:
+        raise ServiceError(_("This invitation has no e-mail address to send to."), code="invalid",
+                           fields={"email": [_("Missing.")]})
+    hour_ago = timezone.now() - timezone.timedelta(hours=1)
+    if (invitation.last_sent and invitation.last_sent > hour_ago
+            and invitation.send_count >= settings.INVITATION_RESEND_PER_HOUR):
+        raise ServiceError(_("This invitation was sent too often; try again later."),
+                           code="rate_limited", status=429)
+    if invitation.last_sent and invitation.last_sent <= hour_ago:
+        invitation.send_count = 0
+    raw, invitation.token_hash = new_invitation_token()
+    invitation.save(update_fields=["token_hash", "send_count"])
+    return raw
+
+
+def revoke_invitation(invitation) -> None:
+    if invitation.status != "pending":
+        raise Conflict(_("Only a pending invitation can be revoked."), code="invitation_not_pending")
+    invitation.revoked = timezone.now()
+    invitation.save(update_fields=["revoked"])
+
+
+def mark_accepted(invitation, user) -> None:
+    invitation.accepted, invitation.accepted_by = timezone.now(), user
+    invitation.save(update_fields=["accepted", "accepted_by"])
+
+
+def join_organisation(*, user, organisation_id, role=Role.MEMBER) -> tuple[Membership, bool]:
+    """Membership after an accepted invitation: a new member gets the invited role; an
+    existing `member` is raised to it; a higher role is kept."""
+    membership, created = Membership.objects.get_or_create(
+        organisation_id=organisation_id, user=user, defaults={"role": role})
+    if not created and membership.role == Role.MEMBER and role != Role.MEMBER:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    forget_roles(user)
+    return membership, created
+
+
+# --- Organisation invitations (how people are added by e-mail) -------------------------
+
+def organisation_invitation_url(raw: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("accounts:invitation", args=[raw])
+
+
+def _send_organisation_invitation(invitation, raw):
+    send_invitation(invitation, url=organisation_invitation_url(raw), template="organisation_invitation",
+                    context={"organisation": invitation.organisation,
+                             "role": Role(invitation.role).label})
+
+
+def _invitation_repr(invitation):
+    return f"invitation of {invitation.email} as {invitation.role}"
+
+
+@transaction.atomic
+def organisation_invitation_create(*, actor: User, organisation: Organisation, email: str,
+                                   role: str = Role.MEMBER) -> OrganisationInvitation:
+    """Invite a person by e-mail to join with a role; the link is e-mailed to them. Whether
+    the e-mail has an account changes nothing in the answer (nor in what is recorded)."""
+    _require(actor, MANAGE_MEMBERS, organisation)
+    _check_role_grant(actor, organisation, role)
+    email = invited_email(email)
+    if Membership.objects.filter(organisation=organisation, user__email__iexact=email).exists():
         raise Conflict("This person is already a member.", code="already_member",
                        fields={"email": ["Already a member."]})
-    membership = Membership.objects.create(organisation=organisation, user=user, role=role)
-    audit.record(actor=actor, action="create", obj=membership, verb="membership.add",
-                 object_repr=f"{user.email} as {role}",
-                 after=audit.snapshot(membership, MEMBER_FIELDS))
+    if OrganisationInvitation.objects.filter(organisation=organisation, email__iexact=email,
+                                             accepted__isnull=True, revoked__isnull=True,
+                                             expires__gt=timezone.now()).exists():
+        raise Conflict(_("An invitation to this e-mail address is pending; send it again "
+                         "instead."), code="already_invited",
+                       fields={"email": [_("Already invited.")]})
+    raw, token_hash = new_invitation_token()
+    invitation = OrganisationInvitation.objects.create(
+        organisation=organisation, email=email, role=role, token_hash=token_hash, created_by=actor)
+    audit.record(actor=actor, action="create", obj=invitation, verb="membership.invite",
+                 object_repr=_invitation_repr(invitation),
+                 after={"email": email, "role": role, "expires": str(invitation.expires)})
+    _send_organisation_invitation(invitation, raw)
+    return invitation
+
+
+@transaction.atomic
+def organisation_invitation_resend(*, actor: User,
+                                   invitation: OrganisationInvitation) -> OrganisationInvitation:
+    _require(actor, MANAGE_MEMBERS, invitation.organisation)
+    raw = renew_invitation_token(invitation)
+    _send_organisation_invitation(invitation, raw)
+    audit.record(actor=actor, action="update", obj=invitation, verb="invitation.resend",
+                 object_repr=_invitation_repr(invitation), after={"sent": invitation.send_count})
+    return invitation
+
+
+@transaction.atomic
+def organisation_invitation_revoke(*, actor: User,
+                                   invitation: OrganisationInvitation) -> OrganisationInvitation:
+    _require(actor, MANAGE_MEMBERS, invitation.organisation)
+    revoke_invitation(invitation)
+    audit.record(actor=actor, action="update", obj=invitation, verb="invitation.revoke",
+                 object_repr=_invitation_repr(invitation), after={"revoked": True})
+    return invitation
+
+
+def organisation_invitation_by_token(raw: str) -> OrganisationInvitation | None:
+    return OrganisationInvitation.objects.select_related("organisation", "created_by").filter(
+        token_hash=hash_token(raw)).first()
+
+
+@transaction.atomic
+def organisation_invitation_accept(*, raw_token: str, user: User) -> Membership:
+    """The invited account (and only it) joins the organisation with the invited role."""
+    invitation = invitation_for_update(OrganisationInvitation, raw_token)
+    check_invitation(invitation, user)
+    membership, created = join_organisation(user=user, organisation_id=invitation.organisation_id,
+                                            role=invitation.role)
+    mark_accepted(invitation, user)
+    audit.record(actor=user, action="update", obj=invitation, verb="invitation.accept",
+                 object_repr=_invitation_repr(invitation), after={"user": user.pk})
+    if created:
+        audit.record(actor=user, action="create", obj=membership, verb="membership.add",
+                     object_repr=f"{user.email} as {membership.role}",
+                     after=audit.snapshot(membership, MEMBER_FIELDS))
     return membership
+
+
+@transaction.atomic
+def organisation_invitation_sign_up(*, raw_token: str, full_name: str,
+                                    password: str) -> Membership:
+    """Create the invitee's account from the link and accept, in one step."""
+    invitation = invitation_for_update(OrganisationInvitation, raw_token)
+    check_invitation(invitation)
+    user = invitee_sign_up(invitation=invitation, password=password, full_name=full_name)
+    return organisation_invitation_accept(raw_token=raw_token, user=user)
 
 
 @transaction.atomic

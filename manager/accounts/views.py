@@ -1,7 +1,9 @@
-"""Pages: sign-up, organisation switcher and settings, members, API tokens."""
+"""Pages: sign-up, invitation links, organisation switcher and settings, members and
+their invitations, API tokens."""
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -9,12 +11,19 @@ from django.views import View
 
 from manager.core.errors import ServiceError
 from manager.core.querysets import user_role
-from manager.core.views import RestrictedView, done
+from manager.core.views import RestrictedView, add_service_errors, done
 
 from . import services
-from .forms import ApiTokenForm, MemberAddForm, MemberRoleForm, OrganisationForm, SignUpForm
-from .models import ApiToken, Membership, Organisation
-from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, role_allows
+from .forms import (
+    ApiTokenForm,
+    InviteeSignUpForm,
+    MemberInviteForm,
+    MemberRoleForm,
+    OrganisationForm,
+    SignUpForm,
+)
+from .models import ApiToken, Membership, Organisation, OrganisationInvitation, User
+from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, Role, role_allows
 
 
 class SignUpView(View):
@@ -40,6 +49,130 @@ class SignUpView(View):
                 nxt = request.GET.get("next", "")
                 return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "home")
         return render(request, self.template, {"form": form}, status=400)
+
+
+class InvitationLinkView(View):
+    """The page behind an invitation link, for every kind of invitation: what it gives and
+    who sent it, then the one way on for whoever opens it: accept (the invited account),
+    log in (an account with the invited e-mail exists), create that account (name and
+    password only), or log out and continue (another account is logged in)."""
+
+    template = None
+
+    # --- what a kind of invitation provides
+    def find(self, token):
+        raise NotImplementedError
+
+    def offer(self, invitation) -> dict:
+        """Template context describing what the invitation gives."""
+        return {}
+
+    def accept(self, token, user) -> str:
+        """Accept through the service; returns the URL to land on."""
+        raise NotImplementedError
+
+    def sign_up(self, token, *, full_name, password) -> tuple[User, str]:
+        """Create the invitee's account and accept; returns it and the URL to land on."""
+        raise NotImplementedError
+
+    # --- the page
+    def problem(self, invitation):
+        """(message, HTTP status) when nobody can use the link, else None."""
+        if invitation is None:
+            return _("This invitation link is not valid. Check that you copied all of it, or "
+                     "ask for a new one."), 404
+        status = invitation.status
+        if status != "pending":
+            return {
+                "accepted": _("This invitation has already been used. Each link works once."),
+                "revoked": _("This invitation was revoked by an administrator."),
+                "expired": _("This invitation has expired. Ask the administrator for a new link."),
+            }[status], 410
+        if not invitation.email:
+            return _("This invitation does not name the person it is for; ask the "
+                     "administrator for a new one."), 410
+        return None
+
+    def page(self, request, invitation, *, problem=None, status=200, form=None):
+        usable = problem is None
+        user = request.user
+        context = {
+            "invitation": invitation if usable else None,
+            "problem": problem[0] if problem else "",
+            "here": request.path,
+            "for_me": usable and invitation.is_for(user),
+            "another_account": usable and user.is_authenticated and not invitation.is_for(user),
+            "account_exists": usable and not user.is_authenticated and User.objects.filter(
+                email__iexact=invitation.email).exists(),
+            "form": form or InviteeSignUpForm(),
+            **(self.offer(invitation) if usable else {}),
+        }
+        if context["another_account"]:
+            status = 403
+        return render(request, self.template, context, status=problem[1] if problem else status)
+
+    def get(self, request, token):
+        invitation = self.find(token)
+        return self.page(request, invitation, problem=self.problem(invitation))
+
+    def post(self, request, token):
+        invitation = self.find(token)
+        problem = self.problem(invitation)
+        if problem:
+            return self.page(request, invitation, problem=problem)
+        if request.POST.get("operation") == "sign_up" and not request.user.is_authenticated:
+            return self.post_sign_up(request, token, invitation)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.path)
+        try:
+            url = self.accept(token, request.user)
+        except ServiceError as exc:
+            if exc.code == "invitation_for_another_account":
+                return self.page(request, invitation)
+            return self.page(request, invitation, problem=(exc.message, exc.status))
+        return done(request, url)
+
+    def post_sign_up(self, request, token, invitation):
+        form = InviteeSignUpForm(request.POST)
+        if not form.is_valid():
+            return self.page(request, invitation, form=form, status=400)
+        try:
+            user, url = self.sign_up(token, **form.cleaned_data)
+        except ServiceError as exc:
+            if exc.status in (404, 410):
+                return self.page(request, self.find(token), problem=(exc.message, exc.status))
+            add_service_errors(form, exc)
+            if not exc.fields:
+                form.add_error(None, exc.message)
+            return self.page(request, invitation, form=form, status=exc.status)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(url)
+
+
+class OrganisationInvitationView(InvitationLinkView):
+    """`accounts/invitations/<token>/`: join an organisation with a role."""
+
+    template = "accounts/invitation_accept.html"
+
+    def find(self, token):
+        return services.organisation_invitation_by_token(token)
+
+    def offer(self, invitation):
+        return {"organisation": invitation.organisation, "role_label": Role(invitation.role).label}
+
+    def landing(self, membership):
+        self.request.session["organisation_id"] = membership.organisation_id
+        messages.success(self.request, _("You are now a member of %(name)s.")
+                         % {"name": membership.organisation.name})
+        return reverse("home")
+
+    def accept(self, token, user):
+        return self.landing(services.organisation_invitation_accept(raw_token=token, user=user))
+
+    def sign_up(self, token, *, full_name, password):
+        membership = services.organisation_invitation_sign_up(raw_token=token, full_name=full_name,
+                                                              password=password)
+        return membership.user, self.landing(membership)
 
 
 class SwitchOrganisationView(LoginRequiredMixin, View):
@@ -78,7 +211,10 @@ class OrganisationDetailView(RestrictedView):
             "members": Membership.objects.filter(organisation=organisation).select_related("user"),
             "can_manage_members": role_allows(role, MANAGE_MEMBERS),
             "can_manage_organisation": role_allows(role, MANAGE_ORGANISATION),
-            "add_form": MemberAddForm(),
+            "invitations": (OrganisationInvitation.objects.filter(organisation=organisation)
+                            .select_related("created_by")
+                            if role_allows(role, MANAGE_MEMBERS) else []),
+            "invite_form": MemberInviteForm(),
             "rename_form": OrganisationForm(initial={"name": organisation.name}),
             "role_form": MemberRoleForm(),
             **extra,
@@ -102,15 +238,25 @@ class OrganisationDetailView(RestrictedView):
                 services.organisation_update(actor=request.user, organisation=organisation,
                                              name=form.cleaned_data["name"])
                 messages.success(request, _("Organisation renamed."))
-            elif operation == "add_member":
+            elif operation == "invite":
                 self.require(MANAGE_MEMBERS, organisation_id=organisation.pk)
-                form = MemberAddForm(request.POST)
+                form = MemberInviteForm(request.POST)
                 if not form.is_valid():
                     return render(request, self.template,
-                                  self.context(organisation, add_form=form), status=400)
-                services.member_add(actor=request.user, organisation=organisation,
-                                    **form.cleaned_data)
-                messages.success(request, _("Member added."))
+                                  self.context(organisation, invite_form=form), status=400)
+                invitation = services.organisation_invitation_create(
+                    actor=request.user, organisation=organisation, **form.cleaned_data)
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            elif operation in ("resend_invitation", "revoke_invitation"):
+                self.require(MANAGE_MEMBERS, organisation_id=organisation.pk)
+                invitation = get_object_or_404(OrganisationInvitation, organisation=organisation,
+                                               pk=request.POST.get("invitation"))
+                if operation == "resend_invitation":
+                    services.organisation_invitation_resend(actor=request.user, invitation=invitation)
+                    messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+                else:
+                    services.organisation_invitation_revoke(actor=request.user, invitation=invitation)
+                    messages.success(request, _("Invitation revoked; its link no longer works."))
             elif operation in ("change_role", "remove_member"):
                 membership = get_object_or_404(Membership, organisation=organisation,
                                                pk=request.POST.get("membership"))

@@ -1,6 +1,9 @@
-import pytest
+import re
 
-from manager.accounts.models import Membership, Organisation
+import pytest
+from django.core import mail
+
+from manager.accounts.models import Membership, Organisation, OrganisationInvitation
 from manager.audit.models import AuditEntry
 from tests.factories import add_member, make_organisation, make_user
 
@@ -98,34 +101,49 @@ class TestMembers:
             member_sees=True,  # their own membership: they may leave, not promote themselves
         )
 
-    def test_member_cannot_add_members(self, api, member, organisation):
+    def test_member_cannot_invite_members(self, api, member, organisation):
         make_user("new@example.org")
         response = api(member).post(self.url(organisation), {"email": "new@example.org"}, format="json")
-        assert response.status_code == 403
+        assert response.status_code == 403 and not OrganisationInvitation.objects.exists()
 
-    def test_admin_adds_existing_user_changes_role_and_removes(self, api, admin, organisation):
+    def test_admin_invites_the_person_accepts_then_role_change_and_removal(self, api, admin, organisation):
         person = make_user("new@example.org")
         client = api(admin)
         response = client.post(self.url(organisation), {"email": "NEW@example.org", "role": "member"},
                                format="json")
-        assert response.status_code == 201, response.content
-        pk = response.json()["id"]
-        assert response.json()["user"]["email"] == "new@example.org"
+        assert response.status_code == 202, response.content
+        assert response.json()["status"] == "invited" and response.json()["email"] == "new@example.org"
+        token = re.search(r"/accounts/invitations/([^/\s]+)/", mail.outbox[0].body).group(1)
+        accepted = api(person).post(f"/api/v1/organisation-invitations/{token}/accept/")
+        assert accepted.status_code == 201, accepted.content
+        pk = accepted.json()["id"]
+        assert accepted.json()["user"]["email"] == "new@example.org"
         assert client.patch(self.url(organisation, pk), {"role": "admin"}, format="json").json()["role"] == "admin"
         assert client.delete(self.url(organisation, pk)).status_code == 204
         assert not Membership.objects.filter(user=person, organisation=organisation).exists()
         verbs = set(AuditEntry.objects.filter(organisation=organisation).values_list("verb", flat=True))
-        assert {"membership.add", "membership.role", "membership.remove"} <= verbs
+        assert {"membership.invite", "invitation.accept", "membership.add", "membership.role",
+                "membership.remove"} <= verbs
 
-    def test_adding_unknown_account_is_refused_with_code(self, api, owner, organisation):
-        response = api(owner).post(self.url(organisation), {"email": "nobody@example.org"}, format="json")
-        assert response.status_code == 400
-        assert response.json()["error"]["code"] == "user_not_found"
+    def test_inviting_needs_a_valid_e_mail(self, api, owner, organisation):
+        response = api(owner).post(self.url(organisation), {"email": "not-an-address"}, format="json")
+        assert response.status_code == 400 and "email" in response.json()["error"]["fields"]
 
-    def test_adding_twice_is_a_conflict(self, api, owner, organisation, member):
+    def test_inviting_twice_is_a_conflict(self, api, owner, organisation):
+        client = api(owner)
+        assert client.post(self.url(organisation), {"email": "p@example.net"}, format="json").status_code == 202
+        response = client.post(self.url(organisation), {"email": "p@example.net"}, format="json")
+        assert response.status_code == 409 and response.json()["error"]["code"] == "already_invited"
+
+    def test_adding_a_member_again_is_a_conflict(self, api, owner, organisation, member):
         response = api(owner).post(self.url(organisation), {"email": member.email}, format="json")
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "already_member"
+
+    def test_admin_cannot_invite_an_owner(self, api, admin, organisation):
+        response = api(admin).post(self.url(organisation), {"email": "p@example.net", "role": "owner"},
+                                   format="json")
+        assert response.status_code == 403 and not OrganisationInvitation.objects.exists()
 
     def test_admin_cannot_make_an_owner(self, api, admin, organisation, member):
         membership = Membership.objects.get(user=member)
@@ -154,6 +172,14 @@ class TestMembers:
         membership = Membership.objects.get(user=member)
         assert api(member).delete(self.url(organisation, membership.pk)).status_code == 204
 
+    def test_schema_documents_the_neutral_answer(self, api, owner):
+        import yaml
+
+        schema = yaml.safe_load(api(owner).get("/api/v1/schema/").content)
+        post = schema["paths"]["/api/v1/organisations/{organisation_pk}/members/"]["post"]
+        assert list(post["responses"]) == ["202"]
+        assert "InvitationSent" in str(post["responses"]["202"])
+
     def test_list_query_count(self, api, owner, organisation, django_assert_max_num_queries):
         for i in range(25):
             add_member(organisation, make_user(f"m{i}@example.org"))
@@ -161,3 +187,34 @@ class TestMembers:
         with django_assert_max_num_queries(7):
             response = client.get(self.url(organisation))
         assert response.json()["count"] == 26
+
+
+class TestInvitations:
+    def url(self, organisation, pk=None, extra=""):
+        base = f"/api/v1/organisations/{organisation.pk}/invitations/"
+        return f"{base}{pk}/{extra}" if pk else base
+
+    @pytest.fixture
+    def invitation(self, api, owner, organisation):
+        api(owner).post(f"/api/v1/organisations/{organisation.pk}/members/",
+                        {"email": "p@example.net", "role": "admin"}, format="json")
+        return OrganisationInvitation.objects.get()
+
+    def test_access_rules(self, api, organisation, member, outsider, other_organisation, invitation):
+        assert_access_rules(api=api, member=member, outsider=outsider,
+                            list_url=self.url(organisation), detail_url=self.url(organisation, invitation.pk),
+                            write=("delete", self.url(organisation, invitation.pk)),
+                            member_sees=True)  # the organisation is theirs, its invitations not
+        assert api(member).get(self.url(organisation)).status_code == 403
+
+    def test_list_resend_and_revoke(self, api, owner, organisation, invitation):
+        client = api(owner)
+        listed = client.get(self.url(organisation)).json()["results"]
+        assert [(i["email"], i["role"], i["status"]) for i in listed] == [("p@example.net", "admin", "pending")]
+        assert "token" not in str(listed) and "url" not in listed[0]
+        assert client.post(self.url(organisation, invitation.pk, "resend/")).status_code == 200
+        assert len(mail.outbox) == 2
+        assert client.delete(self.url(organisation, invitation.pk)).status_code == 204
+        assert client.get(self.url(organisation, invitation.pk)).json()["status"] == "revoked"
+        again = client.delete(self.url(organisation, invitation.pk))
+        assert again.status_code == 409 and again.json()["error"]["code"] == "invitation_not_pending"

@@ -185,8 +185,8 @@ def test_revoke_remove_and_disconnect_end_logins_but_other_devices_stay(scenario
     service = scenario.service("access.pipeline.test")
     alice, bob = scenario.address(service, "alice"), scenario.address(service, "bob")
     scenario.grant(alice, owner)
-    scenario.grant(alice, member)
-    scenario.grant(bob, owner)
+    member_on_alice = scenario.grant(alice, member)
+    owner_on_bob = scenario.grant(bob, owner)
     laptop, phone = scenario.device(alice, "Laptop"), scenario.device(alice, "Phone")
     member_a, member_b = scenario.device(alice, "M1", member), scenario.device(alice, "M2", member)
     bob_tablet = scenario.device(bob, "Tablet")
@@ -196,8 +196,10 @@ def test_revoke_remove_and_disconnect_end_logins_but_other_devices_stay(scenario
 
     client = scenario.client
     scenario.ok(client.delete(f"{API}/addresses/{alice['id']}/device-passwords/{laptop['id']}/"), 204)
-    scenario.ok(client.delete(f"{API}/addresses/{alice['id']}/users/{member.pk}/"), 204)  # all access
-    revoked = scenario.ok(client.post(f"{API}/addresses/{bob['id']}/users/{owner.pk}/disconnect/"), 200)
+    scenario.ok(client.delete(f"{API}/addresses/{alice['id']}/users/{member_on_alice['id']}/"),
+                204)  # all access
+    revoked = scenario.ok(client.post(
+        f"{API}/addresses/{bob['id']}/users/{owner_on_bob['id']}/disconnect/"), 200)
     assert revoked == {"revoked": 1}
     scenario.wait_applied(service)
 

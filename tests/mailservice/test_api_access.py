@@ -10,7 +10,7 @@ from mailservice import services
 from mailservice.models import AddressAccess, DevicePassword, Invitation
 from manager.accounts.models import Membership
 from tests.api.access import assert_access_rules
-from tests.factories import grant, make_user
+from tests.factories import grant, make_address, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +38,28 @@ def test_device_password_access_rules(api, alice, member, outsider, other_organi
     assert_access_rules(api=api, member=member, outsider=outsider,
                         list_url=f"/api/v1/addresses/{alice.pk}/device-passwords/",
                         write=("post", f"/api/v1/addresses/{alice.pk}/device-passwords/"),
-                        write_payload={"name": "phone"}, forbidden_code="not_a_user")
+                        write_payload={"name": "phone"})
 
 
 def test_invitation_access_rules(api, alice, member, outsider, other_organisation):
     assert_access_rules(api=api, member=member, outsider=outsider,
                         list_url=f"/api/v1/addresses/{alice.pk}/invitations/",
                         write=("post", f"/api/v1/addresses/{alice.pk}/invitations/"),
-                        write_payload={"permissions": ["read"]})
+                        write_payload={"email": "friend@personal.example", "permissions": ["read"]})
     assert api(member).get(f"/api/v1/addresses/{alice.pk}/invitations/").status_code == 404
+
+
+@pytest.mark.parametrize("permission", ALL)
+def test_only_managers_see_the_users_of_an_address(api, owner, admin, alice, member, permission,
+                                                   owner_on_alice):
+    access = grant(owner, alice, member, [permission])
+    base = f"/api/v1/addresses/{alice.pk}/users/"
+    for url in (base, f"{base}{access.pk}/", f"{base}{owner_on_alice.pk}/"):
+        response = api(member).get(url)
+        assert response.status_code == 403, url
+        assert response.json()["error"] == {"code": "permission_denied", "fields": {},
+                                            "message": "Only administrators see the users of an address."}
+    assert api(admin).get(base).json()["count"] == 2
 
 
 def test_alias_and_redirection_access_rules(api, alice, member, outsider, other_organisation):
@@ -58,12 +71,61 @@ def test_alias_and_redirection_access_rules(api, alice, member, outsider, other_
 
 def test_admin_adds_existing_member_with_permissions(api, admin, alice, member):
     response = api(admin).post(f"/api/v1/addresses/{alice.pk}/users/",
-                               {"email": member.email, "permissions": ["read", "manage_rules"]}, format="json")
+                               {"user_id": member.pk, "permissions": ["read", "manage_rules"]}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["permissions"] == ["manage_rules", "read"]
-    response = api(admin).patch(f"/api/v1/addresses/{alice.pk}/users/{member.pk}/",
+    grant_id = response.json()["id"]
+    response = api(admin).patch(f"/api/v1/addresses/{alice.pk}/users/{grant_id}/",
                                 {"permissions": ["read"]}, format="json")
     assert response.status_code == 200 and response.json()["permissions"] == ["read"]
+
+
+class TestOneIdentifierPerItem:
+    """The `{id}` of `addresses/{id}/users/{id}/` is the grant's id, as listed."""
+
+    @pytest.fixture
+    def grants(self, owner, organisation, premium, alice, member, admin):
+        # Grants on another address first, so that grant ids and user ids differ.
+        for _ in range(3):
+            grant(owner, make_address(owner, premium), owner, ["read"])
+        return [grant(owner, alice, member, ["read"]), grant(owner, alice, admin, ["read", "send"])]
+
+    def test_list_ids_are_the_ids_the_item_urls_take(self, api, owner, alice, grants):
+        client = api(owner)
+        base = f"/api/v1/addresses/{alice.pk}/users/"
+        listed = client.get(base).json()["results"]
+        assert {item["id"] for item in listed} == {g.pk for g in grants}
+        assert any(item["id"] != item["user"]["id"] for item in listed)
+        for item in listed:
+            detail = client.get(f"{base}{item['id']}/")
+            assert detail.status_code == 200 and detail.json()["user"] == item["user"]
+
+    def test_patch_disconnect_and_delete_act_on_the_listed_person(self, api, owner, alice, grants,
+                                                                  member, admin):
+        client = api(owner)
+        base = f"/api/v1/addresses/{alice.pk}/users/"
+        member_grant, admin_grant = grants
+        services.device_password_create(actor=owner, address=alice, name="m", user=member)
+        services.device_password_create(actor=owner, address=alice, name="a", user=admin)
+        assert client.patch(f"{base}{member_grant.pk}/", {"permissions": ["send"]},
+                            format="json").json()["user"]["id"] == member.pk
+        assert AddressAccess.objects.get(pk=admin_grant.pk).permissions == ["read", "send"]
+        assert client.post(f"{base}{member_grant.pk}/disconnect/").json() == {"revoked": 1}
+        assert DevicePassword.objects.get(name="a").revoked is None
+        assert client.delete(f"{base}{member_grant.pk}/").status_code == 204
+        assert list(AddressAccess.objects.filter(address=alice).values_list("user_id", flat=True)) == [admin.pk]
+
+    def test_a_user_id_is_not_an_item_id(self, api, owner, alice, grants, member):
+        assert not AddressAccess.objects.filter(pk=member.pk, address=alice).exists()
+        assert api(owner).get(f"/api/v1/addresses/{alice.pk}/users/{member.pk}/").status_code == 404
+
+    def test_the_schema_says_which_id(self, api, owner):
+        import yaml
+
+        schema = yaml.safe_load(api(owner).get("/api/v1/schema/").content)
+        operation = schema["paths"]["/api/v1/addresses/{address_pk}/users/{id}/"]["patch"]
+        (parameter,) = [p for p in operation["parameters"] if p["name"] == "id"]
+        assert "grant" in parameter["description"]
 
 
 def test_non_member_cannot_be_added_directly(api, owner, alice, outsider):
@@ -79,8 +141,8 @@ def test_login_address_cannot_be_shared(api, owner, organisation, premium, membe
     response = api(owner).post(f"/api/v1/addresses/{address.pk}/users/",
                                {"user_id": member.pk, "permissions": ["read"]}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "address_is_login"
-    response = api(owner).post(f"/api/v1/addresses/{address.pk}/invitations/", {"permissions": ["read"]},
-                               format="json")
+    response = api(owner).post(f"/api/v1/addresses/{address.pk}/invitations/",
+                               {"email": "someone@personal.example", "permissions": ["read"]}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "address_is_login"
     # the account itself may still use its own address
     response = api(owner).post(f"/api/v1/addresses/{address.pk}/users/",
@@ -139,27 +201,31 @@ def test_invitation_link_single_use_and_grants_permissions(api, owner, alice):
     assert access.permissions == ["read", "send"]
     assert Membership.objects.get(user=friend).role == "member"
     assert api(friend).get(f"/api/v1/addresses/{alice.pk}/").status_code == 200
-    again = api(make_user()).post(f"/api/v1/invitations/{token}/accept/")
+    again = api(friend).post(f"/api/v1/invitations/{token}/accept/")
     assert again.status_code == 410 and again.json()["error"]["code"] == "invitation_accepted"
 
 
+GUEST = "guest@personal.example"
+
+
 def test_invitation_expires_after_30_days(api, owner, alice):
-    _inv, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    _inv, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"], email=GUEST)
     Invitation.objects.update(expires=timezone.now() - timedelta(seconds=1))
-    response = api(make_user()).post(f"/api/v1/invitations/{raw}/accept/")
+    response = api(make_user(GUEST)).post(f"/api/v1/invitations/{raw}/accept/")
     assert response.status_code == 410 and response.json()["error"]["code"] == "invitation_expired"
 
 
 def test_invitation_still_valid_on_day_29(api, owner, alice):
-    _inv, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    _inv, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"], email=GUEST)
     Invitation.objects.update(created=timezone.now() - timedelta(days=29))
-    assert api(make_user()).post(f"/api/v1/invitations/{raw}/accept/").status_code == 201
+    assert api(make_user(GUEST)).post(f"/api/v1/invitations/{raw}/accept/").status_code == 201
 
 
 def test_revoked_invitation_cannot_be_used(api, owner, alice):
-    invitation, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    invitation, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"],
+                                                 email=GUEST)
     assert api(owner).delete(f"/api/v1/addresses/{alice.pk}/invitations/{invitation.pk}/").status_code == 204
-    response = api(make_user()).post(f"/api/v1/invitations/{raw}/accept/")
+    response = api(make_user(GUEST)).post(f"/api/v1/invitations/{raw}/accept/")
     assert response.status_code == 410 and response.json()["error"]["code"] == "invitation_revoked"
 
 
@@ -178,16 +244,18 @@ def test_resend_issues_a_new_link_and_is_rate_limited(api, owner, alice, setting
     assert new != old and len(mail.outbox) == 2
     limited = api(owner).post(url)
     assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
-    assert api(make_user()).post(f"/api/v1/invitations/{old}/accept/").status_code == 404
-    assert api(make_user()).post(f"/api/v1/invitations/{new}/accept/").status_code == 201
+    person = api(make_user("p@personal.example"))
+    assert person.post(f"/api/v1/invitations/{old}/accept/").status_code == 404
+    assert person.post(f"/api/v1/invitations/{new}/accept/").status_code == 201
 
 
 def test_member_cannot_invite(api, owner, member, alice):
     url = f"/api/v1/addresses/{alice.pk}/invitations/"
-    response = api(member).post(url, {"permissions": ["read"]}, format="json")
+    body = {"email": GUEST, "permissions": ["read"]}
+    response = api(member).post(url, body, format="json")
     assert response.status_code == 404  # not a user of alice@: the address is not theirs to see
     grant(owner, alice, member, ["read", "manage_rules"])
-    response = api(member).post(url, {"permissions": ["read"]}, format="json")
+    response = api(member).post(url, body, format="json")
     assert response.status_code == 403 and not Invitation.objects.exists()
 
 
@@ -237,20 +305,51 @@ class TestDevicePasswords:
             services.device_password_create(actor=member, address=alice, name=name)
         mine, _ = services.device_password_create(actor=owner, address=alice, name="owner-pc")
         client = api(owner)
-        response = client.post(f"/api/v1/addresses/{alice.pk}/users/{member.pk}/disconnect/")
+        response = client.post(f"/api/v1/addresses/{alice.pk}/users/{member_on_alice.pk}/disconnect/")
         assert response.status_code == 200 and response.json() == {"revoked": 2}
         assert not DevicePassword.objects.filter(access=member_on_alice, revoked__isnull=True).exists()
         assert AddressAccess.objects.filter(pk=member_on_alice.pk).exists()  # web access kept
         mine.refresh_from_db()
         assert mine.revoked is None  # other users untouched
         services.device_password_create(actor=member, address=alice, name="c")
-        assert client.delete(f"/api/v1/addresses/{alice.pk}/users/{member.pk}/").status_code == 204
+        assert client.delete(f"/api/v1/addresses/{alice.pk}/users/{member_on_alice.pk}/").status_code == 204
         assert not AddressAccess.objects.filter(pk=member_on_alice.pk).exists()
         assert not DevicePassword.objects.filter(access_id=member_on_alice.pk).exists()
         assert AddressAccess.objects.filter(pk=owner_on_alice.pk).exists()
 
+    @pytest.mark.parametrize("permission", ALL)
+    def test_a_user_needs_read_or_send(self, api, owner, alice, member, permission):
+        grant(owner, alice, member, [permission])
+        services.device_password_create(actor=owner, address=alice, name="owner-pc",
+                                        user=grant(owner, alice, owner, ["read"]).user)
+        client = api(member)
+        listing = client.get(self.url.format(alice.pk))
+        created = client.post(self.url.format(alice.pk), {"name": "phone"}, format="json")
+        if permission in ("read", "send"):
+            assert listing.status_code == 200 and listing.json()["count"] == 0
+            assert created.status_code == 201 and created.json()["user"]["id"] == member.pk
+        else:
+            for response in (listing, created):
+                assert response.status_code == 403
+                error = response.json()["error"]
+                assert error["code"] == "permission_denied"
+                assert error["message"] == ("You need the “Read mail” or “Send mail” permission "
+                                            "on this address.")
+            assert not DevicePassword.objects.filter(access__user=member).exists()
+
+    def test_admin_not_a_user_gets_not_a_user_documented(self, api, admin, alice):
+        import yaml
+
+        client = api(admin)
+        assert client.get(self.url.format(alice.pk)).status_code == 200  # managers see all
+        response = client.post(self.url.format(alice.pk), {"name": "x"}, format="json")
+        assert response.status_code == 403 and response.json()["error"]["code"] == "not_a_user"
+        schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+        post = schema["paths"]["/api/v1/addresses/{address_pk}/device-passwords/"]["post"]
+        assert "not_a_user" in post["description"]
+
     def test_member_cannot_remove_users(self, api, member, alice, owner_on_alice, member_on_alice, owner):
-        assert api(member).delete(f"/api/v1/addresses/{alice.pk}/users/{owner.pk}/").status_code == 403
+        assert api(member).delete(f"/api/v1/addresses/{alice.pk}/users/{owner_on_alice.pk}/").status_code == 403
 
 
 class TestRedirections:
@@ -293,7 +392,8 @@ def test_user_with_manage_autoreply_may_set_it_but_not_disable_address(api, owne
 def test_accepting_an_invitation_needs_an_account(owner, alice):
     from rest_framework.test import APIClient
 
-    invitation, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"])
+    invitation, raw = services.invitation_create(actor=owner, address=alice, permissions=["read"],
+                                                 email=GUEST)
     response = APIClient().post(f"/api/v1/invitations/{raw}/accept/")
     assert response.status_code == 401
     invitation.refresh_from_db()

@@ -31,6 +31,8 @@ def pages(w):
     a = w["alice"].pk
     return [
         (f"/mail/addresses/{a}/", set(ALL)),
+        (f"/mail/addresses/{a}/users/", NOBODY),
+        (f"/mail/addresses/{a}/devices/", READ_OR_SEND),
         (f"/mail/addresses/{a}/setup/", READ_OR_SEND),
         (f"/mail/addresses/{a}/setup/mobileconfig/", READ_OR_SEND),
         (f"/mail/addresses/{a}/rules/", RULES),
@@ -47,6 +49,9 @@ def endpoints(w):
     a = w["alice"].pk
     return [
         (f"/api/v1/addresses/{a}/", set(ALL)),
+        (f"/api/v1/addresses/{a}/users/", NOBODY),
+        (f"/api/v1/addresses/{a}/invitations/", NOBODY),
+        (f"/api/v1/addresses/{a}/device-passwords/", READ_OR_SEND),
         (f"/api/v1/addresses/{a}/client-config/", READ_OR_SEND),
         (f"/api/v1/addresses/{a}/client-config/mobileconfig/", READ_OR_SEND),
         (f"/api/v1/addresses/{a}/aliases/", NOBODY),

@@ -5,12 +5,22 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
 from django.utils import timezone
 
 from mailservice import services
-from mailservice.models import Address, AddressAccess, DevicePassword, Invitation, MailService
+from mailservice.models import (
+    Address,
+    AddressAccess,
+    DevicePassword,
+    Invitation,
+    MailService,
+    Permission,
+)
 from tests.factories import PASSWORD, add_member, make_address, make_mail_service, make_user
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +38,16 @@ def address(owner, service):
 
 def page(response) -> str:
     return response.content.decode()
+
+
+def refusal(user, url) -> str:
+    """The message of a page's 403 (what the product's 403 page shows)."""
+    request = RequestFactory().get(url)
+    request.user = user
+    match = resolve(url)
+    with pytest.raises(PermissionDenied) as refused:
+        match.func(request, *match.args, **match.kwargs)
+    return str(refused.value)
 
 
 # --- Mail services ---------------------------------------------------------------------
@@ -341,31 +361,47 @@ def test_permissions_are_edited_on_the_users_page(client, owner, member, address
     assert access.permissions == ["read", "send"]
 
 
-def test_invitation_link_is_shown_once_and_listed(client, owner, address):
+def link_on(response) -> str:
+    return re.search(r'class="secret" id="invitation-link">([^<]+)<', page(response)).group(1)
+
+
+def test_invitation_link_is_shown_once_after_the_redirect_and_listed(client, owner, address):
     client.force_login(owner)
     url = f"/mail/addresses/{address.pk}/users/"
     response = client.post(url, {"operation": "invite", "email": "friend@home.test",
                                  "permissions": ["read", "send"], "send": "on"})
-    assert response.status_code == 200
-    link = re.search(r'class="secret" id="invitation-link">([^<]+)<', page(response)).group(1)
-    assert "/invitations/" in link
+    assert response.status_code == 302 and response["Location"] == url
+    shown = client.get(url)
+    link = link_on(shown)
+    assert "/invitations/" in link and 'data-copy-target="#invitation-link"' in page(shown)
+    assert "Invitation sent to friend@home.test." in page(shown)
     assert len(mail.outbox) == 1 and link in mail.outbox[0].body
-    later = page(client.get(url))
+    later = page(client.get(url))  # a reload neither shows the link again nor invites again
     assert link not in later and "friend@home.test" in later and "pending" in later
     invitation = Invitation.objects.get()
-    assert invitation.permissions == ["read", "send"]
+    assert invitation.permissions == ["read", "send"] and invitation.email == "friend@home.test"
     client.post(url, {"operation": "revoke", "invitation": invitation.pk})
     invitation.refresh_from_db()
     assert invitation.status == "revoked" and "revoked" in page(client.get(url))
+
+
+def test_the_member_search_does_not_use_up_the_link(client, owner, address):
+    client.force_login(owner)
+    url = f"/mail/addresses/{address.pk}/users/"
+    client.post(url, {"operation": "invite", "email": "friend@home.test", "permissions": ["read"]})
+    client.get(url, {"member_search": "x"}, HTTP_HX_REQUEST="true")
+    assert "/invitations/" in link_on(client.get(url))
 
 
 def test_resend_issues_a_new_link(client, owner, address):
     invitation, raw = services.invitation_create(actor=owner, address=address, permissions=["read"],
                                                  email="friend@home.test")
     client.force_login(owner)
-    response = client.post(f"/mail/addresses/{address.pk}/users/", {"operation": "resend",
-                                                                    "invitation": invitation.pk})
-    new_link = re.search(r'id="invitation-link">([^<]+)<', page(response)).group(1)
+    url = f"/mail/addresses/{address.pk}/users/"
+    assert client.post(url, {"operation": "resend", "invitation": invitation.pk}).status_code == 302
+    shown = client.get(url)
+    new_link = link_on(shown)
+    assert "The previous link no longer works." in page(shown)
     assert raw not in new_link and len(mail.outbox) == 1 and new_link in mail.outbox[0].body
     assert client.get(f"/invitations/{raw}/").status_code == 404
 
@@ -396,14 +432,16 @@ def test_disconnect_all_devices_versus_remove_all_access(client, owner, admin, m
     assert DevicePassword.objects.get(pk=admin_device.pk).revoked is None
 
 
-def test_only_managers_see_the_controls_and_post(client, member, address, owner):
-    services.access_grant(actor=owner, address=address, user=member, permissions=["read"])
+@pytest.mark.parametrize("permission", [p for p, _label in Permission.choices])
+def test_only_managers_see_the_users_page(client, member, address, owner, permission):
+    services.access_grant(actor=owner, address=address, user=member, permissions=[permission])
+    services.access_grant(actor=owner, address=address, user=owner, permissions=["read"])
     client.force_login(member)
     url = f"/mail/addresses/{address.pk}/users/"
-    body = page(client.get(url))
-    assert "member@example.org" in body
-    assert "Invite a new person" not in body and "Remove all access" not in body
-    assert client.get(url, {"member_search": "o"}, HTTP_HX_REQUEST="true").status_code == 403
+    for response in (client.get(url), client.get(url, {"member_search": "o"}, HTTP_HX_REQUEST="true")):
+        assert response.status_code == 403
+        assert "owner@example.org" not in page(response) and "Remove all access" not in page(response)
+    assert refusal(member, url) == "Only administrators see the users of an address."
     access = AddressAccess.objects.get(user=member)
     assert client.post(url, {"operation": "remove", "access": access.pk}).status_code == 403
     assert AddressAccess.objects.filter(pk=access.pk).exists()
@@ -411,23 +449,93 @@ def test_only_managers_see_the_controls_and_post(client, member, address, owner)
 
 # --- Device passwords ------------------------------------------------------------------
 
-def test_device_password_is_shown_once(client, owner, member, address):
+def test_device_password_is_shown_once_after_the_redirect(client, owner, member, address):
     services.access_grant(actor=owner, address=address, user=member, permissions=["read", "send"])
     services.device_password_create(actor=owner, address=address, name="owner laptop",
                                     user=member)
     client.force_login(member)
     url = f"/mail/addresses/{address.pk}/devices/"
     response = client.post(url, {"operation": "create", "name": "My phone", "device_type": "phone"})
-    assert response.status_code == 200
-    password = re.search(r'id="new-password">([^<]+)<', page(response)).group(1)
+    assert response.status_code == 302 and response["Location"] == url
+    shown = page(client.get(url))
+    password = re.search(r'id="new-password">([^<]+)<', shown).group(1)
+    assert 'data-copy-target="#new-password"' in shown and "My phone" in shown
     device = DevicePassword.objects.get(name="My phone")
     assert password not in device.token_sha256 and len(password) > 20
-    later = page(client.get(url))
+    later = page(client.get(url))  # a reload: no second password, and this one is gone
     assert "My phone" in later and password not in later
+    assert DevicePassword.objects.filter(name="My phone").count() == 1
     client.post(url, {"operation": "revoke", "device": device.pk})
     device.refresh_from_db()
     assert device.revoked is not None
     assert DevicePassword.objects.get(name="owner laptop").revoked is None
+
+
+def test_htmx_creation_answers_with_a_location(client, owner, member, address):
+    services.access_grant(actor=owner, address=address, user=member, permissions=["read"])
+    client.force_login(member)
+    url = f"/mail/addresses/{address.pk}/devices/"
+    response = client.post(url, {"operation": "create", "name": "Tablet", "device_type": "tablet"},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Location"] == url
+    assert 'id="new-password"' in page(client.get(url))
+
+
+@pytest.mark.parametrize("permission", [p for p, _label in Permission.choices])
+def test_device_passwords_need_read_or_send(client, owner, member, address, permission):
+    services.access_grant(actor=owner, address=address, user=member, permissions=[permission])
+    client.force_login(member)
+    url = f"/mail/addresses/{address.pk}/devices/"
+    listing = client.get(url)
+    created = client.post(url, {"operation": "create", "name": "Phone", "device_type": "phone"})
+    if permission in ("read", "send"):
+        assert listing.status_code == 200 and created.status_code == 302
+        assert 'name="user"' not in page(listing)  # for themselves only
+    else:
+        assert listing.status_code == created.status_code == 403
+        assert refusal(member, url) == ("You need the “Read mail” or “Send mail” permission on "
+                                        "this address.")
+        assert not DevicePassword.objects.exists()
+
+
+def test_administrator_who_uses_the_address_gets_myself(client, owner, admin, member, address):
+    services.access_grant(actor=owner, address=address, user=admin, permissions=["read"])
+    services.access_grant(actor=owner, address=address, user=member, permissions=["read"])
+    client.force_login(admin)
+    url = f"/mail/addresses/{address.pk}/devices/"
+    form = page(client.get(url))
+    assert '<option value="" selected>Myself</option>' in form
+    assert f'<option value="{member.pk}">member@example.org</option>' in form
+    assert f'<option value="{admin.pk}">' not in form and 'name="my_permissions"' not in form
+    client.post(url, {"operation": "create", "name": "For member", "device_type": "phone",
+                      "user": member.pk})
+    assert DevicePassword.objects.get(name="For member").access.user == member
+
+
+def test_administrator_not_a_user_adds_themselves_and_gets_a_password_in_one_step(
+        client, owner, admin, address):
+    client.force_login(admin)
+    url = f"/mail/addresses/{address.pk}/devices/"
+    form = page(client.get(url))
+    assert "Myself (add me as a user of this address)" in form and 'name="my_permissions"' in form
+    response = client.post(url, {"operation": "create", "name": "Desk", "device_type": "computer",
+                                 "my_permissions": ["read", "manage_rules"]})
+    assert response.status_code == 302
+    access = AddressAccess.objects.get(address=address, user=admin)
+    assert access.permissions == ["manage_rules", "read"]
+    assert DevicePassword.objects.get(access=access).name == "Desk"
+    shown = page(client.get(url))
+    assert 'id="new-password"' in shown and "You now use info@acme.test." in shown
+    assert "Myself (add me" not in page(client.get(url))  # now a user: plain “Myself”
+
+
+def test_administrator_adding_themselves_without_read_or_send_gets_nothing(client, admin, address):
+    client.force_login(admin)
+    response = client.post(f"/mail/addresses/{address.pk}/devices/",
+                           {"operation": "create", "name": "Desk", "device_type": "computer",
+                            "my_permissions": ["manage_rules"]})
+    assert response.status_code == 403 and "“Read mail” or “Send mail”" in page(response)
+    assert not AddressAccess.objects.exists() and not DevicePassword.objects.exists()
 
 
 def test_users_see_their_own_devices_admins_see_all(client, owner, admin, member, address):
@@ -446,26 +554,25 @@ def test_users_see_their_own_devices_admins_see_all(client, owner, admin, member
     assert "member-phone" in everyone and "owner-laptop" in everyone
 
 
-# --- Invitation page -------------------------------------------------------------------
+# --- Invitation page (the binding rules: tests/mailservice/test_invitations.py) ---------
 
 def test_logged_out_person_is_sent_to_login_and_back(client, owner, address):
     _invitation, raw = services.invitation_create(actor=owner, address=address,
-                                                  permissions=["read", "send"])
+                                                  permissions=["read", "send"], email="guest@example.org")
     url = f"/invitations/{raw}/"
+    make_user("guest@example.org")
     body = page(client.get(url))
     assert "info@acme.test" in body and "Read mail" in body and "Send mail" in body
-    assert f"/accounts/login/?next={url}" in body and f"/accounts/signup/?next={url}" in body
+    assert f"/accounts/login/?next={url}" in body
     response = client.post(url)
     assert response.status_code == 302 and response["Location"] == f"/accounts/login/?next={url}"
-
-    # A new person signs up from the link and comes back to accept.
-    signup = client.post(f"/accounts/signup/?next={url}", {"email": "newbie@example.org",
-                                                          "password": "a-long-enough-pw"})
-    assert signup.status_code == 302 and signup["Location"] == url
+    login = client.post(f"/accounts/login/?next={url}", {"username": "guest@example.org",
+                                                         "password": PASSWORD, "next": url})
+    assert login.status_code == 302 and login["Location"] == url
     assert "Accept" in page(client.get(url))
     accepted = client.post(url)
     assert accepted.status_code == 302 and accepted["Location"] == f"/mail/addresses/{address.pk}/"
-    access = AddressAccess.objects.get(address=address, user__email="newbie@example.org")
+    access = AddressAccess.objects.get(address=address, user__email="guest@example.org")
     assert access.permissions == ["read", "send"]
     assert client.get(accepted["Location"]).status_code == 200
     used = client.get(url)
@@ -473,7 +580,8 @@ def test_logged_out_person_is_sent_to_login_and_back(client, owner, address):
 
 
 def test_logged_in_person_accepts(client, owner, address):
-    _invitation, raw = services.invitation_create(actor=owner, address=address, permissions=["read"])
+    _invitation, raw = services.invitation_create(actor=owner, address=address, permissions=["read"],
+                                                  email="guest@example.org")
     person = make_user("guest@example.org")
     assert client.login(username="guest@example.org", password=PASSWORD)
     response = client.post(f"/invitations/{raw}/")
@@ -483,7 +591,8 @@ def test_logged_in_person_accepts(client, owner, address):
 
 
 def test_expired_revoked_and_unknown_links(client, owner, address):
-    invitation, raw = services.invitation_create(actor=owner, address=address, permissions=["read"])
+    invitation, raw = services.invitation_create(actor=owner, address=address, permissions=["read"],
+                                                 email="late@example.org")
     Invitation.objects.filter(pk=invitation.pk).update(expires=timezone.now() - timedelta(minutes=1))
     expired = client.get(f"/invitations/{raw}/")
     assert expired.status_code == 410 and "This invitation has expired" in page(expired)
@@ -492,7 +601,8 @@ def test_expired_revoked_and_unknown_links(client, owner, address):
     assert client.post(f"/invitations/{raw}/").status_code == 410
     assert not AddressAccess.objects.exists()
 
-    revoked, raw2 = services.invitation_create(actor=owner, address=address, permissions=["read"])
+    revoked, raw2 = services.invitation_create(actor=owner, address=address, permissions=["read"],
+                                               email="late@example.org")
     services.invitation_revoke(actor=owner, invitation=revoked)
     assert "was revoked" in page(client.get(f"/invitations/{raw2}/"))
     unknown = client.get("/invitations/not-a-real-token/")

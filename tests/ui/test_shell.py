@@ -4,7 +4,7 @@ import re
 import pytest
 from django.core import mail
 
-from manager.accounts.models import Membership, Organisation, User
+from manager.accounts.models import Membership, Organisation, OrganisationInvitation, User
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -84,24 +84,44 @@ def test_other_organisation_page_is_404(client, owner, organisation, other_organ
     assert client.get(f"/accounts/organisations/{other_organisation.pk}/").status_code == 404
 
 
-def test_admin_adds_and_removes_member_in_ui(client, admin, organisation):
+def test_admin_invites_a_member_in_ui_and_removes_them(client, admin, organisation):
     person = make_user("friend@example.org")
     login(client, admin)
     url = f"/accounts/organisations/{organisation.pk}/"
-    response = client.post(url, {"operation": "add_member", "email": "friend@example.org", "role": "member"})
+    response = client.post(url, {"operation": "invite", "email": "friend@example.org", "role": "member"})
     assert response.status_code == 302
+    assert not Membership.objects.filter(user=person).exists()  # invited, not added
+    listed = client.get(url).content.decode()
+    assert "Invitation sent to friend@example.org." in listed and "pending" in listed
+    link = re.search(r"/accounts/invitations/[^/\s]+/", mail.outbox[0].body).group(0)
+    login(client, person)
+    assert client.post(link, {"operation": "accept"}).status_code == 302
     membership = Membership.objects.get(user=person)
+    login(client, admin)
     client.post(url, {"operation": "remove_member", "membership": membership.pk})
     assert not Membership.objects.filter(user=person).exists()
 
 
-def test_member_cannot_add_members_in_ui(client, member, organisation):
-    make_user("friend@example.org")
+def test_admin_resends_and_revokes_a_member_invitation(client, admin, organisation):
+    login(client, admin)
+    url = f"/accounts/organisations/{organisation.pk}/"
+    client.post(url, {"operation": "invite", "email": "friend@example.org", "role": "admin"})
+    invitation = OrganisationInvitation.objects.get()
+    client.post(url, {"operation": "resend_invitation", "invitation": invitation.pk})
+    first, second = (re.search(r"/accounts/invitations/[^/\s]+/", m.body).group(0) for m in mail.outbox)
+    assert first != second and client.get(first).status_code == 404
+    client.post(url, {"operation": "revoke_invitation", "invitation": invitation.pk})
+    assert client.get(second).status_code == 410
+    assert "revoked" in client.get(url).content.decode()
+
+
+def test_member_cannot_invite_members_in_ui(client, member, organisation):
     login(client, member)
     response = client.post(f"/accounts/organisations/{organisation.pk}/",
-                           {"operation": "add_member", "email": "friend@example.org", "role": "member"})
+                           {"operation": "invite", "email": "friend@example.org", "role": "member"})
     assert response.status_code == 403
-    assert "Add an existing account" not in client.get(f"/accounts/organisations/{organisation.pk}/").content.decode()
+    assert not OrganisationInvitation.objects.exists() and not mail.outbox
+    assert "Invite a person" not in client.get(f"/accounts/organisations/{organisation.pk}/").content.decode()
 
 
 def test_last_owner_removal_shows_a_message_and_keeps_the_owner(client, owner, organisation):

@@ -228,8 +228,9 @@ class AdvancedView(RulesMixin):
 
     def context(self, address, form=None, **extra):
         if form is None:
-            script = address.sieve_script or selectors.script_for(address)
-            form = AdvancedForm(initial={"script": script})
+            # What runs now: in standard mode the script compiled from the rules, not the
+            # advanced script kept from an earlier switch.
+            form = AdvancedForm(initial={"script": selectors.script_for(address)})
         return {"address": address, "form": form,
                 "offered": address.mail_service.plan_info.advanced_sieve, **extra}
 

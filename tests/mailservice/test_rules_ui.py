@@ -1,5 +1,6 @@
 """Sorting-rule pages: list, form, from an e-mail, test, advanced mode."""
 import re
+from html import unescape
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -312,3 +313,37 @@ def test_editing_rows_is_gated_like_the_form(client, owner, alice, member, outsi
     assert client.post(url(alice, "new/"), form_data(row="add:conditions")).status_code == 403
     client.force_login(outsider)
     assert client.post(url(alice, "new/"), form_data(row="add:conditions")).status_code == 404
+
+
+# --- Advanced mode: what the pages say --------------------------------------------------
+
+def script_on_the_page(html):
+    textarea = re.search(r"<textarea[^>]*>\n?(.*?)</textarea>", html, re.S)  # as a browser reads it
+    return unescape(textarea.group(1))
+
+
+@pytest.mark.usefixtures("sievec")
+def test_after_switching_back_the_advanced_page_shows_the_compiled_script(client, owner, alice):
+    make_rule(owner, alice, folder="Social/FB")
+    hand_written = 'require "fileinto";\n# written by hand\nfileinto "Hand";\n'
+    services.sieve_set(actor=owner, address=alice, mode="advanced", script=hand_written)
+    client.force_login(owner)
+    assert script_on_the_page(client.get(url(alice, "advanced/")).content.decode()) == hand_written
+    assert client.post(url(alice, "advanced/"), {"operation": "standard"}).status_code == 302
+    script = script_on_the_page(client.get(url(alice, "advanced/")).content.decode())
+    assert "written by hand" not in script and '"Hand"' not in script
+    assert '"Social/FB"' in script
+    assert script == client.get(url(alice, "advanced/download/")).content.decode()
+
+
+@pytest.mark.usefixtures("sievec")
+def test_while_advanced_mode_is_on_the_rule_list_says_the_rules_are_inactive(client, owner, alice):
+    make_rule(owner, alice)
+    client.force_login(owner)
+    notice = "Advanced mode is on: these standard rules are inactive."
+    assert notice not in client.get(url(alice)).content.decode()
+    services.sieve_set(actor=owner, address=alice, mode="advanced", script="keep;\n")
+    html = client.get(url(alice)).content.decode()
+    assert notice in html and 'id="advanced-mode-notice"' in html
+    partial = client.get(url(alice), HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and notice in partial  # the htmx table says it too

@@ -1,11 +1,14 @@
-"""Mail service pages: list, create, detail, plan change, delete."""
+"""Mail service pages: list, create, detail (with its addresses), plan change, delete, and
+the backend status badge that pending pages poll."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 
 from manager.accounts.roles import ADD, CHANGE, DELETE
 from manager.core.errors import ServiceError
@@ -14,7 +17,7 @@ from manager.core.views import RestrictedView, done, refused, sync_state
 
 from .. import services
 from ..forms import MailServiceCreateForm, MailServicePlanForm
-from ..models import MailService
+from ..models import Address, MailService
 from ..plans import PLANS
 from ..selectors import sync_jobs
 
@@ -98,7 +101,7 @@ class MailServiceDetailView(RestrictedView):
         return {
             "service": service,
             "address_count": service.addresses.count(),
-            "sync": sync_state(sync_jobs([service.domain]).get(service.domain)),
+            "sync": service_sync(service),
             "plans": plan_rows(),
             "features": PLAN_FEATURES,
             "can_change": may(user, CHANGE, organisation_id=service.organisation_id),
@@ -149,8 +152,51 @@ class MailServiceDetailView(RestrictedView):
         return MailService.objects.select_related("organisation")
 
 
+def service_sync(service):
+    return sync_state(sync_jobs([service.domain]).get(service.domain))
+
+
+@method_decorator(never_cache, name="get")
+class SyncStatusView(RestrictedView):
+    """The backend status badge alone (templates/components/sync_status.html): a page asks
+    for it every 2 s while it is pending; the answer stops asking once applied or failed.
+    Through the gate: another organisation's service or address is a 404."""
+
+    template = "components/sync_status.html"
+
+    def service_of(self, obj) -> MailService:
+        raise NotImplementedError
+
+    def get(self, request, pk):
+        service = self.service_of(self.get_restricted(pk=pk))
+        return render(request, self.template, {"sync": service_sync(service),
+                                               "status_url": request.path})
+
+
+class MailServiceStatusView(SyncStatusView):
+    model = MailService
+
+    def service_of(self, obj):
+        return obj
+
+
+class AddressStatusView(SyncStatusView):
+    """The status of the address's mail service, for the address page: people who see the
+    address but not its mail service can follow it too."""
+
+    model = Address
+
+    def restricted_queryset(self):
+        return Address.objects.select_related("mail_service")
+
+    def service_of(self, obj):
+        return obj.mail_service
+
+
 urlpatterns = [
     path("mail/", MailServiceListView.as_view(), name="service_list"),
     path("mail/services/new/", MailServiceCreateView.as_view(), name="service_new"),
     path("mail/services/<int:pk>/", MailServiceDetailView.as_view(), name="service_detail"),
+    path("mail/services/<int:pk>/status/", MailServiceStatusView.as_view(), name="service_status"),
+    path("mail/addresses/<int:pk>/status/", AddressStatusView.as_view(), name="address_status"),
 ]

@@ -95,12 +95,17 @@ def plan_rows():
 class MailServiceDetailView(RestrictedView):
     model = MailService
     template = "mailservice/mailservice_detail.html"
+    addresses_shown = 50  # more: a link to the address list filtered on the service
 
     def context(self, service, **extra):
         user = self.request.user
+        addresses = (Address.objects.restrict(user, "view").filter(mail_service=service)
+                     .select_related("mail_service").order_by("local_part"))
         return {
             "service": service,
             "address_count": service.addresses.count(),
+            "addresses": addresses[:self.addresses_shown],
+            "can_add_address": may(user, ADD, organisation_id=service.organisation_id),
             "sync": service_sync(service),
             "plans": plan_rows(),
             "features": PLAN_FEATURES,

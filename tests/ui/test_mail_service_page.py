@@ -61,7 +61,7 @@ def test_an_internationalised_domain_is_shown_in_unicode_with_its_ascii_form(cli
                                                                              organisation):
     service = make_mail_service(owner, organisation, "münchen.example")
     assert service.domain == "xn--mnchen-3ya.example"
-    make_address(owner, service, "info")
+    info = make_address(owner, service, "info")
     client.force_login(owner)
     html = page(client, service)
     assert "<title>münchen.example · Mail Manager</title>" in html
@@ -70,3 +70,9 @@ def test_an_internationalised_domain_is_shown_in_unicode_with_its_ascii_form(cli
     assert '<bdi class="idn">info@münchen.example</bdi>' in html
     listing = client.get("/mail/").content.decode()
     assert '<bdi class="idn">münchen.example</bdi>' in listing
+    setup = client.get(f"/mail/addresses/{info.pk}/setup/").content.decode()
+    assert "<title>Client setup · info@münchen.example · Mail Manager</title>" in setup
+    assert '<bdi class="idn">info@münchen.example</bdi>' in setup
+    assert '<code id="client-username">info@xn--mnchen-3ya.example</code>' in setup  # typed as is
+    rules = client.get(f"/mail/addresses/{info.pk}/rules/").content.decode()
+    assert '← <bdi class="idn">info@münchen.example</bdi>' in rules

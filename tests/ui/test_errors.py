@@ -173,3 +173,14 @@ def test_the_api_error_shape_from_every_handler(status, code):
 def test_an_existing_endpoint_keeps_its_own_404(owner_api):
     response = owner_api.get("/api/v1/organisations/999999/")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_a_form_without_its_csrf_token_gets_the_products_403(owner, organisation):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    response = client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert 'class="sidebar"' in html and "Access refused" in html
+    assert "This form had expired or was sent from another page." in html
+    assert "CSRF verification failed" not in html

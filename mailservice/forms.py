@@ -282,12 +282,13 @@ def rule_forms_edited(data, change: str):
         return None
     prefix, row_form = ROW_SETS[kind]
     rows = posted_rows(data, prefix, row_form)
-    if operation == "add":
-        rows.extend([{}] if len(rows) < MAX_ROWS else [])
-    elif index.isdigit() and int(index) < len(rows):
+    added = operation == "add" and len(rows) < MAX_ROWS  # at the limit, the rows stay as they are
+    if added:
+        rows.append({})
+    elif operation == "remove":
+        if not (index.isdigit() and int(index) < len(rows)):
+            return None
         del rows[int(index)]
-    else:
-        return None
     data = data.copy()
     for key in [k for k in data if k.startswith(f"{prefix}-")]:
         del data[key]
@@ -299,7 +300,7 @@ def rule_forms_edited(data, change: str):
                              "enabled": bool(data.get("enabled"))})
     conditions, actions = ConditionRows(data, prefix="cond"), ActionRows(data, prefix="act")
     changed = conditions if kind == "conditions" else actions
-    if operation == "add" and changed.forms:  # the cursor goes to the new row
+    if added:  # the cursor goes to the new row
         new_row = changed.forms[-1]
         new_row.fields[next(iter(new_row.fields))].widget.attrs["autofocus"] = True
     return form, conditions, actions, kind

@@ -3,12 +3,12 @@ the backend status badge that pending pages poll."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.decorators import method_decorator
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.cache import never_cache
 
 from manager.accounts.roles import ADD, CHANGE, DELETE
 from manager.core.errors import ServiceError
@@ -161,41 +161,35 @@ def service_sync(service):
     return sync_state(sync_jobs([service.domain]).get(service.domain))
 
 
-@method_decorator(never_cache, name="get")
-class SyncStatusView(RestrictedView):
+def status_badge(request, service) -> HttpResponse:
     """The backend status badge alone (templates/components/sync_status.html): a page asks
-    for it every 2 s while it is pending; the answer stops asking once applied or failed.
-    Through the gate: another organisation's service or address is a 404."""
-
-    template = "components/sync_status.html"
-
-    def service_of(self, obj) -> MailService:
-        raise NotImplementedError
-
-    def get(self, request, pk):
-        service = self.service_of(self.get_restricted(pk=pk))
-        return render(request, self.template, {"sync": service_sync(service),
-                                               "status_url": request.path})
+    for it every 2 s while it is pending; the answer stops asking once applied or failed."""
+    response = render(request, "components/sync_status.html",
+                      {"sync": service_sync(service), "status_url": request.path})
+    add_never_cache_headers(response)
+    return response
 
 
-class MailServiceStatusView(SyncStatusView):
+class MailServiceStatusView(RestrictedView):
+    """Through the gate: another organisation's service is a 404."""
+
     model = MailService
 
-    def service_of(self, obj):
-        return obj
+    def get(self, request, pk):
+        return status_badge(request, self.get_restricted(pk=pk))
 
 
-class AddressStatusView(SyncStatusView):
+class AddressStatusView(RestrictedView):
     """The status of the address's mail service, for the address page: people who see the
-    address but not its mail service can follow it too."""
+    address but not its mail service follow it too. Another organisation's address is a 404."""
 
     model = Address
 
     def restricted_queryset(self):
         return Address.objects.select_related("mail_service")
 
-    def service_of(self, obj):
-        return obj.mail_service
+    def get(self, request, pk):
+        return status_badge(request, self.get_restricted(pk=pk).mail_service)
 
 
 urlpatterns = [

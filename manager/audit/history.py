@@ -14,10 +14,24 @@ from functools import lru_cache
 from django.apps import apps
 from django.utils import formats, timezone
 from django.utils.text import capfirst
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 EMPTY = "—"
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+
+# Verbose names that models leave to Django's default (no gettext in the model), listed so
+# that makemessages keeps them in the catalogue: `_translated` looks them up when shown.
+DEFAULT_VERBOSE_NAMES = [
+    gettext_noop("user"), gettext_noop("organisation"), gettext_noop("membership"),
+    gettext_noop("api token"), gettext_noop("mail service"), gettext_noop("address"),
+    gettext_noop("alias"), gettext_noop("redirection"), gettext_noop("address access"),
+    gettext_noop("invitation"), gettext_noop("device password"), gettext_noop("sorting rule"),
+    gettext_noop("rule template"), gettext_noop("created"), gettext_noop("updated"),
+    gettext_noop("sieve mode"), gettext_noop("sieve script"), gettext_noop("permissions"),
+    gettext_noop("expires"), gettext_noop("last used"), gettext_noop("last sent"),
+    gettext_noop("hint"), gettext_noop("can send"), gettext_noop("send count"),
+    gettext_noop("created by"), gettext_noop("accepted by"), gettext_noop("access"),
+]
 
 # Keys that services record but that are no field of the model.
 EXTRA_LABELS = {

@@ -1,9 +1,17 @@
 """The audit history's pure core: before/after snapshots → rows in words."""
 import datetime
 
+import pytest
 from django.utils import translation
 
 from manager.audit.history import ChangeRow, change_rows, format_value, stored_pairs
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """A page test run before may leave its language active in this thread."""
+    with translation.override("en"):
+        yield
 
 
 def test_only_changed_fields_become_rows_in_their_order_with_their_labels():

@@ -205,7 +205,7 @@ ACTION_CHOICES = [
     ("mark_read", _("Mark as read")), ("flag", _("Flag")),
     ("stop", _("Stop processing further rules")),
 ]
-EXTRA_ROWS = 2
+EXTRA_ROWS = 1  # one empty row to type into; "Add a condition" / "Add an action" for more
 
 
 class RuleForm(forms.Form):
@@ -269,6 +269,57 @@ def rule_forms(data=None, rule: dict | None = None):
     return (RuleForm(initial=initial),
             ConditionRows(initial=list(rule.get("conditions") or []), prefix="cond"),
             ActionRows(initial=list(rule.get("actions") or []), prefix="act"))
+
+
+ROW_SETS = {"conditions": ("cond", ConditionRow), "actions": ("act", ActionRow)}
+MAX_ROWS = 32  # "Add" stops there (a rule has at most 32 actions)
+
+
+def posted_rows(data, prefix: str, row_form) -> list[dict]:
+    """The rows of one posted formset as {field: raw value} (absent keys stay absent: an
+    unticked checkbox is not posted)."""
+    try:
+        total = max(0, min(int(data.get(f"{prefix}-TOTAL_FORMS", 0)), ConditionRows.max_num))
+    except ValueError:
+        total = 0
+    return [{name: data[f"{prefix}-{index}-{name}"] for name in row_form.base_fields
+             if f"{prefix}-{index}-{name}" in data} for index in range(total)]
+
+
+def rule_forms_edited(data, change: str):
+    """The posted rule form after "add a row" (`change` = "add:conditions") or "remove a
+    row" ("remove:actions:1"): what was typed is kept, the rows after a removed one move
+    up and the management form's counts follow. Returns (form, conditions, actions, kind
+    of the changed rows), the form unbound (no "required" errors for a rule being written);
+    None if `change` is not such a change."""
+    operation, _sep, rest = change.partition(":")
+    kind, _sep, index = rest.partition(":")
+    if kind not in ROW_SETS or operation not in ("add", "remove"):
+        return None
+    prefix, row_form = ROW_SETS[kind]
+    rows = posted_rows(data, prefix, row_form)
+    added = operation == "add" and len(rows) < MAX_ROWS  # at the limit, the rows stay as they are
+    if added:
+        rows.append({})
+    elif operation == "remove":
+        if not (index.isdigit() and int(index) < len(rows)):
+            return None
+        del rows[int(index)]
+    data = data.copy()
+    for key in [k for k in data if k.startswith(f"{prefix}-")]:
+        del data[key]
+    for position, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"{prefix}-{position}-{name}"] = value
+    data[f"{prefix}-TOTAL_FORMS"], data[f"{prefix}-INITIAL_FORMS"] = str(len(rows)), "0"
+    form = RuleForm(initial={"name": data.get("name", ""), "match": data.get("match") or "all",
+                             "enabled": bool(data.get("enabled"))})
+    conditions, actions = ConditionRows(data, prefix="cond"), ActionRows(data, prefix="act")
+    changed = conditions if kind == "conditions" else actions
+    if added:  # the cursor goes to the new row
+        new_row = changed.forms[-1]
+        new_row.fields[next(iter(new_row.fields))].widget.attrs["autofocus"] = True
+    return form, conditions, actions, kind
 
 
 def rule_summary(rule: SortingRule) -> dict:

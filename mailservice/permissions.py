@@ -52,11 +52,12 @@ def labels(permissions) -> list[str]:
 def permission_message(permissions) -> str:
     """ "You need the “Read mail” permission on this address." (or "… or …")."""
     labels = dict(Permission.choices)
-    names = [f"“{labels[p]}”" for p in permissions]
+    names = [str(labels[p]) for p in permissions]
     if len(names) == 1:
-        return _("You need the %(permission)s permission on this address.") % {"permission": names[0]}
-    return _("You need the %(first)s or %(second)s permission on this address.") % {
-        "first": ", ".join(names[:-1]), "second": names[-1]}
+        return _("You need the “%(permission)s” permission on this address.") % {
+            "permission": names[0]}
+    return _("You need the “%(first)s” or “%(second)s” permission on this address.") % {
+        "first": "”, “".join(names[:-1]), "second": names[-1]}
 
 
 def administrators_only_message() -> str:

@@ -22,3 +22,9 @@ def app_urlpatterns():
 
 
 urlpatterns += app_urlpatterns()
+
+# The product's own error pages (JSON error shape under /api/): manager/core/views.py.
+handler400 = "manager.core.views.bad_request"
+handler403 = "manager.core.views.permission_denied"
+handler404 = "manager.core.views.page_not_found"
+handler500 = "manager.core.views.server_error"

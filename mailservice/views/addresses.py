@@ -1,5 +1,7 @@
 """Address pages: the list (search, filters, bulk actions), creation with the catchall
 warnings, and the detail page (settings, auto-reply, aliases, redirections)."""
+from dataclasses import replace
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -157,12 +159,13 @@ class AddressDetailView(AddressMixin, RestrictedView):
         user = self.request.user
         can_manage = manages(user, address)
         mine = [] if can_manage else permissions.granted(user, address)
+        sync = sync_state(selectors.sync_jobs([address.mail_service.domain])
+                          .get(address.mail_service.domain))
         return {
             "address": address,
             "service": address.mail_service,
             "catchall": CATCHALL_LOCAL_PART,
-            "sync": sync_state(selectors.sync_jobs([address.mail_service.domain])
-                               .get(address.mail_service.domain)),
+            "sync": sync if can_manage else replace(sync, error=""),  # errors: for managers
             "aliases": address.aliases.select_related("mail_service") if can_manage else [],
             "redirections": address.redirections.all(),
             "can_manage": can_manage,

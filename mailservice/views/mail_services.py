@@ -1,10 +1,14 @@
-"""Mail service pages: list, create, detail, plan change, delete."""
+"""Mail service pages: list, create, detail (with its addresses), plan change, delete, and
+the backend status badge that pending pages poll."""
+from dataclasses import replace
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -15,7 +19,7 @@ from manager.core.views import RestrictedView, done, refused, sync_state
 
 from .. import services
 from ..forms import MailServiceCreateForm, MailServicePlanForm
-from ..models import MailService
+from ..models import Address, MailService
 from ..plans import PLANS
 from ..selectors import sync_jobs
 
@@ -96,13 +100,18 @@ def plan_rows():
 class MailServiceDetailView(RestrictedView):
     model = MailService
     template = "mailservice/mailservice_detail.html"
+    addresses_shown = 50  # more: a link to the address list filtered on the service
 
     def context(self, service, **extra):
         user = self.request.user
+        addresses = (Address.objects.restrict(user, "view").filter(mail_service=service)
+                     .select_related("mail_service").order_by("local_part"))
         return {
             "service": service,
             "address_count": service.addresses.count(),
-            "sync": sync_state(sync_jobs([service.domain]).get(service.domain)),
+            "addresses": addresses[:self.addresses_shown],
+            "can_add_address": may(user, ADD, organisation_id=service.organisation_id),
+            "sync": service_sync(service),
             "plans": plan_rows(),
             "features": PLAN_FEATURES,
             "can_change": may(user, CHANGE, organisation_id=service.organisation_id),
@@ -153,8 +162,49 @@ class MailServiceDetailView(RestrictedView):
         return MailService.objects.select_related("organisation")
 
 
+def service_sync(service):
+    return sync_state(sync_jobs([service.domain]).get(service.domain))
+
+
+def status_badge(request, service) -> HttpResponse:
+    """The backend status badge alone (templates/components/sync_status.html): a page asks
+    for it every 2 s while it is pending; the answer stops asking once applied or failed.
+    The backend's error text is for the organisation's managers only."""
+    sync = service_sync(service)
+    if not may(request.user, CHANGE, organisation_id=service.organisation_id):
+        sync = replace(sync, error="")
+    response = render(request, "components/sync_status.html",
+                      {"sync": sync, "status_url": request.path})
+    add_never_cache_headers(response)
+    return response
+
+
+class MailServiceStatusView(RestrictedView):
+    """Through the gate: another organisation's service is a 404."""
+
+    model = MailService
+
+    def get(self, request, pk):
+        return status_badge(request, self.get_restricted(pk=pk))
+
+
+class AddressStatusView(RestrictedView):
+    """The status of the address's mail service, for the address page: people who see the
+    address but not its mail service follow it too. Another organisation's address is a 404."""
+
+    model = Address
+
+    def restricted_queryset(self):
+        return Address.objects.select_related("mail_service")
+
+    def get(self, request, pk):
+        return status_badge(request, self.get_restricted(pk=pk).mail_service)
+
+
 urlpatterns = [
     path("mail/", MailServiceListView.as_view(), name="service_list"),
     path("mail/services/new/", MailServiceCreateView.as_view(), name="service_new"),
     path("mail/services/<int:pk>/", MailServiceDetailView.as_view(), name="service_detail"),
+    path("mail/services/<int:pk>/status/", MailServiceStatusView.as_view(), name="service_status"),
+    path("mail/addresses/<int:pk>/status/", AddressStatusView.as_view(), name="address_status"),
 ]

@@ -16,6 +16,7 @@ from ..forms import (
     add_rule_errors,
     chosen_suggestions,
     rule_forms,
+    rule_forms_edited,
     rule_summary,
 )
 from ..models import Address, Permission, SortingRule
@@ -84,9 +85,15 @@ class RuleListView(RulesMixin):
 
 
 class RuleFormView(RulesMixin):
-    """Create (no `rid`) or edit a rule. Empty rows are ignored; the service validates."""
+    """Create (no `rid`) or edit a rule. Empty rows are ignored; the service validates.
+    "Add a condition/action" and "Remove" post the form with `row` (see `edit_rows`)."""
 
     template = "mailservice/rules_form.html"
+    rows_partial = "mailservice/_rule_rows.html"
+
+    def form_url(self, address, rule):
+        return (reverse("mailservice:rule_edit", args=[address.pk, rule.pk]) if rule
+                else reverse("mailservice:rule_new", args=[address.pk]))
 
     def context(self, address, rule, form, conditions, actions, **extra):
         return {"address": address, "rule": rule, "form": form, "conditions": conditions,
@@ -94,8 +101,7 @@ class RuleFormView(RulesMixin):
                 "folders": services.folder_choices(
                     actor=self.request.user, address=address,
                     rules=SortingRule.objects.filter(address=address)),
-                "action_url": (reverse("mailservice:rule_edit", args=[address.pk, rule.pk]) if rule
-                               else reverse("mailservice:rule_new", args=[address.pk])), **extra}
+                "action_url": self.form_url(address, rule), **extra}
 
     def get_rule(self, address, rid):
         return get_object_or_404(SortingRule, address=address, pk=rid) if rid else None
@@ -109,9 +115,28 @@ class RuleFormView(RulesMixin):
                     "conditions": rule.conditions, "actions": rule.actions}
         return render(request, self.template, self.context(address, rule, *rule_forms(rule=data)))
 
+    def edit_rows(self, request, address, rule):
+        """A row added or removed, nothing saved: with htmx the changed fieldset only (its
+        management form included, so the counts stay right), without JavaScript the page."""
+        edited = rule_forms_edited(request.POST, request.POST["row"])
+        if edited is None:
+            messages.error(request, _("Unknown operation."))
+            return render(request, self.template,
+                          self.context(address, rule, *rule_forms(request.POST)), status=400)
+        form, conditions, actions, kind = edited
+        if request.htmx:
+            return render(request, self.rows_partial, {
+                "rows": conditions if kind == "conditions" else actions, "kind": kind,
+                "action_url": self.form_url(address, rule)})
+        ticked = [{**c, "checked": True} for c in chosen_suggestions(request.POST)]
+        return render(request, self.template,
+                      self.context(address, rule, form, conditions, actions, suggestions=ticked))
+
     def post(self, request, pk, rid=None):
         address = self.get_address(pk)
         rule = self.get_rule(address, rid)
+        if "row" in request.POST:
+            return self.edit_rows(request, address, rule)
         form, conditions, actions = rule_forms(request.POST)
         chosen = chosen_suggestions(request.POST)
         ticked = [{**c, "checked": True} for c in chosen]
@@ -203,8 +228,9 @@ class AdvancedView(RulesMixin):
 
     def context(self, address, form=None, **extra):
         if form is None:
-            script = address.sieve_script or selectors.script_for(address)
-            form = AdvancedForm(initial={"script": script})
+            # What runs now: in standard mode the script compiled from the rules, not the
+            # advanced script kept from an earlier switch.
+            form = AdvancedForm(initial={"script": selectors.script_for(address)})
         return {"address": address, "form": form,
                 "offered": address.mail_service.plan_info.advanced_sieve, **extra}
 

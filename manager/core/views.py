@@ -1,12 +1,17 @@
 """UI base views and htmx helpers shared by every app: the gate for pages, htmx answers,
 refused changes as messages, downloads and the backend status of a pushed unit."""
+import logging
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext
 from django.views import View
 
 from .errors import ServiceError
@@ -109,3 +114,99 @@ class HomeView(LoginRequiredMixin, View):
             if url:
                 return redirect(url)
         return render(request, "core/home.html", {})
+
+
+
+# --- Error pages -------------------------------------------------------------------------
+# The product's own 400/403/404/500 pages, in the shell. Paths under /api/ keep the API's
+# one error shape: DRF views answer it themselves; these handlers cover what Django answers
+# outside them (an unknown /api/ URL, an exception an endpoint did not handle).
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+ERROR_CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found", 500: "server_error"}
+MINIMAL_PAGE = ('<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                "<title>{title} · Mail Manager</title></head><body><main>"
+                '<h1>{title}</h1><p>{text}</p><p><a href="/">{home}</a></p></main></body></html>')
+
+
+def error_title(status) -> str:
+    return {400: gettext("Bad request"), 403: gettext("Access refused"),
+            404: gettext("Page not found"), 500: gettext("Server error")}[status]
+
+
+def error_message(status, exception=None) -> str:
+    """What the page says: a refusal's own message (403; run through the catalogue, as
+    some are raised in English), a fixed text otherwise (a 404 message names models, a 400
+    or 500 message may hold internals)."""
+    if status == 403 and exception is not None and exception.args and str(exception.args[0]):
+        return gettext(str(exception.args[0]))
+    return {
+        400: gettext("The request could not be understood."),
+        403: gettext("You may not do this."),
+        404: gettext("This page does not exist, or you may not see it."),
+        500: gettext("Something went wrong on our side. The error is logged; please try again later."),
+    }[status]
+
+
+def back_url(request) -> str:
+    """The previous page when it is one of ours (same host), else nothing."""
+    referer = request.META.get("HTTP_REFERER", "")
+    try:
+        ours = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure())
+    except Exception:  # a bad Host header: no back link rather than another error
+        return ""
+    return referer if ours else ""
+
+
+def minimal_error_page(status) -> HttpResponse:
+    """Needs neither the database nor the template engine."""
+    return HttpResponse(MINIMAL_PAGE.format(
+        lang=escape(get_language() or "en"), title=escape(error_title(status)),
+        text=escape(error_message(status)), home=escape(gettext("Back to the home page"))),
+        status=status)
+
+
+def error_page(request, status, exception=None) -> HttpResponse:
+    """One HTTP error: the JSON error shape under /api/, the page in the shell otherwise.
+    If the page cannot be rendered with the request (database down, a failing context
+    processor), the shell is rendered without it (no user chrome); failing that, a
+    minimal page."""
+    message = error_message(status, exception)
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": {"code": ERROR_CODES[status], "message": message,
+                                       "fields": {}}}, status=status)
+    template = f"{status}.html"
+    context = {"status": status, "title": error_title(status), "message": message}
+    try:
+        return HttpResponse(loader.render_to_string(
+            template, {**context, "back_url": back_url(request)}, request), status=status)
+    except Exception:
+        logger.exception("The %s page could not be rendered with the request", status)
+    try:
+        return HttpResponse(loader.render_to_string(template, context), status=status)
+    except Exception:
+        logger.exception("The %s page could not be rendered", status)
+    return minimal_error_page(status)
+
+
+def bad_request(request, exception):
+    return error_page(request, 400, exception)
+
+
+def permission_denied(request, exception):
+    return error_page(request, 403, exception)
+
+
+def page_not_found(request, exception):
+    return error_page(request, 404, exception)
+
+
+def server_error(request):
+    try:
+        return error_page(request, 500)
+    except Exception:  # even the request itself is unusable
+        return minimal_error_page(500)

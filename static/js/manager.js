@@ -31,3 +31,54 @@ document.addEventListener("change", function (event) {
     });
   }
 });
+// Copy buttons. The contract, for every template:
+//   <code id="ID">text</code>
+//   <button type="button" class="copy" data-copy-target="#ID" data-copied-label="{% trans 'Copied' %}">…</button>
+// (templates/components/copy_button.html writes it). A click copies the value of the target
+// (input, textarea, select) or its text (anything else) to the clipboard and shows
+// data-copied-label (default "Copied") for two seconds. Without the Clipboard API (a page
+// served over plain http, an old browser) the text is selected and copied with execCommand;
+// it stays selected, so the person can still copy it by hand. Without JavaScript the
+// buttons are hidden (manager.css), the text stays selectable.
+document.documentElement.classList.add("js");
+(function () {
+  function textOf(target) {
+    return target.matches("input, textarea, select") ? target.value : target.textContent.trim();
+  }
+  function copyBySelecting(target) {
+    if (target.matches("input, textarea")) {
+      target.focus();
+      target.select();
+    } else {
+      const range = document.createRange();
+      range.selectNodeContents(target);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+    }
+    try { return document.execCommand("copy"); } catch (error) { return false; }
+  }
+  function showCopied(button) {
+    if (button.dataset.copyOriginal === undefined) button.dataset.copyOriginal = button.innerHTML;
+    button.textContent = button.dataset.copiedLabel || "Copied";
+    button.classList.add("copied");
+    clearTimeout(button.copyTimer);
+    button.copyTimer = setTimeout(function () {
+      button.innerHTML = button.dataset.copyOriginal;
+      delete button.dataset.copyOriginal;
+      button.classList.remove("copied");
+    }, 2000);
+  }
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("button.copy[data-copy-target]");
+    const target = button && document.querySelector(button.dataset.copyTarget);
+    if (!target) return;
+    const text = textOf(target);
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { showCopied(button); }, function () {
+        if (copyBySelecting(target)) showCopied(button);
+      });
+    } else if (copyBySelecting(target)) {
+      showCopied(button);
+    }
+  });
+})();

@@ -1,10 +1,15 @@
 """Sorting-rule pages: list, form, from an e-mail, test, advanced mode."""
+import re
+from html import unescape
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import QueryDict
 
 from mailservice import services
+from mailservice.forms import rule_forms_edited
 from mailservice.models import Address, Permission, SortingRule
 
 SIEVE_DIR = Path(__file__).resolve().parent.parent / "sieve"
@@ -218,3 +223,127 @@ def test_pages_are_gated(client, owner, alice, member, outsider, other_organisat
     assert client.get(url(alice)).status_code == 404
     client.logout()
     assert client.get(url(alice)).status_code == 302  # to the login page
+
+
+# --- Condition and action rows: added and removed in the form ---------------------------
+
+def input_value(html, name):
+    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', html)
+    assert match, name
+    value = re.search(r'value="([^"]*)"', match.group(0))
+    return value.group(1) if value else None
+
+
+def test_a_new_rule_starts_with_one_row_of_each(client, owner, alice):
+    client.force_login(owner)
+    html = client.get(url(alice, "new/")).content.decode()
+    assert input_value(html, "cond-TOTAL_FORMS") == "1" and input_value(html, "act-TOTAL_FORMS") == "1"
+    assert 'value="add:conditions"' in html and 'value="add:actions"' in html
+    assert 'value="remove:conditions:0"' in html
+    assert "Save to get more empty rows" not in html
+
+
+def test_adding_a_row_without_javascript_keeps_what_was_typed_and_saves_nothing(client, owner, alice):
+    client.force_login(owner)
+    response = client.post(url(alice, "new/"), form_data(name="", row="add:conditions"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" in html and input_value(html, "cond-TOTAL_FORMS") == "3"
+    assert input_value(html, "cond-0-value") == "news" and not input_value(html, "cond-2-value")
+    assert input_value(html, "act-0-argument") == "Mail List/News"
+    assert "This field is required" not in html  # a rule being written is not refused
+    assert not SortingRule.objects.filter(address=alice).exists()
+
+
+def test_with_htmx_only_the_changed_rows_come_back(client, owner, alice):
+    client.force_login(owner)
+    response = client.post(url(alice, "new/"), form_data(row="add:actions"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and html.count("<fieldset") == 1
+    assert 'id="rule-actions"' in html and 'hx-target="this"' in html
+    assert input_value(html, "act-TOTAL_FORMS") == "3" and input_value(html, "act-INITIAL_FORMS") == "0"
+    assert re.search(r'<select name="act-2-kind"[^>]*autofocus', html)  # the cursor goes there
+    assert f'hx-post="{url(alice, "new/")}"' in html
+
+
+def test_removing_a_row_moves_the_next_ones_up_and_the_form_still_saves(client, owner, alice):
+    client.force_login(owner)
+    data = form_data(**{"cond-1-field": "from", "cond-1-value": "shop.example",
+                        "act-0-kind": "copy", "act-0-keep_copy": "on",
+                        "act-1-kind": "flag"})
+    form, conditions, actions, kind = rule_forms_edited(QueryDict(urlencode(data)),
+                                                         "remove:conditions:0")
+    assert kind == "conditions" and conditions.total_form_count() == 1
+    assert conditions.data["cond-TOTAL_FORMS"] == "1"
+    assert conditions.data["cond-0-field"] == "from" and "cond-1-field" not in conditions.data
+    assert conditions.data["act-0-keep_copy"] == "on"  # the other rows are untouched
+    assert form.initial["name"] == "Newsletters" and not form.is_bound
+    response = client.post(url(alice, "new/"), conditions.data)  # what the page posts next
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = SortingRule.objects.get(address=alice)
+    assert rule.conditions == [{"field": "from", "operator": "contains", "value": "shop.example"}]
+    assert [a["kind"] for a in rule.actions] == ["copy", "flag"]
+
+
+def test_a_removed_rows_checkbox_does_not_tick_the_next_one(owner, alice):
+    data = QueryDict(urlencode(form_data(**{"act-0-kind": "forward", "act-0-argument": "a@b.example",
+                                            "act-0-keep_copy": "on"})))
+    _form, _conditions, actions, _kind = rule_forms_edited(data, "remove:actions:0")
+    assert actions.total_form_count() == 1 and "act-0-keep_copy" not in actions.data
+
+
+def test_rows_stop_at_the_limit_and_unknown_changes_are_refused(client, owner, alice):
+    from mailservice.forms import MAX_ROWS
+
+    data = QueryDict(urlencode(form_data(**{"cond-TOTAL_FORMS": str(MAX_ROWS)})))
+    assert rule_forms_edited(data, "add:conditions")[1].total_form_count() == MAX_ROWS
+    for change in ("add:rules", "remove:conditions:9", "remove:actions:x", "drop:actions:0"):
+        assert rule_forms_edited(QueryDict(urlencode(form_data())), change) is None
+    client.force_login(owner)
+    response = client.post(url(alice, "new/"), form_data(row="remove:conditions:7"))
+    assert response.status_code == 400
+    assert not SortingRule.objects.filter(address=alice).exists()
+
+
+def test_editing_rows_is_gated_like_the_form(client, owner, alice, member, outsider,
+                                             other_organisation):
+    services.access_grant(actor=owner, address=alice, user=member, permissions=[Permission.READ])
+    client.force_login(member)
+    assert client.post(url(alice, "new/"), form_data(row="add:conditions")).status_code == 403
+    client.force_login(outsider)
+    assert client.post(url(alice, "new/"), form_data(row="add:conditions")).status_code == 404
+
+
+# --- Advanced mode: what the pages say --------------------------------------------------
+
+def script_on_the_page(html):
+    textarea = re.search(r"<textarea[^>]*>\n?(.*?)</textarea>", html, re.S)  # as a browser reads it
+    return unescape(textarea.group(1))
+
+
+@pytest.mark.usefixtures("sievec")
+def test_after_switching_back_the_advanced_page_shows_the_compiled_script(client, owner, alice):
+    make_rule(owner, alice, folder="Social/FB")
+    hand_written = 'require "fileinto";\n# written by hand\nfileinto "Hand";\n'
+    services.sieve_set(actor=owner, address=alice, mode="advanced", script=hand_written)
+    client.force_login(owner)
+    assert script_on_the_page(client.get(url(alice, "advanced/")).content.decode()) == hand_written
+    assert client.post(url(alice, "advanced/"), {"operation": "standard"}).status_code == 302
+    script = script_on_the_page(client.get(url(alice, "advanced/")).content.decode())
+    assert "written by hand" not in script and '"Hand"' not in script
+    assert '"Social/FB"' in script
+    assert script == client.get(url(alice, "advanced/download/")).content.decode()
+
+
+@pytest.mark.usefixtures("sievec")
+def test_while_advanced_mode_is_on_the_rule_list_says_the_rules_are_inactive(client, owner, alice):
+    make_rule(owner, alice)
+    client.force_login(owner)
+    notice = "Advanced mode is on: these standard rules are inactive."
+    assert notice not in client.get(url(alice)).content.decode()
+    services.sieve_set(actor=owner, address=alice, mode="advanced", script="keep;\n")
+    html = client.get(url(alice)).content.decode()
+    assert notice in html and 'id="advanced-mode-notice"' in html
+    partial = client.get(url(alice), HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and notice in partial  # the htmx table says it too

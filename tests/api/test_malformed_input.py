@@ -94,3 +94,28 @@ def test_deep_json_and_huge_numbers_are_400(api, owner, premium):
     assert huge.status_code == 400, huge.content
     nested = client.post(f"/api/v1/addresses/{HUGE}/rules/", {}, format="json")
     assert nested.status_code in (400, 404)
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_paths_without_the_slash_and_unknown_paths_answer_in_the_shape(api, owner, premium,
+                                                                       settings, debug):
+    settings.DEBUG = debug
+    client = api(owner)
+    created = client.post("/api/v1/addresses", {"mail_service": premium.pk, "local_part": "noslash"},
+                          format="json")
+    assert created.status_code == 201, created.content  # not a 301 that drops the body
+    assert client.get(f"/api/v1/addresses/{created.json()['id']}").status_code == 200
+    for url in ("/api/v1/nope/", "/api/v1/addresses/abc/", "/api/v1/x/y/z"):
+        response = client.get(url)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+        assert response.json()["error"]["code"] == "not_found"
+    stranger = api(None)
+    stranger.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert stranger.get("/api/v1/addresses/").json()["error"]["code"] == "authentication_failed"
+    assert stranger.get("/api/v1/nope/").json()["error"]["code"] == "not_found"
+
+
+def test_a_body_over_the_limit_is_413_in_the_shape(api, owner, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api(owner).post("/api/v1/addresses/", {"local_part": "x" * 5000}, format="json")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"

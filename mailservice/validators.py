@@ -28,6 +28,18 @@ def clean_local_part(value: str) -> str:
     return value
 
 
+def _real_a_label(label: str) -> bool:
+    """A label with "--" in third and fourth place is reserved for IDNA: it must be an
+    A-label ("xn--…") that decodes to Unicode and encodes back to itself ("xn--zz" does
+    not: no DNS registry would hold it)."""
+    if not label.startswith("xn--"):
+        return False
+    try:
+        return label.encode("ascii").decode("idna").encode("idna").decode("ascii") == label
+    except UnicodeError:
+        return False
+
+
 def clean_domain(value: str) -> str:
     value = (value or "").strip().lower().rstrip(".")
     try:
@@ -36,6 +48,8 @@ def clean_domain(value: str) -> str:
         raise ValidationError(_("Not a valid domain name."), code="invalid_domain") from exc
     labels = value.split(".")
     if len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValidationError(_("Not a valid domain name."), code="invalid_domain")
+    if not all(_real_a_label(label) for label in labels if label[2:4] == "--"):
         raise ValidationError(_("Not a valid domain name."), code="invalid_domain")
     if labels[-1].isdigit():
         raise ValidationError(_("Not a valid domain name."), code="invalid_domain")

@@ -67,7 +67,9 @@ def format_value(value, choices: Mapping | None = None) -> str:
         parts = [format_value(item, choices) for item in value]
         return ("; " if any(isinstance(item, dict) for item in value) else ", ").join(parts)
     if isinstance(value, dict):
-        return ", ".join(f"{key}: {format_value(item, choices)}" for key, item in value.items())
+        # Sorted: PostgreSQL's jsonb does not keep the order the keys were written in.
+        return ", ".join(f"{key}: {format_value(item, choices)}"
+                         for key, item in sorted(value.items()))
     if isinstance(value, str) and _ISO_DATETIME.match(value):
         try:
             moment = datetime.datetime.fromisoformat(value)

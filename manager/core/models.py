@@ -21,7 +21,7 @@ class PushJob(models.Model):
         FAILED = "failed", _("Failed")
 
     kind = models.CharField(max_length=40)  # a registered push handler, e.g. "mail_service"
-    target_id = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=255)  # a domain name may have 253 characters
     organisation = models.ForeignKey(
         "accounts.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -2,7 +2,7 @@
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from manager.core.api import RestrictedViewSet, ServiceModelViewSet
+from manager.core.api import FixedAfterCreationMixin, RestrictedViewSet, ServiceModelViewSet
 
 from .. import permissions, selectors, services
 from ..filters import AddressFilter
@@ -12,7 +12,13 @@ from .sync import SyncContextMixin, SyncStatusMixin
 MANAGERS_ONLY = "managers"
 
 
-class AddressSerializer(SyncStatusMixin, serializers.ModelSerializer):
+class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.ModelSerializer):
+    """An address (mailbox) of a mail service. `mail_service` and `local_part` are set at
+    creation and fixed afterwards (a different value is 400 `read_only`); `sync_*` tell
+    whether the backend serves the latest change."""
+
+    fixed_after_creation = ("mail_service", "local_part")
+
     mail_service = serializers.PrimaryKeyRelatedField(queryset=MailService.objects.none())
     # Length and characters are checked by the service, which gives the RFC 5321 reason.
     local_part = serializers.CharField(max_length=254, allow_blank=True)
@@ -26,6 +32,9 @@ class AddressSerializer(SyncStatusMixin, serializers.ModelSerializer):
                   "autoreply_body", "created", "sync_status", "sync_error", "last_applied"]
         read_only_fields = ["id", "created", "sieve_mode"]
         extra_kwargs = {"local_part": {"validators": []}}
+        # The service decides whether a local part is free (409 local_part_taken, whatever
+        # the case of the letters); the model's unique constraint must not answer first.
+        validators = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

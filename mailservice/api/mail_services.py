@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from manager.accounts.models import Organisation
 from manager.accounts.roles import CHANGE
-from manager.core.api import ServiceModelViewSet
+from manager.core.api import FixedAfterCreationMixin, ServiceModelViewSet
 
 from .. import services
 from ..filters import MailServiceFilter
@@ -15,7 +15,13 @@ from ..plans import PLAN_CHOICES
 from .sync import SyncContextMixin, SyncStatusMixin
 
 
-class MailServiceSerializer(SyncStatusMixin, serializers.ModelSerializer):
+class MailServiceSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.ModelSerializer):
+    """A mail service: one domain of an organisation on a plan. `organisation` and `domain`
+    are set at creation and fixed afterwards (a different value is 400 `read_only`);
+    `sync_*` tell whether the backend serves the latest change."""
+
+    fixed_after_creation = ("organisation", "domain")
+
     organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.none())
     plan = serializers.ChoiceField(choices=PLAN_CHOICES)
     address_limit = serializers.IntegerField(read_only=True)

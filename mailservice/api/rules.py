@@ -21,6 +21,8 @@ from ..sieve.rules import (
     ACTION_KINDS,
     EMAIL_TYPES,
     FIELDS,
+    MAX_ACTIONS,
+    MAX_CONDITIONS,
     TEXT_OPERATORS,
 )
 from .addresses import AddressChildViewSet
@@ -53,8 +55,8 @@ class RuleBodySerializer(serializers.Serializer):
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
     enabled = serializers.BooleanField(default=True)
     match = serializers.ChoiceField(choices=SortingRule.Match.choices, default="all")
-    conditions = ConditionSerializer(many=True)
-    actions = ActionSerializer(many=True)
+    conditions = ConditionSerializer(many=True, max_length=MAX_CONDITIONS)
+    actions = ActionSerializer(many=True, max_length=MAX_ACTIONS)
 
 
 class LintWarningSerializer(serializers.Serializer):
@@ -74,8 +76,8 @@ class HeaderEditSerializer(serializers.Serializer):
 
 
 class SortingRuleSerializer(serializers.ModelSerializer):
-    conditions = ConditionSerializer(many=True)
-    actions = ActionSerializer(many=True)
+    conditions = ConditionSerializer(many=True, max_length=MAX_CONDITIONS)
+    actions = ActionSerializer(many=True, max_length=MAX_ACTIONS)
     match = serializers.ChoiceField(choices=SortingRule.Match.choices, default="all")
     name = serializers.CharField(trim_whitespace=False, allow_blank=True)
     position = serializers.IntegerField(

@@ -23,6 +23,9 @@ def _parse_rules(rules: list) -> list[Rule]:
     if not isinstance(rules, list) or not rules:
         raise ServiceError(_("A template needs at least one rule."), code="invalid",
                            fields={"rules": [_("Add at least one rule.")]})
+    if len(rules) > MAX_RULES_PER_ADDRESS:
+        message = _("An address has at most %(n)d rules.") % {"n": MAX_RULES_PER_ADDRESS}
+        raise ServiceError(message, code="limit_reached", fields={"rules": [message]})
     return [parse_rule(data if isinstance(data, Mapping) else {}, prefix=f"rules.{i}.")
             for i, data in enumerate(rules)]
 

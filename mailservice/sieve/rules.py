@@ -32,6 +32,7 @@ MATCH_POLICIES = ("all", "any")
 # Limits of a default Pigeonhole install (sieve_max_redirects, sieve_max_actions).
 MAX_REDIRECTS = 4
 MAX_ACTIONS = 32
+MAX_CONDITIONS = 50  # a rule compiles to one test; thousands would only slow every delivery
 MAX_NAME_LENGTH = 200
 MAX_VALUE_LENGTH = 1000
 MAX_FOLDER_SEGMENT_BYTES = 255  # one directory name on the mail store
@@ -185,6 +186,9 @@ def validate_rule(rule: Rule) -> dict[str, list[str]]:
 
     if not rule.conditions:
         add("conditions", ["Add at least one condition."])
+    elif len(rule.conditions) > MAX_CONDITIONS:
+        add("conditions", [f"At most {MAX_CONDITIONS} conditions."])
+        return errors  # not worth checking each of thousands
     for index, condition in enumerate(rule.conditions):
         prefix = f"conditions.{index}"
         if condition.field not in FIELDS:
@@ -205,6 +209,7 @@ def validate_rule(rule: Rule) -> dict[str, list[str]]:
         add("actions", ["Add at least one action."])
     elif len(rule.actions) > MAX_ACTIONS:
         add("actions", [f"At most {MAX_ACTIONS} actions."])
+        return errors
     for index, action in enumerate(rule.actions):
         prefix = f"actions.{index}"
         if action.kind not in ACTION_KINDS:

@@ -19,8 +19,10 @@ def field_errors(detail, path: str = "") -> list[tuple[str, str, str]]:
     `{index: …}` of list serializers), as (path, message, code); paths are dotted:
     `conditions.1.operator`, as the services name fields."""
     if isinstance(detail, dict):
+        # An error about a nested object or list as a whole belongs to its own field.
         return [leaf for key, value in detail.items()
-                for leaf in field_errors(value, f"{path}.{key}" if path else str(key))]
+                for leaf in field_errors(value, path if path and key == "non_field_errors"
+                                         else f"{path}.{key}" if path else str(key))]
     if isinstance(detail, list | tuple):
         leaves = []
         for index, item in enumerate(detail):
@@ -72,6 +74,30 @@ def exception_handler(exc, context):
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     headers = {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After")}
     return error_response(response.status_code, str(code), str(detail), headers=headers)
+
+
+class FixedAfterCreationMixin:
+    """For a serializer whose `fixed_after_creation` fields are set at creation only: on an
+    update they are read-only, and sending a different value is refused (400 `read_only`)
+    instead of being silently ignored."""
+
+    fixed_after_creation: tuple[str, ...] = ()
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None or isinstance(self.instance, list | tuple):
+            return attrs
+        changed = {}
+        for name in self.fixed_after_creation:
+            if name not in getattr(self, "initial_data", {}):
+                continue
+            current = getattr(self.instance, f"{name}_id", None)
+            current = getattr(self.instance, name) if current is None else current
+            if str(self.initial_data[name]).strip().lower() != str(current).lower():
+                changed[name] = [exceptions.ErrorDetail("Fixed once created.", code="read_only")]
+        if changed:
+            raise exceptions.ValidationError(changed)
+        return attrs
 
 
 class RestrictedViewSet(viewsets.GenericViewSet):

@@ -1,6 +1,6 @@
 """The REST API v1 router: each installed app of the project mounts its resources (SPEC
 §9) through its `api.register(router)`, platform core first (INSTALLED_APPS order)."""
-from django.urls import include, path, re_path
+from django.urls import Resolver404, include, path, re_path, resolve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -10,9 +10,6 @@ from manager.core.views import error_page
 
 def build_router() -> DefaultRouter:
     router = DefaultRouter()
-    # A path without its final slash is the same route: no redirect that drops a POST
-    # body, no APPEND_SLASH error (DRF's regex routes take the pattern as it is).
-    router.trailing_slash = "/?"
     for api in app_modules("api", needs="register"):
         api.register(router)
     return router
@@ -20,11 +17,24 @@ def build_router() -> DefaultRouter:
 
 router = build_router()
 
+
+def not_routed(request, *args, **kwargs):
+    """A path the router has no route for. Without its final slash, it is the route with
+    the slash, served as is (Django's APPEND_SLASH would answer a redirect that drops a
+    POST body, or an error in DEBUG); anything else is a 404 in the error shape, in DEBUG
+    too (Django's debug page would answer HTML)."""
+    if not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_routed:
+            return match.func(request, *match.args, **match.kwargs)
+    return error_page(request, 404)
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
-    # Any other path under the API is a 404 in the error shape, in DEBUG too (Django's
-    # debug 404 page would answer HTML otherwise).
-    re_path(r"", lambda request, *args, **kwargs: error_page(request, 404)),
+    re_path(r"", not_routed),
 ]

@@ -136,6 +136,21 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBac
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Mail Manager <no-reply@localhost>")
 
 # --- REST API -------------------------------------------------------------------------
+# Failed authentications (and password-reset requests) per account and per client IP in a
+# window (manager/accounts/auth_limits.py); past them, 429 until the window ends.
+AUTH_LIMITS = {
+    "login": {"per_account": int(env("AUTH_LOGIN_PER_ACCOUNT", "5")),
+              "per_ip": int(env("AUTH_LOGIN_PER_IP", "20")),
+              "window_seconds": int(env("AUTH_LOGIN_WINDOW_SECONDS", "900"))},
+    "token": {"per_account": 0, "per_ip": int(env("AUTH_TOKEN_PER_IP", "20")),
+              "window_seconds": int(env("AUTH_TOKEN_WINDOW_SECONDS", "900"))},
+    "invitation": {"per_account": 0, "per_ip": int(env("AUTH_INVITATION_PER_IP", "20")),
+                   "window_seconds": int(env("AUTH_INVITATION_WINDOW_SECONDS", "900"))},
+    "password_reset": {"per_account": int(env("AUTH_RESET_PER_ACCOUNT", "3")),
+                       "per_ip": int(env("AUTH_RESET_PER_IP", "10")),
+                       "window_seconds": int(env("AUTH_RESET_WINDOW_SECONDS", "3600"))},
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "manager.accounts.authentication.BearerTokenAuthentication",

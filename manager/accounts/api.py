@@ -1,15 +1,16 @@
 """API: organisations, their members and invitations, and the caller's own tokens."""
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from manager.core.api import RestrictedViewSet, ServiceModelViewSet
+from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.querysets import user_role
 
-from . import services
+from . import auth_limits, services
 from .models import ApiToken, Membership, Organisation, OrganisationInvitation
 from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, VIEW, Role
 
@@ -214,7 +215,15 @@ class InvitationAcceptViewSet(viewsets.GenericViewSet):
 
     @action(detail=True, methods=["post"])
     def accept(self, request, token=None):
-        accepted = self.accept_invitation(raw_token=token, user=request.user)
+        ip = auth_limits.client_ip(request)
+        if auth_limits.refused("invitation", ip=ip):
+            raise exceptions.Throttled(detail=auth_limits.wait_message())
+        try:
+            accepted = self.accept_invitation(raw_token=token, user=request.user)
+        except ServiceError as exc:
+            if exc.status == 404:  # an unknown link: guessing them is limited per IP
+                auth_limits.count("invitation", ip=ip)
+            raise
         return Response(self.get_serializer(accepted).data, status=status.HTTP_201_CREATED)
 
 

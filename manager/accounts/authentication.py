@@ -3,6 +3,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from . import auth_limits
 from .models import ApiToken, hash_token
 
 
@@ -16,7 +17,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if parts[0] != self.keyword:
             return None
+        ip = auth_limits.client_ip(request)
+        if auth_limits.refused("token", ip=ip):
+            raise exceptions.Throttled(detail=auth_limits.wait_message())
         if len(parts) != 2:
+            auth_limits.count("token", ip=ip)
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         token = (
             ApiToken.objects.select_related("user")
@@ -24,6 +29,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None or not token.user.is_active:
+            auth_limits.count("token", ip=ip)
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
         # Touch at most once a minute: a write per request would serialise busy clients.

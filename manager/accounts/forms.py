@@ -1,8 +1,9 @@
 """Forms of the accounts pages; they parse input, services decide."""
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from . import auth_limits
 from .roles import Role
 
 
@@ -10,6 +11,38 @@ class LoginForm(AuthenticationForm):
     username = forms.EmailField(label=_("E-mail address"),
                                 widget=forms.EmailInput(attrs={"autofocus": True,
                                                                "autocomplete": "email"}))
+
+    def clean(self):
+        """Failures count per account and per IP; past the limit, no password is checked
+        until the window ends (auth_limits)."""
+        email = self.cleaned_data.get("username") or ""
+        ip = auth_limits.client_ip(self.request) if self.request else None
+        if auth_limits.refused("login", account=email, ip=ip):
+            raise forms.ValidationError(auth_limits.wait_message(), code="rate_limited")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            auth_limits.count("login", account=email, ip=ip)
+            raise
+        auth_limits.forget("login", account=email)
+        return cleaned
+
+
+class LimitedPasswordResetForm(PasswordResetForm):
+    """Reset e-mails are limited per address and per IP: the form must not send mail
+    to someone in a loop, nor let a client probe many addresses."""
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        ip = auth_limits.client_ip(self.request) if self.request else None
+        if auth_limits.refused("password_reset", account=email, ip=ip):
+            raise forms.ValidationError(auth_limits.wait_message(), code="rate_limited")
+        auth_limits.count("password_reset", account=email, ip=ip)
+        return email
 
 
 class SignUpForm(forms.Form):

@@ -2,10 +2,11 @@
 their invitations, API tokens."""
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -13,10 +14,12 @@ from manager.core.errors import ServiceError
 from manager.core.querysets import user_role
 from manager.core.views import RestrictedView, add_service_errors, done
 
-from . import services
+from . import auth_limits, services
 from .forms import (
     ApiTokenForm,
     InviteeSignUpForm,
+    LimitedPasswordResetForm,
+    LoginForm,
     MemberInviteForm,
     MemberRoleForm,
     OrganisationForm,
@@ -24,6 +27,33 @@ from .forms import (
 )
 from .models import ApiToken, Membership, Organisation, OrganisationInvitation, User
 from .roles import MANAGE_MEMBERS, MANAGE_ORGANISATION, Role, role_allows
+
+
+class RateLimitedFormMixin:
+    """A form refused for too many attempts answers 429, not 200."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if any(e.code == "rate_limited" for errors in form.errors.as_data().values() for e in errors):
+            response.status_code = 429
+        return response
+
+
+class LoginView(RateLimitedFormMixin, auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordResetView(RateLimitedFormMixin, auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "emails/password_reset.txt"
+    subject_template_name = "emails/password_reset_subject.txt"
+    form_class = LimitedPasswordResetForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 class SignUpView(View):
@@ -111,12 +141,28 @@ class InvitationLinkView(View):
             status = 403
         return render(request, self.template, context, status=problem[1] if problem else status)
 
-    def get(self, request, token):
+    def find_limited(self, request, token):
+        """The invitation, with unknown tokens counted per IP (guessing links is refused
+        with 429 past the limit); (invitation, refusal response or None)."""
+        ip = auth_limits.client_ip(request)
+        if auth_limits.refused("invitation", ip=ip):
+            return None, render(request, self.template, {"problem": auth_limits.wait_message(),
+                                                         "here": request.path}, status=429)
         invitation = self.find(token)
+        if invitation is None:
+            auth_limits.count("invitation", ip=ip)
+        return invitation, None
+
+    def get(self, request, token):
+        invitation, refusal = self.find_limited(request, token)
+        if refusal:
+            return refusal
         return self.page(request, invitation, problem=self.problem(invitation))
 
     def post(self, request, token):
-        invitation = self.find(token)
+        invitation, refusal = self.find_limited(request, token)
+        if refusal:
+            return refusal
         problem = self.problem(invitation)
         if problem:
             return self.page(request, invitation, problem=problem)

@@ -34,7 +34,7 @@ def test_values_read_as_words_never_as_python_reprs():
     assert format_value({"field": "from", "operator": "contains", "value": "x"}) == (
         "field: from, operator: contains, value: x")
     assert format_value([{"kind": "move", "argument": "News"}, {"kind": "stop"}]) == (
-        "kind: move, argument: News; kind: stop")
+        "argument: News, kind: move; kind: stop")  # keys sorted: jsonb keeps no order
     assert format_value(None) == format_value([]) == format_value("") == "—"
     assert format_value(0) == "0" and format_value(12) == "12"
     assert format_value("premium", {"premium": "Premium"}) == "Premium"

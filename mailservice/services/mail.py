@@ -20,7 +20,7 @@ from ..models import (
 )
 from ..permissions import manages, may_on_address, permission_refused
 from ..plans import PLANS
-from ..selectors import forwarding_loop
+from ..selectors import forwarding_loop, rules_for
 from .common import (
     ADDRESS_FIELDS,
     SERVICE_FIELDS,
@@ -30,6 +30,7 @@ from .common import (
     push,
     require_feature,
 )
+from .rules import check_rule_set
 from .templates import apply_templates_to_new_address
 
 # --- Mail services ---------------------------------------------------------------------
@@ -157,6 +158,9 @@ def address_create(*, actor, service: MailService, local_part: str, display_name
     return address
 
 
+AUTOREPLY_FIELDS = {"autoreply_enabled", "autoreply_subject", "autoreply_body"}
+
+
 @transaction.atomic
 def address_update(*, actor, address: Address, **changes) -> Address:
     """Change display name, quota, enabled flag or auto-reply. The local part is fixed:
@@ -168,7 +172,7 @@ def address_update(*, actor, address: Address, **changes) -> Address:
         raise ServiceError(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))},
                            code="read_only", fields={f: [_("Read-only.")] for f in unknown})
 
-    autoreply_only = set(changes) <= {"autoreply_enabled", "autoreply_subject", "autoreply_body"}
+    autoreply_only = set(changes) <= AUTOREPLY_FIELDS
     if not manages(actor, address):
         if not autoreply_only:
             raise permission_refused()
@@ -181,6 +185,9 @@ def address_update(*, actor, address: Address, **changes) -> Address:
         address.full_clean()
     except ValidationError as exc:
         raise ServiceError("; ".join(exc.messages), code="invalid", fields=exc.message_dict) from exc
+    if AUTOREPLY_FIELDS & set(changes):
+        # The auto-reply is part of the script delivery runs: Dovecot must accept and run it.
+        check_rule_set(address, rules_for(address))
     address.save()
     after = audit.snapshot(address, ADDRESS_FIELDS)
     if before != after:

@@ -99,3 +99,28 @@ def test_probe_messages_hold_every_header_the_rules_compare():
                      b"X-Mail-Type: spam"):
         assert expected in targeted
     assert compile_rules(rules, email_type_header="X-Mail-Type").text  # they also compile
+
+
+def test_an_auto_reply_the_engine_refuses_is_not_saved(api, owner, alice, monkeypatch):
+    """The auto-reply is part of the script that runs at delivery: it is proven too."""
+    from mailservice.services import rules as rule_services
+    from mailservice.sieve import SieveError
+
+    seen = []
+
+    def engine(text, messages):
+        seen.append(text)
+        return (SieveError(None, None, "Dovecot's Sieve engine stops on this script"),)
+
+    monkeypatch.setattr(rule_services, "check_script", lambda text: [])
+    monkeypatch.setattr(rule_services, "_engine_errors", engine)
+    response = api(owner).patch(f"/api/v1/addresses/{alice.pk}/", {
+        "autoreply_enabled": True, "autoreply_subject": "Away", "autoreply_body": "Back soon"},
+        format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_sieve"
+    assert "vacation" in seen[0] and "Back soon" in seen[0]
+    alice.refresh_from_db()
+    assert not alice.autoreply_enabled
+    assert api(owner).patch(f"/api/v1/addresses/{alice.pk}/", {"display_name": "A"},
+                            format="json").status_code == 200  # other fields: no engine run
+    assert len(seen) == 1

@@ -53,6 +53,9 @@ def test_rows_are_added_and_removed_in_place_and_the_rule_saves_them(rule_page, 
     expect(page.locator("#id_cond-0-field")).to_have_value("subject")  # moved up, kept
     expect(page.locator("#id_cond-0-value")).to_have_value("order")
     page.get_by_role("button", name="Add an action").click()
+    # The row is there before the next click, as a person would see it (the click on a
+    # button of the replaced fieldset would otherwise race the swap).
+    expect(page.locator("#rule-actions tr.rule-row")).to_have_count(2)
     page.get_by_role("button", name="Remove action 1").click()
     expect(page.locator("#rule-actions tr.rule-row")).to_have_count(1)
     page.select_option("#id_act-0-kind", "move")

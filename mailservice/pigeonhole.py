@@ -46,7 +46,9 @@ from .sieve.trace import (
     rule_outcomes,
 )
 
-DEFAULT_EXTENSIONS = ("+editheader",)
+# What the mail stack enables beyond Pigeonhole's defaults (scripts/localstack.py writes the
+# same `sieve_extensions`): header edits, and vacation periods in seconds.
+DEFAULT_EXTENSIONS = ("+editheader", "+vacation-seconds")
 TIMEOUT_SECONDS = 20
 # Unprivileged uid/gid sieve-test switches to when run as root (no passwd entry needed).
 MAIL_UID = int(os.environ.get("MAILMANAGER_SIEVE_TEST_UID", "5000"))
@@ -230,17 +232,20 @@ def test_rules(
     email_type_header: str = "X-Mail-Type",
     extensions: Iterable[str] = DEFAULT_EXTENSIONS,
     script_text: str | None = None,
+    recipient: str | None = None,
+    envelope_from: str | None = None,
 ) -> RuleTestResult:
     """Which rules match `message_bytes`, what each does, and what the whole set does.
     `script_text`: the script that really runs, when it holds more than the rules (the
-    address's auto-reply); the final result comes from it."""
+    address's auto-reply); the final result comes from it. `recipient`/`envelope_from`:
+    the envelope delivery gives the script (sieve-test takes it from the headers else)."""
     rules = tuple(rules)
     extensions = tuple(extensions)
     check_header_name(email_type_header)
     script = compile_rules(rules, email_type_header=email_type_header)
     if script_text is not None:
         script = CompiledScript(text=script_text, extensions=script.extensions)
-    options = {"extensions": extensions}
+    options = {"extensions": extensions, "recipient": recipient, "envelope_from": envelope_from}
     matched: set[int] = set()
     if any(rule.enabled for rule in rules):
         probe_text = probe_script(rules, email_type_header=email_type_header)

@@ -159,7 +159,7 @@ plugin {{
   quota = count:User quota
   quota_vsizes = yes
   sieve = file:~/sieve;active=~/.dovecot.sieve
-  sieve_extensions = +editheader
+  sieve_extensions = +editheader +vacation-seconds
 }}
 
 protocol imap {{

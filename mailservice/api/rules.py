@@ -198,7 +198,12 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
             "header_edits": HeaderEditSerializer(many=True),
             "errors": serializers.ListField(child=serializers.CharField()),
             "lint": LintWarningSerializer(many=True),
-            "script": serializers.CharField()}))
+            "script": serializers.CharField(),
+            "envelope": inline_serializer("RuleTestEnvelope", {
+                "to": serializers.CharField(help_text="The envelope recipient: the address."),
+                "from": serializers.CharField(help_text="The envelope sender: the message's "
+                                              "Return-Path (empty: none)."),
+            })}))
     @action(detail=False, methods=["post"], url_path="test", parser_classes=UPLOAD_PARSERS)
     def try_rules(self, request, *args, **kwargs):
         """Run the address's current filters (standard rules, or the advanced script in

@@ -140,7 +140,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         request=inline_serializer("RuleOrder", {"order": serializers.ListField(
             child=serializers.IntegerField(), help_text="Every rule id of the address, once.")}),
         responses=SortingRuleSerializer(many=True))
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None)
     def reorder(self, request, *args, **kwargs):
         order = request.data.get("order")
         if not isinstance(order, list) or not all(isinstance(i, int) and not isinstance(i, bool)
@@ -172,7 +172,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         return Response(prefill_from_message(message_bytes(request, "message", headers=True)))
 
     @extend_schema(responses=LintWarningSerializer(many=True))
-    @action(detail=False, methods=["get"], url_path="lint")
+    @action(detail=False, methods=["get"], url_path="lint", pagination_class=None)
     def lint(self, request, *args, **kwargs):
         """Frequent mistakes in the rules (actions after stop, a flag after filing, forwarding
         to the address itself or in a loop, rules that can never run or match)."""

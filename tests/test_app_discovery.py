@@ -69,3 +69,9 @@ def test_an_installed_app_gets_its_demo_data():
     with override_settings(INSTALLED_APPS=WITH_PLUGIN):
         call_command("demo", "--json", stdout=StringIO())
     assert plugin_demo.populated == [("owner@demo.example", "Demo Hosting")]
+
+
+def test_libraries_are_never_project_apps_even_with_the_virtualenv_inside_the_checkout():
+    names = [config.name for config in project_apps()]
+    assert "mailservice" in names
+    assert not {"rest_framework", "drf_spectacular", "django_filters", "django_htmx"} & set(names)

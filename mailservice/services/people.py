@@ -22,7 +22,7 @@ from ..models import (
     Invitation,
     Permission,
 )
-from ..permissions import manages
+from ..permissions import DEVICE_PASSWORDS, manages, permission_refused, require_any
 from .common import _denied, push
 
 # --- Users of an address ---------------------------------------------------------------
@@ -220,19 +220,15 @@ def new_device_secret() -> str:
     return "-".join(raw[i:i + 8] for i in range(0, 40, 8))
 
 
-DEVICE_PERMISSIONS = (Permission.READ, Permission.SEND)
-
-
 def _device_permission_missing(access, *, actor) -> ServiceError | None:
     """A device password reads or sends mail: its user needs one of those permissions."""
-    if access is not None and any(access.has(p) for p in DEVICE_PERMISSIONS):
+    if access is not None and any(access.has(p) for p in DEVICE_PASSWORDS):
         return None
-    labels = {"read": Permission.READ.label, "send": Permission.SEND.label}
     if access is None or access.user_id == actor.pk:
-        message = _("You need the “%(read)s” or “%(send)s” permission on this address.") % labels
-    else:
-        message = _("%(email)s needs the “%(read)s” or “%(send)s” permission on this address.") % {
-            "email": access.user.email, **labels}
+        return permission_refused(DEVICE_PASSWORDS)
+    labels = {"read": Permission.READ.label, "send": Permission.SEND.label}
+    message = _("%(email)s needs the “%(read)s” or “%(send)s” permission on this address.") % {
+        "email": access.user.email, **labels}
     return ServiceError(message, code="permission_denied", status=403)
 
 
@@ -245,13 +241,8 @@ def check_users_visible(user, address) -> None:
 
 def check_device_passwords_visible(user, address) -> None:
     """Managers see every device password of the address; a user of the address sees their
-    own if they may read or send its mail."""
-    if manages(user, address):
-        return
-    error = _device_permission_missing(
-        AddressAccess.objects.filter(address=address, user=user).first(), actor=user)
-    if error is not None:
-        raise error
+    own if they may read or send its mail (the per-address gate, as for client settings)."""
+    require_any(user, address, DEVICE_PASSWORDS)
 
 
 @transaction.atomic

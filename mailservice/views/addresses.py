@@ -1,7 +1,5 @@
 """Address pages: the list (search, filters, bulk actions), creation with the catchall
 warnings, and the detail page (settings, auto-reply, aliases, redirections)."""
-from dataclasses import replace
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -13,7 +11,7 @@ from django.utils.translation import ngettext
 from manager.accounts.roles import ADD, DELETE
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
-from manager.core.views import RestrictedView, done, htmx_render, refused, sync_state
+from manager.core.views import RestrictedView, done, htmx_render, refused
 
 from .. import permissions, selectors, services
 from ..filters import AddressListFilter
@@ -27,6 +25,7 @@ from ..forms import (
 )
 from ..models import CATCHALL_LOCAL_PART, Address, Permission
 from ..permissions import manages
+from .mail_services import backend_status
 
 PAGE_SIZE = 50
 
@@ -60,7 +59,8 @@ class AddressListView(RestrictedView):
         # One query for the whole page's backend status, keyed by the service's domain.
         jobs = selectors.sync_jobs({a.mail_service.domain for a in rows})
         for address in rows:
-            address.sync = sync_state(jobs.get(address.mail_service.domain))
+            address.sync = backend_status(request.user, address.mail_service,
+                                          jobs.get(address.mail_service.domain))
         query = request.GET.copy()
         query.pop("page", None)
         organisation = request.organisation
@@ -159,13 +159,11 @@ class AddressDetailView(AddressMixin, RestrictedView):
         user = self.request.user
         can_manage = manages(user, address)
         mine = [] if can_manage else permissions.granted(user, address)
-        sync = sync_state(selectors.sync_jobs([address.mail_service.domain])
-                          .get(address.mail_service.domain))
         return {
             "address": address,
             "service": address.mail_service,
             "catchall": CATCHALL_LOCAL_PART,
-            "sync": sync if can_manage else replace(sync, error=""),  # errors: for managers
+            "sync": backend_status(user, address.mail_service),
             "aliases": address.aliases.select_related("mail_service") if can_manage else [],
             "redirections": address.redirections.all(),
             "can_manage": can_manage,

@@ -111,7 +111,7 @@ class MailServiceDetailView(RestrictedView):
             "address_count": service.addresses.count(),
             "addresses": addresses[:self.addresses_shown],
             "can_add_address": may(user, ADD, organisation_id=service.organisation_id),
-            "sync": service_sync(service),
+            "sync": backend_status(user, service),
             "plans": plan_rows(),
             "features": PLAN_FEATURES,
             "can_change": may(user, CHANGE, organisation_id=service.organisation_id),
@@ -162,17 +162,23 @@ class MailServiceDetailView(RestrictedView):
         return MailService.objects.select_related("organisation")
 
 
-def service_sync(service):
-    return sync_state(sync_jobs([service.domain]).get(service.domain))
+def backend_status(user, service, job=None):
+    """The service's backend status as a page shows it to `user` (`job`: its push job, when
+    the page fetched them all at once). The backend's error text is for the organisation's
+    managers only: a person who uses an address sees the status, not the internals."""
+    if job is None:
+        job = sync_jobs([service.domain]).get(service.domain)
+    state = sync_state(job)
+    if may(user, CHANGE, organisation_id=service.organisation_id):
+        return state
+    return replace(state, error="")
 
 
 def status_badge(request, service) -> HttpResponse:
     """The backend status badge alone (templates/components/sync_status.html): a page asks
     for it every 2 s while it is pending; the answer stops asking once applied or failed.
     The backend's error text is for the organisation's managers only."""
-    sync = service_sync(service)
-    if not may(request.user, CHANGE, organisation_id=service.organisation_id):
-        sync = replace(sync, error="")
+    sync = backend_status(request.user, service)
     response = render(request, "components/sync_status.html",
                       {"sync": sync, "status_url": request.path})
     add_never_cache_headers(response)

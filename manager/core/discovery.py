@@ -1,6 +1,7 @@
 """The product apps' conventional modules, found through the installed apps: the platform
 core mounts each app's `api.register(router)` and runs each app's `demo.populate(...)`
 without naming any app (a new app plugs in by being installed)."""
+import sys
 from importlib import import_module
 from pathlib import Path
 
@@ -11,10 +12,17 @@ from django.utils.module_loading import module_has_submodule
 
 def project_apps():
     """Installed apps whose code is part of this project (not Django's or a library's),
-    in INSTALLED_APPS order."""
+    in INSTALLED_APPS order. The virtualenv may live inside the checkout (`.venv/`): what
+    is installed there is a library, however near."""
     root = Path(settings.BASE_DIR).resolve()
-    return [config for config in apps.get_app_configs()
-            if Path(config.path).resolve().is_relative_to(root)]
+    environment = Path(sys.prefix).resolve()
+
+    def ours(config) -> bool:
+        path = Path(config.path).resolve()
+        return (path.is_relative_to(root) and not path.is_relative_to(environment)
+                and "site-packages" not in path.parts)
+
+    return [config for config in apps.get_app_configs() if ours(config)]
 
 
 def app_modules(name: str, *, needs: str):

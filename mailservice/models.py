@@ -4,6 +4,7 @@ in the services package."""
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from manager.accounts.models import InvitationLink, invitation_expiry  # noqa: F401
 from manager.core.querysets import RestrictedQuerySet, user_organisation_ids
 
+from . import limits
 from .plans import PLAN_CHOICES, PLANS, address_limit
 
 CATCHALL_LOCAL_PART = "catchall"
@@ -73,7 +75,9 @@ class Address(models.Model):
     mail_service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="addresses")
     local_part = models.CharField(_("local part"), max_length=64)
     display_name = models.CharField(_("display name"), max_length=120, blank=True)
-    quota_mb = models.PositiveIntegerField(_("quota (MB)"), default=10240)
+    quota_mb = models.PositiveIntegerField(
+        _("quota (MB)"), default=10240,
+        validators=[MinValueValidator(limits.QUOTA_MB_MIN), MaxValueValidator(limits.QUOTA_MB_MAX)])
     enabled = models.BooleanField(_("enabled"), default=True)
     sieve_mode = models.CharField(max_length=16, choices=SieveMode.choices, default=SieveMode.STANDARD)
     sieve_script = models.TextField(blank=True)  # the advanced-mode script

@@ -2,7 +2,12 @@
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from manager.core.api import FixedAfterCreationMixin, RestrictedViewSet, ServiceModelViewSet
+from manager.core.api import (
+    FixedAfterCreationMixin,
+    ParentScopedMixin,
+    RestrictedViewSet,
+    ServiceModelViewSet,
+)
 
 from .. import permissions, selectors, services
 from ..filters import AddressFilter
@@ -76,9 +81,14 @@ class AddressViewSet(SyncContextMixin, ServiceModelViewSet):
         services.address_delete(actor=self.request.user, address=instance)
 
 
-class AddressScopedMixin:
+class AddressScopedMixin(ParentScopedMixin):
     """For resources under `addresses/{id}/`: the address goes through the gate first
-    (another organisation's address is a 404)."""
+    (another organisation's address is a 404), before the request body is read."""
+
+    parent_kwarg = "address_pk"
+
+    def parent(self):
+        return self.address()
 
     def address(self):
         if not hasattr(self, "_address"):

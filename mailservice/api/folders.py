@@ -1,5 +1,6 @@
 """API: `addresses/{id}/folders/` — the mailbox's real folders (GET), create one (POST)."""
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -8,6 +9,15 @@ from ..models import Address
 from .addresses import AddressScopedMixin
 
 FolderList = inline_serializer("FolderList", {"folders": serializers.ListField(child=serializers.CharField())})
+UNAVAILABLE = OpenApiResponse(description="`backend_unavailable`: the mail backend could not be "
+                                          "reached; nothing was changed.")
+
+
+class FolderListSchema(AutoSchema):
+    """The list is one object holding the folder names, not an array of objects."""
+
+    def _is_list_view(self, serializer=None):
+        return False
 
 
 class FolderSerializer(serializers.Serializer):
@@ -21,16 +31,18 @@ class FolderViewSet(AddressScopedMixin, viewsets.GenericViewSet):
     serializer_class = FolderSerializer
     queryset = Address.objects.none()
     pagination_class = None
+    schema = FolderListSchema()
 
-    @extend_schema(responses=FolderList)
+    @extend_schema(responses={200: FolderList, 422: UNAVAILABLE})
     def list(self, request, *args, **kwargs):
         return Response({"folders": services.folder_list(actor=request.user, address=self.address())})
 
-    @extend_schema(responses={201: FolderSerializer})
+    @extend_schema(responses={201: FolderSerializer, 422: UNAVAILABLE})
     def create(self, request, *args, **kwargs):
+        address = self.address()  # another organisation's address is a 404, not a 400
         serializer = FolderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        name = services.folder_create(actor=request.user, address=self.address(),
+        name = services.folder_create(actor=request.user, address=address,
                                      name=serializer.validated_data["name"])
         return Response({"name": name}, status=status.HTTP_201_CREATED)
 

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from manager.core.api import RestrictedViewSet
+from manager.core.api import ParentScopedMixin, RestrictedViewSet
 from manager.core.parsers import JSONParser
 from manager.core.views import attachment_response
 
@@ -320,7 +320,7 @@ class TemplateApplyResult(serializers.Serializer):
     skipped = SkippedAddressSerializer(many=True, help_text="Addresses left alone, and why.")
 
 
-class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class RuleTemplateViewSet(ParentScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                           mixins.UpdateModelMixin, mixins.DestroyModelMixin, RestrictedViewSet):
     """Rule sets of the mail service that organisation managers apply to addresses.
     `apply/` REPLACES the rules of each address (all of the service's when `addresses`
@@ -331,6 +331,10 @@ class RuleTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     queryset = RuleTemplate.objects.all()
     serializer_class = RuleTemplateSerializer
     lookup_value_regex = r"\d+"
+    parent_kwarg = "service_pk"
+
+    def parent(self):
+        return self.service()
 
     def service(self) -> MailService:
         if not hasattr(self, "_service"):

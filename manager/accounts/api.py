@@ -5,7 +5,7 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from manager.core.api import RestrictedViewSet, ServiceModelViewSet
+from manager.core.api import ParentScopedMixin, RestrictedViewSet, ServiceModelViewSet
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.querysets import user_role
@@ -99,9 +99,14 @@ class MembershipUpdateSerializer(serializers.ModelSerializer):
         fields = ["id", "role"]
 
 
-class OrganisationScopedMixin:
+class OrganisationScopedMixin(ParentScopedMixin):
     """For resources under `organisations/{id}/`: the organisation goes through the gate
     first (another organisation's is a 404)."""
+
+    parent_kwarg = "organisation_pk"
+
+    def parent(self):
+        return self.organisation()
 
     def organisation(self):
         if not hasattr(self, "_organisation"):

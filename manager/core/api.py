@@ -100,6 +100,24 @@ class FixedAfterCreationMixin:
         return attrs
 
 
+class ParentScopedMixin:
+    """For resources nested under a parent in the URL (`addresses/{address_pk}/…`): the
+    parent goes through the gate before the handler reads the body, so another
+    organisation's parent is a 404 whatever is sent (a 400 about fields would tell a
+    stranger the parent exists). `parent_kwarg` names the URL part; `parent()` looks the
+    parent up through the gate (and caches it)."""
+
+    parent_kwarg = ""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.parent_kwarg in self.kwargs:  # the schema generator calls without kwargs
+            self.parent()
+
+    def parent(self):
+        raise NotImplementedError
+
+
 class RestrictedViewSet(viewsets.GenericViewSet):
     """Base for organisation-owned resources: the queryset goes through the permission
     gate (another organisation's object is a 404) and writes need the role's action (403).

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from manager.accounts.models import User
 from manager.core.errors import ServiceError
 
+from . import limits
 from .models import CATCHALL_LOCAL_PART, DevicePassword, MailService, Permission, SortingRule
 from .plans import PLAN_CHOICES
 from .services import check_message_size
@@ -272,7 +273,7 @@ def rule_forms(data=None, rule: dict | None = None):
 
 
 ROW_SETS = {"conditions": ("cond", ConditionRow), "actions": ("act", ActionRow)}
-MAX_ROWS = 32  # "Add" stops there (a rule has at most 32 actions)
+MAX_ROWS = limits.ACTIONS_PER_RULE  # "Add" stops there
 
 
 def posted_rows(data, prefix: str, row_form) -> list[dict]:

@@ -17,14 +17,12 @@ RULE_NAME_CHARS = 200
 CONDITION_VALUE_CHARS = 1000
 FOLDER_CHARS = 1000
 FOLDER_SEGMENT_BYTES = 255  # one directory name on the mail store
-FOLDER_NAME_CHARS = 60  # a folder suggested from a received message
 # RFC 5228 only guarantees 2**31 - 1 for numbers; a size condition stays inside it.
 SIZE_CONDITION_BYTES = 2**31 - 1
 
 # --- advanced mode, uploads ---------------------------------------------------------------
 SCRIPT_BYTES = 256 * 1024
 TEST_MESSAGE_BYTES = 10 * 1024 * 1024  # a sample message for the rule tester
-MESSAGE_HEADER_BYTES = 256 * 1024  # headers read to suggest a rule from a message
 
 # --- addresses ----------------------------------------------------------------------------
 QUOTA_MB_MIN = 1

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from manager.core.errors import ServiceError
 
+from .. import limits
 from ..models import Address, Permission
 from ..permissions import may_on_address, permission_refused
 from ..pigeonhole import SieveEngineCrash, SieveToolError, SieveToolMissing, simulate, test_rules
@@ -18,7 +19,7 @@ from ..selectors import active_script, lint_for, lint_report, rules_for
 from ..sieve.diagnostics import SieveScriptInvalid
 from .rules import invalid_sieve
 
-MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+MAX_MESSAGE_BYTES = limits.TEST_MESSAGE_BYTES
 
 
 def check_message_size(size: int, field: str = "message") -> None:

@@ -18,6 +18,7 @@ from manager.audit import services as audit
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 
+from .. import limits
 from ..models import Address, MailService, Permission, SortingRule
 from ..permissions import may_on_address, permission_refused
 from ..pigeonhole import SieveToolError, SieveToolMissing, check_script, prove_script
@@ -29,8 +30,8 @@ from .common import _denied, push, require_feature
 
 log = logging.getLogger(__name__)
 
-MAX_RULES_PER_ADDRESS = 500
-MAX_SCRIPT_BYTES = 256 * 1024
+MAX_RULES_PER_ADDRESS = limits.RULES_PER_ADDRESS
+MAX_SCRIPT_BYTES = limits.SCRIPT_BYTES
 
 
 # --- checks -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import limits
+
 ADDRESS_FIELDS = ("from", "to", "cc", "reply_to")
 TEXT_FIELDS = (*ADDRESS_FIELDS, "subject")
 FIELDS = (*TEXT_FIELDS, "size", "body", "email_type")
@@ -29,16 +31,15 @@ ACTION_KINDS = ("move", "copy", "forward", "delete", "mark_read", "flag", "stop"
 FOLDER_ACTIONS = ("move", "copy")
 MATCH_POLICIES = ("all", "any")
 
-# Limits of a default Pigeonhole install (sieve_max_redirects, sieve_max_actions).
-MAX_REDIRECTS = 4
-MAX_ACTIONS = 32
-MAX_CONDITIONS = 50  # a rule compiles to one test; thousands would only slow every delivery
-MAX_NAME_LENGTH = 200
-MAX_VALUE_LENGTH = 1000
-MAX_FOLDER_SEGMENT_BYTES = 255  # one directory name on the mail store
-MAX_FOLDER_LENGTH = 1000
-# RFC 5228 only guarantees 2**31 - 1 for numbers; keep sizes inside it.
-MAX_SIZE_BYTES = 2**31 - 1
+# The values and their reasons are in mailservice/limits.py.
+MAX_REDIRECTS = limits.REDIRECTS_PER_RULE
+MAX_ACTIONS = limits.ACTIONS_PER_RULE
+MAX_CONDITIONS = limits.CONDITIONS_PER_RULE
+MAX_NAME_LENGTH = limits.RULE_NAME_CHARS
+MAX_VALUE_LENGTH = limits.CONDITION_VALUE_CHARS
+MAX_FOLDER_SEGMENT_BYTES = limits.FOLDER_SEGMENT_BYTES
+MAX_FOLDER_LENGTH = limits.FOLDER_CHARS
+MAX_SIZE_BYTES = limits.SIZE_CONDITION_BYTES
 
 _SIZE_RE = re.compile(r"^\s*(\d{1,12})\s*([KMG]?)(?:i?B)?\s*$", re.IGNORECASE)
 _SIZE_FACTORS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}

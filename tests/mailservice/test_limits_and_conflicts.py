@@ -59,3 +59,62 @@ def test_fields_fixed_at_creation_are_refused_not_ignored(api, owner, premium, s
     assert domain.status_code == 400 and domain.json()["error"]["code"] == "read_only"
     alice.refresh_from_db()
     assert (alice.mail_service_id, alice.local_part) == (premium.pk, "alice")
+
+
+def over(kind):
+    """A rule just over one limit of mailservice/limits.py, and the field it is refused on."""
+    from mailservice import limits
+
+    base = rule()
+    if kind == "name":
+        return {**base, "name": "n" * (limits.RULE_NAME_CHARS + 1)}, "name"
+    if kind == "value":
+        return {**base, "conditions": [{"field": "subject", "operator": "contains",
+                                        "value": "v" * (limits.CONDITION_VALUE_CHARS + 1)}]}, \
+            "conditions.0.value"
+    if kind == "folder":
+        return {**base, "actions": [{"kind": "move", "argument": "f" * (limits.FOLDER_CHARS + 1)}]}, \
+            "actions.0.argument"
+    if kind == "folder_segment":
+        segment = "é" * (limits.FOLDER_SEGMENT_BYTES // 2 + 1)  # few characters, too many bytes
+        return {**base, "actions": [{"kind": "move", "argument": f"Top/{segment}"}]}, \
+            "actions.0.argument"
+    if kind == "redirects":
+        return {**base, "actions": [{"kind": "forward", "argument": f"t{i}@else.example"}
+                                    for i in range(limits.REDIRECTS_PER_RULE + 1)]}, "actions"
+    if kind == "size":
+        return {**base, "conditions": [{"field": "size", "operator": "over",
+                                        "value": str(limits.SIZE_CONDITION_BYTES + 1)}]}, \
+            "conditions.0.value"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["name", "value", "folder", "folder_segment", "redirects", "size"])
+def test_each_rule_limit_is_refused_on_its_field(api, owner, alice, kind):
+    body, field = over(kind)
+    response = api(owner).post(f"/api/v1/addresses/{alice.pk}/rules/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert any(f == field or f.startswith(field) for f in response.json()["error"]["fields"]), \
+        response.json()
+
+
+def test_a_script_over_the_limit_is_refused(api, owner, alice):
+    from mailservice import limits
+
+    script = "# " + "x" * limits.SCRIPT_BYTES + "\nkeep;\n"
+    response = api(owner).put(f"/api/v1/addresses/{alice.pk}/sieve/",
+                              {"mode": "advanced", "script": script}, format="json",
+                              HTTP_ACCEPT="application/json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_sieve" and "256 KB" in error["message"]
+    assert "script" in error["fields"]
+
+
+@pytest.mark.parametrize("quota, ok", [(0, False), (1, True), (1024 * 1024, True),
+                                       (1024 * 1024 + 1, False), (10**12, False), (-5, False)])
+def test_an_address_quota_is_bounded(api, owner, alice, quota, ok):
+    response = api(owner).patch(f"/api/v1/addresses/{alice.pk}/", {"quota_mb": quota}, format="json")
+    assert response.status_code == (200 if ok else 400), response.content
+    if not ok:
+        assert "quota_mb" in response.json()["error"]["fields"]

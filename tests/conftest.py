@@ -1,6 +1,7 @@
 """The test world (Healthchecks-style): an owner and a member of one organisation, and an
 outsider who owns another organisation; the mail world on top of it (a Premium and a
 Starter service, alice@ on the Premium one, and an address of the other organisation)."""
+import json
 import os
 import shutil
 
@@ -121,3 +122,12 @@ def sievec():
 def sieve_test():
     """Tests that run the real `sieve-test` request this (skip locally, fail on CI)."""
     _require_tools("sievec", "sieve-test")
+
+
+@pytest.fixture(scope="module")
+def schema():
+    """The OpenAPI schema the API publishes, as plain JSON (see tests/api/schema_check.py)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    return json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True),
+                                 default=str))

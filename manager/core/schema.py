@@ -36,6 +36,7 @@ _DESCRIPTIONS = {
     "404": "No such object, or one of another organisation.",
     "409": "Conflicts with the current state (an object in use, a duplicate).",
     "413": "The request body is larger than the limit.",
+    "415": "The body is not in a media type the operation reads (see its request body).",
     "429": "Too many failed attempts from this client or for this account; see Retry-After.",
 }
 _WRITES = ("post", "put", "patch", "delete")
@@ -46,14 +47,15 @@ def error_statuses(path: str, method: str, operation: dict) -> list[str]:
     """The failures an operation can answer besides its own: any request can be refused for
     its credentials (401, 429 after repeated failures) or its role (403), or be malformed
     (400: a body, a query parameter or an id out of range); a path with an id can miss
-    (404); a write can conflict (409); a body can be too large (413)."""
+    (404); a write can conflict (409); a body can be too large (413) or of a media type
+    the operation does not read (415)."""
     statuses = ["400", "401", "403", "429"]
     if "{" in path:
         statuses.append("404")
     if method in _WRITES:
         statuses.append("409")
     if "requestBody" in operation:
-        statuses.append("413")
+        statuses += ["413", "415"]
     return statuses
 
 

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from tests.api.test_responses_match_the_schema import check, schema  # noqa: F401 (fixture)
+from tests.api.schema_check import check
 from tests.factories import grant, make_user
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ MESSAGE = (b"Return-Path: <news@shop.example>\r\nFrom: Shop <news@shop.example>\
 SCRIPT = 'require ["fileinto"];\nif header :contains "subject" "offers" { fileinto "Offers"; }\n'
 
 
-def operations(schema):  # noqa: F811
+def operations(schema):
     return {(method, path) for path, ops in schema["paths"].items() for method in ops
             if method in ("get", "post", "put", "patch", "delete")}
 
@@ -26,7 +26,7 @@ def operations(schema):  # noqa: F811
 class Walk:
     """Calls operations as one client and checks each answer against the schema."""
 
-    def __init__(self, client, schema):  # noqa: F811
+    def __init__(self, client, schema):
         self.client, self.schema, self.called = client, schema, set()
 
     def __call__(self, method, path, body=None, *, expect=None, multipart=False, **ids):
@@ -56,7 +56,7 @@ def closed_port():
 
 
 def test_every_operation_answers_what_the_schema_says(api, owner, member, organisation, premium,
-                                                       alice, schema, settings, mailoutbox,  # noqa: F811
+                                                       alice, schema, settings, mailoutbox,
                                                        sieve_test):
     settings.MAIL_IMAP_HOST = settings.MAIL_SMTP_HOST = "127.0.0.1"
     settings.MAIL_IMAP_PORT = settings.MAIL_SMTP_PORT = settings.MAIL_SMTPS_PORT = closed_port()
@@ -230,7 +230,7 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
 
 
 def test_the_failures_of_every_operation_are_in_the_schema(api, owner, outsider, premium, alice,
-                                                          schema):  # noqa: F811
+                                                          schema):
     """Without credentials every operation is a 401; as a member of another organisation,
     every operation on this organisation's objects is a 404 — each documented, in the shape."""
     from manager.accounts.models import ApiToken

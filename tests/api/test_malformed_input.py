@@ -8,6 +8,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from mailservice import services
+from tests.api.schema_check import check
 from tests.factories import grant
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,8 @@ def assert_shape(response, where):
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
-def test_every_route_answers_malformed_input_in_the_error_shape(api, owner, ids, settings, debug):
+def test_every_route_answers_malformed_input_in_the_error_shape(api, owner, ids, settings, debug,
+                                                                schema):
     settings.DEBUG = debug
     client = api(owner)
     probed = set()
@@ -77,11 +79,14 @@ def test_every_route_answers_malformed_input_in_the_error_shape(api, owner, ids,
                 response = getattr(client, method)(url, json.dumps(body),
                                                    content_type="application/json")
                 assert_shape(response, (method, url, str(body)[:80]))
+                check(schema, method, path, response)  # the status and body are documented
                 probed.add((method, path))
         if "{" in path:
             url = url_for(path, ids, huge=True)
-            response = getattr(client, method if method != "delete" else "get")(url)
+            read = method if method != "delete" else "get"
+            response = getattr(client, read)(url)
             assert_shape(response, (method, url))
+            check(schema, read, path, response)
     assert len(probed) >= 35  # every write route of the schema (39 today), not a few
 
 

@@ -216,3 +216,8 @@ def test_a_script_that_does_not_parse_gets_no_warning(script):
 def test_no_script_makes_the_linter_raise(parts):
     warnings = lint_script(" ".join(parts), address_email=ME)
     assert all(isinstance(w.line, int) and w.line >= 1 for w in warnings)
+
+
+def test_lines_count_the_same_with_the_line_endings_a_browser_sends():
+    script = (HERE / "guide_example_2.sieve").read_text().replace("\n", "\r\n")
+    assert found(script) == [(9, "unset_match_variable")]

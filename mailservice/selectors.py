@@ -23,6 +23,7 @@ from .sieve.active_script import AutoReply, compose
 from .sieve.forwarding import loop_path
 from .sieve.lint import LintWarning, Word, lint_rules
 from .sieve.rules import Rule, rule_from_dict
+from .sieve.script_lint import lint_script
 
 
 def address_for(user, pk) -> Address:
@@ -128,14 +129,22 @@ def forwarding_loop(source: str, target: str) -> list[str] | None:
 
 # --- the rule linter --------------------------------------------------------------------
 
-def lint_for(address, rules: list[Rule] | None = None) -> list[LintWarning]:
-    """The linter's warnings for the address's rules (or `rules`, e.g. unsaved ones). The
-    loop check walks the same graph as the redirection service; hops through another
-    organisation's addresses show as "…" (what they forward to is theirs to know)."""
-    rules = rules_for(address) if rules is None else rules
-    if not rules:
-        return []
-    warnings = lint_rules(rules, address_email=address.email, forwards_of=forward_targets)
+def lint_for(address, rules: list[Rule] | None = None, *,
+             script: str | None = None) -> list[LintWarning]:
+    """The linter's warnings for what the address runs: in advanced mode its script, by
+    line; otherwise its rules. `rules` (standard rules) or `script` (an advanced script)
+    review unsaved ones instead. The loop check walks the same graph as the redirection
+    service; hops through another organisation's addresses show as "…" (what they forward
+    to is theirs to know)."""
+    if script is None and rules is None and address.sieve_mode == Address.SieveMode.ADVANCED:
+        script = address.sieve_script
+    if script is not None:
+        warnings = lint_script(script, address_email=address.email, forwards_of=forward_targets)
+    else:
+        rules = rules_for(address) if rules is None else rules
+        if not rules:
+            return []
+        warnings = lint_rules(rules, address_email=address.email, forwards_of=forward_targets)
     if not any(w.code == "forward_loop" for w in warnings):
         return warnings
     ours = set(MailService.objects.filter(organisation_id=address.mail_service.organisation_id)
@@ -153,12 +162,14 @@ def _masked(warning: LintWarning, our_domains: set[str]) -> LintWarning:
 
 def lint_report(warnings: list[LintWarning]) -> list[dict]:
     """Linter warnings as plain data, messages in the active language (product words in
-    the parameters too; the user's values stay as typed)."""
+    the parameters too; the user's values stay as typed); `line` is the script line of an
+    advanced script's warning, None for a rule's."""
     def params(w):
         return {k: gettext(v) if isinstance(v, Word) else v for k, v in w.params.items()}
 
     return [{"position": w.position, "rule_name": w.rule_name, "code": w.code,
-             "message": gettext(w.template) % params(w) if w.template else w.message}
+             "message": gettext(w.template) % params(w) if w.template else w.message,
+             "line": w.line}
             for w in warnings]
 
 

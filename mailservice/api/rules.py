@@ -60,12 +60,16 @@ class RuleBodySerializer(serializers.Serializer):
 
 
 class LintWarningSerializer(serializers.Serializer):
-    position = serializers.IntegerField(help_text="1-based position of the rule concerned.")
-    rule_name = serializers.CharField()
+    position = serializers.IntegerField(help_text=(
+        "1-based position of the rule concerned; 0 for a warning about an advanced script."))
+    rule_name = serializers.CharField(help_text="Empty for a warning about an advanced script.")
     code = serializers.ChoiceField(choices=[
         "action_after_stop", "flag_after_fileinto", "forward_to_self", "forward_loop",
-        "unreachable", "never_matches"])
+        "unreachable", "never_matches", "unset_match_variable", "invalid_folder",
+        "extension_not_required", "extension_unused"])
     message = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True, help_text=(
+        "The line of the advanced script concerned; null for a warning about a rule."))
 
 
 class HeaderEditSerializer(serializers.Serializer):
@@ -175,7 +179,10 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
     @action(detail=False, methods=["get"], url_path="lint", pagination_class=None)
     def lint(self, request, *args, **kwargs):
         """Frequent mistakes in the rules (actions after stop, a flag after filing, forwarding
-        to the address itself or in a loop, rules that can never run or match)."""
+        to the address itself or in a loop, rules that can never run or match). In advanced
+        mode, the same review of the script, by `line` (also: match variables read where no
+        match set them, folder names the server refuses, extensions required but unused or
+        used but not required)."""
         return Response(selectors.lint_report(selectors.lint_for(self.address())))
 
     @extend_schema(
@@ -246,6 +253,9 @@ class SieveSerializer(serializers.Serializer):
         required=False, allow_blank=True, trim_whitespace=False,
         help_text="Advanced mode: the Sieve script (validated by Dovecot). GET returns the "
         "active script: in standard mode the one compiled from the rules.")
+    lint = LintWarningSerializer(many=True, read_only=True, help_text=(
+        "The linter's warnings about what runs: in advanced mode the script's, with their "
+        "`line`; in standard mode the rules' (as `rules/lint/`)."))
 
 
 class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
@@ -257,7 +267,8 @@ class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
     address = AddressChildViewSet.address
 
     def answer(self, address):
-        return Response({"mode": address.sieve_mode, "script": selectors.script_for(address)})
+        return Response({"mode": address.sieve_mode, "script": selectors.script_for(address),
+                         "lint": selectors.lint_report(selectors.lint_for(address))})
 
     @extend_schema(methods=["GET"], responses=SieveSerializer)
     @extend_schema(methods=["PUT"], request=SieveSerializer, responses=SieveSerializer)

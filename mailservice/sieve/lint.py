@@ -93,10 +93,13 @@ class LintWarning:
     position: int  # 1-based, as in the rule list
     rule_name: str
     code: str  # action_after_stop, flag_after_fileinto, forward_to_self, forward_loop,
-    # unreachable, never_matches
+    # unreachable, never_matches; for advanced scripts (script_lint.py) also
+    # unset_match_variable, invalid_folder, extension_not_required, extension_unused
     message: str
     template: str = field(default="", compare=False, repr=False)
     params: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The script line concerned: advanced scripts have lines, not rules (position 0).
+    line: int | None = field(default=None, kw_only=True)
 
 
 def _ascii_fold(text: str) -> str:

@@ -226,12 +226,17 @@ class AdvancedView(RulesMixin):
 
     template = "mailservice/rules_advanced.html"
 
-    def context(self, address, form=None, **extra):
+    def context(self, address, form=None, *, script=None, **extra):
         if form is None:
             # What runs now: in standard mode the script compiled from the rules, not the
             # advanced script kept from an earlier switch.
             form = AdvancedForm(initial={"script": selectors.script_for(address)})
-        return {"address": address, "form": form,
+        # The linter reviews the script shown: a refused one as typed, else the saved
+        # advanced script (the compiled one of standard mode is the rules' business).
+        lint = []
+        if script is not None or address.sieve_mode == Address.SieveMode.ADVANCED:
+            lint = selectors.lint_report(selectors.lint_for(address, script=script))
+        return {"address": address, "form": form, "lint": lint,
                 "offered": address.mail_service.plan_info.advanced_sieve, **extra}
 
     def get(self, request, pk):
@@ -268,7 +273,8 @@ class AdvancedView(RulesMixin):
             messages.error(request, exc.message)
             address.refresh_from_db()
             return render(request, self.template,
-                          self.context(address, form, sieve_errors=exc.fields.get("script", [])),
+                          self.context(address, form, script=form.data.get("script"),
+                                       sieve_errors=exc.fields.get("script", [])),
                           status=400 if exc.status == 404 else exc.status)
         messages.success(request, message)
         return done(request, reverse("mailservice:rule_advanced", args=[address.pk]))

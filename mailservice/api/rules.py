@@ -85,7 +85,10 @@ class SimActionSerializer(serializers.Serializer):
                                    "otherwise Dovecot's own wording.")
     flags = serializers.ListField(child=serializers.CharField(),
                                   help_text="IMAP flags set on the stored message.")
-    create = serializers.BooleanField(help_text="fileinto :create (the folder is created).")
+    create = serializers.BooleanField(help_text=(
+        "fileinto :create (the folder is created). Without it the folder must exist at "
+        "delivery, or the script fails there and the message is kept in INBOX; the tester "
+        "cannot see the mailbox's folders."))
     copy = serializers.BooleanField(help_text=":copy (the implicit keep is preserved).")
     details = serializers.ListField(child=serializers.CharField(),
                                     help_text="Further lines of Dovecot's report.")

@@ -10,8 +10,14 @@ would replace.
 
 `sieve-test` needs a mail user: as root it must drop to `mail_uid`/`mail_gid`, so the
 temp dir (script, message, the `.svbin` it writes beside the script, the trace) is
-given to that uid. It runs with `-T level=commands` for the header edits (see
-`sieve/trace.py` for what is read from its output and how rules are matched).
+given to that uid. It runs with `-T level=matching` (header edits, each test's result,
+`stop`) and `-d` (the binary's dump: required extensions, a vacation's `:addresses`); see
+`sieve/trace.py` for what is read from its output and how rules are matched.
+
+sieve-test always runs with the environment of a check after delivery: Pigeonhole's tool
+layer (sieve-tool.c) hard-codes `location` "MS" and `phase` "post", with no option to
+change them, where LMTP delivery runs at the "MDA" "during" delivery (`TESTER_ENVIRONMENT`
+and `DELIVERY_ENVIRONMENT`; the tester states the difference).
 
 Testing rules (`test_rules`) costs two sieve-test runs (the probe script and the full
 script) plus one per matched rule, run in parallel, ~10-30 ms each.
@@ -49,6 +55,9 @@ from .sieve.trace import (
 # What the mail stack enables beyond Pigeonhole's defaults (scripts/localstack.py writes the
 # same `sieve_extensions`): header edits, and vacation periods in seconds.
 DEFAULT_EXTENSIONS = ("+editheader", "+vacation-seconds")
+# The `environment` extension's items that differ between sieve-test and LMTP delivery.
+TESTER_ENVIRONMENT = {"phase": "post", "location": "MS"}
+DELIVERY_ENVIRONMENT = {"phase": "during", "location": "MDA"}
 TIMEOUT_SECONDS = 20
 # Unprivileged uid/gid sieve-test switches to when run as root (no passwd entry needed).
 MAIL_UID = int(os.environ.get("MAILMANAGER_SIEVE_TEST_UID", "5000"))
@@ -170,6 +179,7 @@ def simulate(
         script = os.path.join(tmp, f"{SCRIPT_NAME}.sieve")
         message = os.path.join(tmp, "message.eml")
         trace_path = os.path.join(tmp, "trace.txt")
+        dump_path = os.path.join(tmp, "dump.txt")
         with open(script, "wb") as handle:
             handle.write(data)
         with open(message, "wb") as handle:
@@ -178,17 +188,14 @@ def simulate(
             for path in (tmp, home, script, message):
                 os.chown(path, *ids)
         command = [sieve_test, "-c", config, *options]
-        command += ["-t", trace_path, "-T", "level=commands"]
+        command += ["-t", trace_path, "-T", "level=matching", "-d", dump_path]
         if envelope_from:
             command += ["-f", envelope_from]
         if recipient:
             command += ["-r", recipient]
         command += [script, message]
         done = run_tool(command, "sieve-test")
-        trace_text = ""
-        if os.path.exists(trace_path):
-            with open(trace_path, encoding="utf-8", errors="replace") as handle:
-                trace_text = handle.read()
+        trace_text, dump_text = _read_text(trace_path), _read_text(dump_path)
     if done.returncode < 0 or "Panic:" in done.stderr:
         raise SieveEngineCrash(_crash_reason(done.stderr) or f"signal {-done.returncode}")
     if done.returncode != 0 and not final_results(done.stderr):
@@ -196,7 +203,14 @@ def simulate(
         if errors:
             raise SieveScriptInvalid(errors)
         raise SieveToolError(f"sieve-test exited with {done.returncode}: {done.stderr.strip()}")
-    return read_trace(done.stdout, done.stderr, trace_text, decoded)
+    return read_trace(done.stdout, done.stderr, trace_text, decoded, dump_text)
+
+
+def _read_text(path: str) -> str:
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
 
 
 def _crash_reason(stderr: str) -> str:

@@ -16,6 +16,7 @@ from manager.core.views import attachment_response
 
 from .. import permissions, selectors, services
 from ..models import Address, MailService, Permission, RuleTemplate, SortingRule
+from ..sieve import vacation as vacation_rules
 from ..sieve.message import prefill_from_message
 from ..sieve.rules import (
     ACTION_KINDS,
@@ -77,6 +78,106 @@ class HeaderEditSerializer(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.CharField(allow_null=True)
     truncated = serializers.BooleanField(help_text="Dovecot shortened the value in its trace.")
+
+
+# --- The rule tester's answer (`rules/test/`) ---------------------------------------------
+
+class SimActionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["store", "redirect", "discard", "vacation", "reject",
+                                            "notify", "other"])
+    target = serializers.CharField(help_text="store: the folder; redirect: the address; "
+                                   "otherwise Dovecot's own wording.")
+    flags = serializers.ListField(child=serializers.CharField(),
+                                  help_text="IMAP flags set on the stored message.")
+    create = serializers.BooleanField(help_text=(
+        "fileinto :create (the folder is created). Without it the folder must exist at "
+        "delivery, or the script fails there and the message is kept in INBOX; the tester "
+        "cannot see the mailbox's folders."))
+    copy = serializers.BooleanField(help_text=":copy (the implicit keep is preserved).")
+    details = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Further lines of Dovecot's report.")
+    keep = serializers.ChoiceField(
+        choices=["implicit", "explicit"], allow_null=True, help_text=(
+            "A store into INBOX: `implicit` (no action filed the message elsewhere) or "
+            "`explicit` (the script's keep or fileinto \"INBOX\"); null otherwise."))
+
+
+class RuleOutcomeSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    name = serializers.CharField()
+    enabled = serializers.BooleanField()
+    matched = serializers.BooleanField(help_text="Its conditions hold for the message.")
+    applied = serializers.BooleanField(help_text="Matched and reached (no earlier stop).")
+    actions = SimActionSerializer(many=True, help_text="What the rule alone would do.")
+
+
+class TracedTestSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line of the test in `script`.")
+    test = serializers.CharField(help_text="header, address, envelope, size :over, exists…")
+    matched = serializers.BooleanField(allow_null=True, help_text=(
+        "The test's own result as the engine traced it (before a `not` around it); null "
+        "when the trace does not say."))
+
+
+class RuleTestTraceSerializer(serializers.Serializer):
+    steps = TracedTestSerializer(many=True, help_text="Each test the engine evaluated, in order.")
+    stopped = serializers.IntegerField(allow_null=True, help_text=(
+        "Line of the `stop` that ended the script; null when it ran to its end."))
+
+
+class SieveEnvironmentSerializer(serializers.Serializer):
+    phase = serializers.CharField()
+    location = serializers.CharField()
+
+
+class RuleTestEnvironmentSerializer(serializers.Serializer):
+    tester = SieveEnvironmentSerializer(help_text="What sieve-test runs the script with (fixed "
+                                        "by Pigeonhole: a check after delivery).")
+    delivery = SieveEnvironmentSerializer(help_text="What LMTP delivery runs it with.")
+    script_uses_environment = serializers.BooleanField(help_text=(
+        "The script requires \"environment\": its tests on these items may differ live."))
+    warning = serializers.CharField(allow_blank=True)
+
+
+VACATION_FIELDS = {  # a dict: "from" is no attribute name
+    "send": serializers.BooleanField(help_text=(
+        "Whether delivery would send the reply (unless it answered this sender within the "
+        "interval already; see `once_per`).")),
+    "reason": serializers.ChoiceField(choices=vacation_rules.REASONS),
+    "explanation": serializers.CharField(),
+    "once_per": serializers.CharField(allow_blank=True),
+    "to": serializers.CharField(allow_blank=True, help_text="The envelope sender answered."),
+    "from": serializers.CharField(),
+    "subject": serializers.CharField(),
+    "interval_seconds": serializers.IntegerField(allow_null=True),
+    "addresses": serializers.ListField(child=serializers.CharField(),
+                                       help_text="The vacation's :addresses."),
+    "body": serializers.CharField(allow_blank=True, help_text="The reply's text (excerpt)."),
+    "body_truncated": serializers.BooleanField(),
+}
+
+
+class RuleTestResultSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["standard", "advanced"], help_text=(
+        "What ran: standard rules (per-rule outcomes) or the advanced script (no outcomes)."))
+    outcomes = RuleOutcomeSerializer(many=True)
+    final_actions = SimActionSerializer(many=True)
+    folders = serializers.ListField(child=serializers.CharField())
+    redirects = serializers.ListField(child=serializers.CharField())
+    discarded = serializers.BooleanField()
+    header_edits = HeaderEditSerializer(many=True)
+    errors = serializers.ListField(child=serializers.CharField())
+    lint = LintWarningSerializer(many=True)
+    script = serializers.CharField(allow_blank=True)
+    envelope = inline_serializer("RuleTestEnvelope", {
+        "to": serializers.CharField(help_text="The envelope recipient: the address."),
+        "from": serializers.CharField(allow_blank=True, help_text=(
+            "The envelope sender: the message's Return-Path (empty: none).")),
+    })
+    trace = RuleTestTraceSerializer(help_text="The engine's trace of `script` on the message.")
+    vacation = inline_serializer("RuleTestVacation", VACATION_FIELDS, allow_null=True, help_text=(
+        "The vacation the script triggers and delivery's decision on it; null: none."))
+    environment = RuleTestEnvironmentSerializer()
 
 
 class SortingRuleSerializer(serializers.ModelSerializer):
@@ -190,27 +291,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
             "message": serializers.FileField(help_text="An .eml file."),
             "rules": serializers.CharField(required=False, help_text=(
                 "Optional JSON list of rules to test instead of the address's current filters."))})},
-        responses=inline_serializer("RuleTestResult", {
-            "mode": serializers.ChoiceField(choices=["standard", "advanced"], help_text=(
-                "What ran: standard rules (per-rule outcomes) or the advanced script (no outcomes).")),
-            "outcomes": inline_serializer("RuleOutcomeOut", {
-                "position": serializers.IntegerField(), "name": serializers.CharField(),
-                "enabled": serializers.BooleanField(), "matched": serializers.BooleanField(),
-                "applied": serializers.BooleanField(),
-                "actions": serializers.ListField(child=serializers.DictField())}, many=True),
-            "final_actions": serializers.ListField(child=serializers.DictField()),
-            "folders": serializers.ListField(child=serializers.CharField()),
-            "redirects": serializers.ListField(child=serializers.CharField()),
-            "discarded": serializers.BooleanField(),
-            "header_edits": HeaderEditSerializer(many=True),
-            "errors": serializers.ListField(child=serializers.CharField()),
-            "lint": LintWarningSerializer(many=True),
-            "script": serializers.CharField(),
-            "envelope": inline_serializer("RuleTestEnvelope", {
-                "to": serializers.CharField(help_text="The envelope recipient: the address."),
-                "from": serializers.CharField(help_text="The envelope sender: the message's "
-                                              "Return-Path (empty: none)."),
-            })}))
+        responses=RuleTestResultSerializer)
     @action(detail=False, methods=["post"], url_path="test", parser_classes=UPLOAD_PARSERS)
     def try_rules(self, request, *args, **kwargs):
         """Run the address's current filters (standard rules, or the advanced script in

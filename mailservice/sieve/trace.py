@@ -2,9 +2,14 @@
 and which sorting rules match, for the "test these rules" feature (pure; the runs
 themselves are in `mailservice.pigeonhole`).
 
-sieve-test's report lists "Performed actions" and the "Implicit keep"; its trace
-(`-T level=commands`) adds header edits, which the action list omits. Pigeonhole
-shortens traced header values to ~80 characters: such edits are flagged `truncated`.
+sieve-test's report lists "Performed actions" and the "Implicit keep"; an explicit
+`keep` (or `fileinto "INBOX"`) is a performed store into INBOX, the implicit keep its own
+section, so each store says which it is (`keep`). Its trace (`-T level=matching`) adds
+header edits, which the action list omits, and each test the engine evaluated with its
+result and a `stop` that ended the script. Pigeonhole shortens traced header values to
+~80 characters: such edits are flagged `truncated`. A vacation is printed with its
+period, subject, from and text; its `:addresses` only appear in the binary's dump
+(`-d`), which also lists the extensions the script requires.
 
 Which standard rules matched: trace line numbers are not reliable enough to map
 actions back to rules (Pigeonhole shifts them around optimised-out code), so matching
@@ -19,13 +24,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .compiler import INDENT, SCRIPT_HEADER, CompiledScript, condition_lines, quote, require_line
 from .diagnostics import parse_diagnostics
 from .rules import Action, Rule
 
 PROBE_PREFIX = "mm-probe-"
+# Where `keep` and the implicit keep store a message (sieve-test and LMTP alike).
+DEFAULT_MAILBOX = "INBOX"
 
 # sieve-test prints system flags in lower case; show them as IMAP spells them.
 _SYSTEM_FLAGS = {
@@ -51,6 +58,9 @@ class SimAction:
     create: bool = False  # fileinto :create
     copy: bool = False  # :copy — the implicit keep is preserved
     details: tuple[str, ...] = ()
+    # A store into INBOX: "explicit" (the script's keep or fileinto "INBOX") or
+    # "implicit" (no action cancelled the implicit keep); None for anything else.
+    keep: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,27 @@ class TraceStep:
 
 
 @dataclass(frozen=True)
+class TracedTest:
+    """A test the engine evaluated, with its own result (before any `not` around it)."""
+
+    line: int
+    test: str  # "header", "address", "envelope", "size :over", "exists", …
+    matched: bool | None  # None: the trace did not say
+
+
+@dataclass(frozen=True)
+class VacationReport:
+    """A vacation action as sieve-test prints it (the period after Pigeonhole's limits)."""
+
+    seconds: int | None
+    subject: str | None  # None: delivery makes "Auto: <subject of the message>"
+    sender: str | None  # the :from given, None: the recipient address
+    reason: str  # the reply's text
+    addresses: tuple[str, ...] = ()  # :addresses, from the dump
+    mime: bool = False
+
+
+@dataclass(frozen=True)
 class Trace:
     actions: tuple[SimAction, ...]
     implicit_keep: SimAction | None
@@ -75,6 +106,10 @@ class Trace:
     steps: tuple[TraceStep, ...] = ()
     errors: tuple[str, ...] = ()  # runtime errors (e.g. conflicting actions)
     success: bool = True
+    tests: tuple[TracedTest, ...] = ()
+    stopped: int | None = None  # the line of the `stop` that ended the script
+    vacation: VacationReport | None = None
+    extensions: tuple[str, ...] = ()  # what the script requires, per the dump
 
     @property
     def final_actions(self) -> tuple[SimAction, ...]:
@@ -155,9 +190,19 @@ def parse_result(stdout: str) -> tuple[tuple[SimAction, ...], SimAction | None]:
     """(performed actions, implicit keep) from sieve-test's dry-run report."""
     sections: dict[str, list[SimAction]] = {"actions": [], "keep": []}
     section = None
+    # A vacation's fields (its handle holds the text) and its text: their lines are no
+    # actions, whatever they hold.
+    in_vacation = in_message = False
     for line in stdout.splitlines():
         stripped = line.strip()
-        if stripped == "Performed actions:":
+        if in_message:
+            in_message = stripped != "END MESSAGE"
+        elif stripped == "START MESSAGE" and in_vacation:
+            in_vacation, in_message = False, True
+        elif in_vacation:
+            if stripped.startswith("=> "):
+                sections[section][-1] = _with_detail(sections[section][-1], stripped)
+        elif stripped == "Performed actions:":
             section = "actions"
         elif stripped == "Implicit keep:":
             section = "keep"
@@ -165,11 +210,141 @@ def parse_result(stdout: str) -> tuple[tuple[SimAction, ...], SimAction | None]:
             continue
         elif line.startswith(" * "):
             sections[section].append(_describe(line[3:].strip()))
+            in_vacation = line == " * send vacation message:"
         elif sections[section]:
             detail = stripped.removeprefix("+ ").strip()
             sections[section][-1] = _with_detail(sections[section][-1], detail)
-    keep = sections["keep"][0] if sections["keep"] else None
-    return tuple(sections["actions"]), keep
+    performed = tuple(
+        replace(a, keep="explicit") if a.kind == "store" and a.target == DEFAULT_MAILBOX else a
+        for a in sections["actions"]
+    )
+    keep = replace(sections["keep"][0], keep="implicit") if sections["keep"] else None
+    return performed, keep
+
+
+_VACATION_FIELD_RE = re.compile(r"^\s*=> (seconds|subject|from|handle)\s*: ?(.*)$")
+
+
+def parse_vacation(stdout: str) -> VacationReport | None:
+    """The vacation action of sieve-test's report (its fields and text), if any."""
+    lines = stdout.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line == " * send vacation message:")
+    except StopIteration:
+        return None
+    fields: dict[str, str] = {}
+    current = None
+    reason: list[str] = []
+    position = start + 1
+    while position < len(lines):
+        line = lines[position]
+        position += 1
+        if line == "START MESSAGE":
+            break
+        if found := _VACATION_FIELD_RE.match(line):
+            current = found.group(1)
+            fields[current] = found.group(2)
+        elif current and line:  # a field value on several lines (the handle holds the text)
+            fields[current] += "\n" + line
+    while position < len(lines) and lines[position] != "END MESSAGE":
+        reason.append(lines[position])
+        position += 1
+    seconds = fields.get("seconds", "").strip()
+    return VacationReport(
+        seconds=int(seconds) if seconds.isdigit() else None,
+        subject=fields.get("subject"),
+        sender=fields.get("from"),
+        reason="\n".join(reason),
+        mime=fields.get("handle", "").endswith("<MIME>"),
+    )
+
+
+_DUMP_LINE_RE = re.compile(r"^[0-9a-f]{8}: {1,4}(?:(\d+): )?( *)(.*)$")
+_DUMP_STR_RE = re.compile(r'^STR\[\d+\] "(.*)"$')
+_DUMP_EXTENSION_RE = re.compile(r"^\s+\d+: (\S+) \(id: \d+\)$")
+
+
+def parse_dump(dump: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
+    """From `sieve-test -d`: the extensions the script requires, and each vacation's
+    `:addresses` by its line (literal strings only; a variable is not expanded)."""
+    extensions: list[str] = []
+    addresses: dict[int, tuple[str, ...]] = {}
+    section = ""
+    line_number = 0
+    vacation_line = None
+    collecting = False
+    for raw in dump.splitlines():
+        if raw.startswith("* "):
+            section = raw
+            continue
+        if section.startswith("* Required extensions"):
+            if found := _DUMP_EXTENSION_RE.match(raw):
+                extensions.append(found.group(1))
+            continue
+        found = _DUMP_LINE_RE.match(raw)
+        if not found:
+            continue
+        if found.group(1):
+            line_number = int(found.group(1))
+        indent, code = len(found.group(2)), found.group(3)
+        if indent == 0:
+            vacation_line = line_number if code == "VACATION" else None
+            collecting = False
+        elif vacation_line is not None:
+            item = _DUMP_STR_RE.match(code)
+            if collecting and item:
+                addresses[vacation_line] += (item.group(1),)
+            elif code.startswith("addresses: "):
+                value = code.removeprefix("addresses: ")
+                single = _DUMP_STR_RE.match(value)
+                addresses[vacation_line] = (single.group(1),) if single else ()
+                collecting = value.startswith("STRLIST")
+            else:
+                collecting = False
+    return tuple(extensions), addresses
+
+
+_TEST_RE = re.compile(r"^(\S.*) test$")
+_MATCH_RESULT_RE = re.compile(r"^\s+finishing match with result: (matched|not matched)$")
+_JUMP_RE = re.compile(r"^jump if result is (true|false)$")
+
+
+def parse_tests(text: str) -> tuple[tuple[TracedTest, ...], int | None]:
+    """The tests the engine evaluated, in order, and the line of the `stop` that ended
+    the script (None: it ran to its end). A test's result is the one its match reports
+    or, for tests without a match (size, exists), the jump that follows it: the engine
+    jumps on the test's own result, so a `not` around it does not change what is shown."""
+    tests: list[TracedTest] = []
+    stopped = None
+    pending = None  # index of the test whose result is not known yet
+    jump = None  # the result a "jump if result is …" line jumps on
+    for raw in text.splitlines():
+        found = _TRACE_LINE_RE.match(raw)
+        if not found:
+            continue
+        number, content = int(found.group(1)), found.group(2)
+        top, stripped = not content.startswith(" "), content.strip()
+        if top and (found_test := _TEST_RE.match(content)):
+            name = found_test.group(1)
+            # Pigeonhole names the currentdate test "currentdatedate" in its trace.
+            tests.append(TracedTest(number, "currentdate" if name == "currentdatedate" else name,
+                                    None))
+            pending, jump = len(tests) - 1, None
+        elif pending is not None and not top and (result := _MATCH_RESULT_RE.match(content)):
+            tests[pending] = replace(tests[pending], matched=result.group(1) == "matched")
+        elif pending is not None and top and (found_jump := _JUMP_RE.match(content)):
+            jump = found_jump.group(1) == "true"
+        elif pending is not None and jump is not None and not top and (
+                stripped == "not jumping" or stripped.startswith("jumping to line")):
+            if tests[pending].matched is None:
+                jumped = stripped != "not jumping"
+                tests[pending] = replace(tests[pending], matched=jump if jumped else not jump)
+            pending, jump = None, None
+        elif top:
+            if content.startswith("stop command"):
+                stopped = number
+            pending, jump = None, None
+    return tuple(tests), stopped
 
 
 def parse_trace(text: str) -> tuple[tuple[TraceStep, ...], tuple[HeaderEdit, ...]]:
@@ -200,10 +375,18 @@ def final_results(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "final result:" in line]
 
 
-def read_trace(stdout: str, stderr: str, trace_text: str, script_text: str) -> Trace:
+def read_trace(stdout: str, stderr: str, trace_text: str, script_text: str,
+               dump_text: str = "") -> Trace:
     """The Trace of a sieve-test run that got to run the script."""
     actions, keep = parse_result(stdout)
     steps, edits = parse_trace(trace_text)
+    tests, stopped = parse_tests(trace_text)
+    extensions, addresses = parse_dump(dump_text)
+    vacation = parse_vacation(stdout)
+    if vacation is not None:
+        ran = [step.line for step in steps if step.text == "vacation action"]
+        line = ran[-1] if ran else next(iter(addresses), None)
+        vacation = replace(vacation, addresses=addresses.get(line, ()))
     runtime_errors = tuple(str(error) for error in parse_diagnostics(stderr, script_text))
     final = final_results(stderr)
     return Trace(
@@ -213,6 +396,10 @@ def read_trace(stdout: str, stderr: str, trace_text: str, script_text: str) -> T
         steps=steps,
         errors=runtime_errors,
         success=bool(final) and final[-1].rstrip().endswith("final result: success"),
+        tests=tests,
+        stopped=stopped,
+        vacation=vacation,
+        extensions=extensions,
     )
 
 

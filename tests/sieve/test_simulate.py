@@ -9,7 +9,7 @@ from mailservice.sieve import Action, Condition, HeaderEdit, Rule, SieveScriptIn
 HERE = Path(__file__).parent
 GUIDE_1 = (HERE / "guide_example_1.sieve").read_text(encoding="utf-8")
 GUIDE_2 = (HERE / "guide_example_2.sieve").read_text(encoding="utf-8")
-INBOX = SimAction("store", "INBOX")
+INBOX = SimAction("store", "INBOX", keep="implicit")
 
 pytestmark = pytest.mark.usefixtures("sieve_test")
 
@@ -180,7 +180,7 @@ def test_disabled_rules_are_neither_compiled_nor_tested(sample):
             (SimAction("redirect", "bob@example.com", copy=True), INBOX),
         ),
         ((Action("delete"),), (SimAction("discard"),)),
-        ((Action("mark_read"),), (SimAction("store", "INBOX", ("\\Seen",)),)),
+        ((Action("mark_read"),), (SimAction("store", "INBOX", ("\\Seen",), keep="implicit"),)),
         (
             (Action("move", 'Dossier "é"/sub'), Action("flag")),
             (SimAction("store", 'Dossier "é"/sub', ("\\Flagged",), create=True),),

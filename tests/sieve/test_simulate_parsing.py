@@ -51,7 +51,7 @@ def test_the_action_report_becomes_structured_actions():
     assert actions[3].kind == "vacation"
     assert "=> seconds : 604800" in actions[3].details
     assert actions[4] == SimAction("discard")
-    assert keep == SimAction("store", "INBOX", ("$Label1",))
+    assert keep == SimAction("store", "INBOX", ("$Label1",), keep="implicit")
 
 
 def test_an_empty_report_means_nothing_happens():

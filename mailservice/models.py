@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # invitation_expiry: migration 0001 names it here.
@@ -72,6 +74,13 @@ class Address(models.Model):
         STANDARD = "standard", _("Standard")
         ADVANCED = "advanced", _("Advanced")
 
+    class SieveFailure(models.TextChoices):
+        """Why the backend does not run the address's current filters (backends.base.SieveHold)."""
+
+        NONE = "", _("None")
+        REFUSED = "refused", _("Refused before activation")
+        STOPPED_DELIVERY = "stopped_delivery", _("Stopped delivery")
+
     mail_service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="addresses")
     local_part = models.CharField(_("local part"), max_length=64)
     display_name = models.CharField(_("display name"), max_length=120, blank=True)
@@ -84,6 +93,13 @@ class Address(models.Model):
     autoreply_enabled = models.BooleanField(_("auto-reply"), default=False)
     autoreply_subject = models.CharField(_("auto-reply subject"), max_length=200, blank=True)
     autoreply_body = models.TextField(_("auto-reply message"), blank=True)
+    # Set by the push and the delivery watch, cleared once the current filters run.
+    sieve_failure = models.CharField(max_length=20, choices=SieveFailure.choices, blank=True,
+                                     default=SieveFailure.NONE, editable=False)
+    sieve_failure_reason = models.TextField(blank=True, editable=False)
+    sieve_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # STOPPED_DELIVERY: the filters active before run again (False: no filters run).
+    sieve_failure_restored = models.BooleanField(default=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
 
     organisation_field = "mail_service__organisation"
@@ -106,6 +122,25 @@ class Address(models.Model):
     @property
     def is_catchall(self) -> bool:
         return self.local_part == CATCHALL_LOCAL_PART
+
+    @property
+    def sieve_sync_error(self) -> str:
+        """Why the mail server does not run this address's current filters ("" if it does)."""
+        if not self.sieve_failure:
+            return ""
+        when = ""
+        if self.sieve_failure_at is not None:
+            when = formats.date_format(timezone.localtime(self.sieve_failure_at),
+                                       "SHORT_DATETIME_FORMAT")
+        values = {"when": when, "reason": self.sieve_failure_reason}
+        if self.sieve_failure == self.SieveFailure.REFUSED:
+            return gettext("The mail server refused the new filters on %(when)s: %(reason)s. "
+                           "They are not active; the filters active before stay in place.") % values
+        if self.sieve_failure_restored:
+            return gettext("The pushed filters stopped delivery on %(when)s: %(reason)s; "
+                           "the previous filters are active again.") % values
+        return gettext("The pushed filters stopped delivery on %(when)s: %(reason)s; "
+                       "no filters are active until they are changed.") % values
 
     @property
     def audit_organisation_id(self):

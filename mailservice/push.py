@@ -4,6 +4,7 @@ import logging
 from functools import cache
 
 from django.conf import settings
+from django.utils import timezone
 
 from manager.audit import services as audit
 from manager.core import outbox
@@ -12,6 +13,7 @@ from .backends.base import BackendError, drift
 from .backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
 from .desired import desired_state
 from .models import PUSH_KIND, MailService
+from .services.sieve_status import record_sieve_holds
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,8 @@ def backend_for(host: str) -> DovecotPostfixBackend:
         raise outbox.PushError(
             f"No mail backend host named {host!r} is configured (MAIL_BACKEND_CONFIG).",
             permanent=True)
-    return DovecotPostfixBackend(DovecotPostfixConfig.from_dict(hosts[host]))
+    return DovecotPostfixBackend(DovecotPostfixConfig.from_dict(hosts[host]),
+                                 email_type_header=settings.MAIL_TYPE_HEADER)
 
 
 def queue_for(domain: str) -> str:
@@ -54,10 +57,37 @@ def push_mail_service(domain: str) -> None:
             for host in _hosts():
                 backend_for(host).remove_service(domain)
             return
+        backend = backend_for(service.backend_host)
+        started = timezone.now()
         # apply() also ends the live sessions of devices whose password went away.
-        backend_for(service.backend_host).apply(desired_state(service))
+        report = backend.apply(desired_state(service))
     except BackendError as exc:
         raise outbox.PushError(str(exc), permanent=exc.permanent) from exc
+    record_sieve_holds(report.sieve_holds, service=service, since=started)
+    # This worker runs on the host: a look at its deliveries now costs a log read.
+    check_deliveries(service.backend_host, backend)
+
+
+def check_deliveries(host: str, backend: DovecotPostfixBackend | None = None) -> list:
+    """On the worker of `host`: put the previous filters back for the addresses whose
+    delivery a pushed script made fail, and record it on them."""
+    try:
+        holds = (backend or backend_for(host)).check_deliveries()
+    except (BackendError, outbox.PushError) as exc:
+        log.warning("could not check the deliveries of host %s: %s", host, exc)
+        return []
+    record_sieve_holds(holds)
+    return holds
+
+
+def queue_delivery_checks() -> int:
+    """Ask each backend host's own worker (its queue) to check its deliveries: the logs
+    and doveadm are local to the host."""
+    from .tasks import check_sieve_deliveries
+
+    for host in _hosts():
+        check_sieve_deliveries.apply_async((host,), queue=f"mail-{host}")
+    return len(_hosts())
 
 
 def reconcile() -> dict[str, list[str]]:

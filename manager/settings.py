@@ -226,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-pushes": {"task": "manager.core.tasks.requeue_stuck_pushes", "schedule": 30.0},
     "reconcile-mail-services": {"task": "mailservice.tasks.reconcile_mail_services",
                                 "schedule": float(env("RECONCILE_SECONDS", "300"))},
+    # Deliveries a pushed Sieve script made fail wait in Postfix's queue until the
+    # previous script is put back: look often.
+    "watch-sieve-deliveries": {"task": "mailservice.tasks.watch_sieve_deliveries",
+                               "schedule": float(env("SIEVE_WATCH_SECONDS", "60"))},
 }
 
 # --- Push outbox ------------------------------------------------------------------------

@@ -355,7 +355,7 @@ class MailStack:
         """Write configs under ``root``, start both daemons and wait until they listen.
         ``policy`` = (URL, secret) of Mail Manager's Dovecot auth policy endpoint."""
         dovecot, postfix = _which("dovecot"), _which("postfix")
-        doveadm, sievec = _which("doveadm"), _which("sievec")
+        doveadm, sievec, postqueue = _which("doveadm"), _which("sievec"), _which("postqueue")
         root = Path(root).resolve()
         root.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o755)
@@ -376,7 +376,9 @@ class MailStack:
             maps_dir=root / "maps",
             doveadm=doveadm,
             postfix=postfix,
+            postqueue=postqueue,
             sievec=sievec,
+            dovecot_log=root / "log/dovecot.log",
         )
         config.postfix_dir.mkdir(parents=True, exist_ok=True)
         DovecotPostfixBackend(config).ensure_storage()
@@ -515,7 +517,9 @@ class MailStack:
             "maps_dir": str(self.config.maps_dir),
             "doveadm": self.config.doveadm,
             "postfix": self.config.postfix,
+            "postqueue": self.config.postqueue,
             "sievec": self.config.sievec,
+            "dovecot_log": str(self.config.dovecot_log) if self.config.dovecot_log else None,
             "logs": str(self.root / "log"),
         }
 

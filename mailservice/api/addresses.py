@@ -20,7 +20,9 @@ MANAGERS_ONLY = "managers"
 class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.ModelSerializer):
     """An address (mailbox) of a mail service. `mail_service` and `local_part` are set at
     creation and fixed afterwards (a different value is 400 `read_only`); `sync_*` tell
-    whether the backend serves the latest change."""
+    whether the backend serves the latest change; `sieve_sync_error` tells why the mail
+    server does not run the address's current filters (refused before activation, or put
+    aside after they stopped delivery), empty when it runs them."""
 
     fixed_after_creation = ("mail_service", "local_part")
 
@@ -29,12 +31,16 @@ class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mo
     local_part = serializers.CharField(max_length=254, allow_blank=True)
     email = serializers.EmailField(read_only=True)
     is_catchall = serializers.BooleanField(read_only=True)
+    sieve_sync_error = serializers.CharField(read_only=True)
+    sieve_sync_error_at = serializers.DateTimeField(source="sieve_failure_at", read_only=True,
+                                                    allow_null=True)
 
     class Meta:
         model = Address
         fields = ["id", "mail_service", "local_part", "email", "display_name", "quota_mb", "enabled",
                   "is_catchall", "sieve_mode", "autoreply_enabled", "autoreply_subject",
-                  "autoreply_body", "created", "sync_status", "sync_error", "last_applied"]
+                  "autoreply_body", "created", "sync_status", "sync_error", "last_applied",
+                  "sieve_sync_error", "sieve_sync_error_at"]
         read_only_fields = ["id", "created", "sieve_mode"]
         extra_kwargs = {"local_part": {"validators": []}}
         # The service decides whether a local part is free (409 local_part_taken, whatever

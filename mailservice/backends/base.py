@@ -8,6 +8,7 @@ push is needed. Nothing here knows about Django or about a particular mail serve
 from __future__ import annotations
 
 import abc
+import hashlib
 from dataclasses import dataclass
 
 
@@ -19,6 +20,35 @@ class MailboxState:
     enabled: bool
     quota_mb: int  # 0 means no limit
     sieve_script: str | None  # None = no active script
+    # Only set by MailBackend.actual(): the sha256 (script_sha) of a script the backend
+    # holds back for this mailbox (it failed the engine's check, or stopped delivery and
+    # was replaced by the previous one). drift() does not count that script as missing:
+    # pushing it again cannot help until it changes.
+    held_sieve_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class SieveHold:
+    """A mailbox whose desired Sieve script the backend does not run, and why."""
+
+    REFUSED = "refused"  # failed the engine's check before activation; never active
+    STOPPED_DELIVERY = "stopped_delivery"  # was active, made delivery fail; replaced
+
+    email: str
+    sha256: str  # script_sha() of the script held back
+    kind: str  # REFUSED or STOPPED_DELIVERY
+    reason: str  # the engine's words, for the people who wrote the script
+    at: float  # Unix time the backend found it
+    # STOPPED_DELIVERY: True when the script active before it runs again, False when the
+    # mailbox runs no script (plain delivery to INBOX). REFUSED: the old script stays.
+    restored: bool = True
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """What apply() could not make true: every mailbox of the service held back now."""
+
+    sieve_holds: tuple[SieveHold, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,8 +103,10 @@ class MailBackend(abc.ABC):
     """What the control plane needs from a mail backend; all methods may raise BackendError."""
 
     @abc.abstractmethod
-    def apply(self, state: ServiceState) -> None:
-        """Make the backend serve exactly ``state`` for its domain. Idempotent."""
+    def apply(self, state: ServiceState) -> ApplyReport:
+        """Make the backend serve exactly ``state`` for its domain. Idempotent. A Sieve
+        script the engine cannot run is held back for its mailbox only (the mailbox keeps
+        its current script, the rest is applied) and listed in the report."""
 
     @abc.abstractmethod
     def actual(self, domain: str) -> ServiceState:
@@ -95,6 +127,12 @@ class MailBackend(abc.ABC):
     @abc.abstractmethod
     def kick(self, email: str) -> None:
         """End the live IMAP/ManageSieve sessions of a mailbox."""
+
+    def check_deliveries(self) -> list[SieveHold]:
+        """Find deliveries that failed because of a pushed Sieve script since the last
+        call, put the mailbox's previous script back, and let the queued mail through
+        again; the mailboxes it did that for (the default finds nothing)."""
+        return []
 
     def forget_sieve(self, domain: str) -> None:
         """Drop any record of pushed scripts so the next apply() verifies them (for
@@ -124,7 +162,8 @@ def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
             diffs.append(f"mailbox {email}: enabled is {have.enabled}, want {want.enabled}")
         if want.quota_mb != have.quota_mb:
             diffs.append(f"mailbox {email}: quota is {have.quota_mb} MB, want {want.quota_mb} MB")
-        if want.sieve_script != have.sieve_script:
+        held = have.held_sieve_sha256 and script_sha(want.sieve_script) == have.held_sieve_sha256
+        if want.sieve_script != have.sieve_script and not held:
             if have.sieve_script is None:
                 diffs.append(f"mailbox {email}: sieve script missing")
             elif want.sieve_script is None:
@@ -168,6 +207,11 @@ def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
 
     diffs.extend(f"backend: {fault}" for fault in actual.faults)
     return diffs
+
+
+def script_sha(script: str | None) -> str:
+    """A fingerprint of an active Sieve script; "" for none."""
+    return "" if script is None else hashlib.sha256(script.encode()).hexdigest()
 
 
 def _targets(forward: ForwardState) -> frozenset[str]:

@@ -21,8 +21,12 @@ class DovecotPostfixConfig:
     # Found on PATH, then in /usr/sbin and /usr/bin (a worker's PATH may lack sbin).
     doveadm: str = "doveadm"
     postfix: str = "postfix"
+    postqueue: str = "postqueue"
     sievec: str = "sievec"
     timeout: float = 30.0
+    # Dovecot's log_path: read for LMTP deliveries a Sieve script made fail (None: not
+    # watched; such mail then waits in Postfix's queue until the script is changed).
+    dovecot_log: Path | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> DovecotPostfixConfig:
@@ -33,9 +37,11 @@ class DovecotPostfixConfig:
         }
         optional = {
             name: data[name]
-            for name in ("db_group", "doveadm", "postfix", "sievec", "timeout")
+            for name in ("db_group", "doveadm", "postfix", "postqueue", "sievec", "timeout")
             if name in data
         }
+        if data.get("dovecot_log"):
+            optional["dovecot_log"] = Path(str(data["dovecot_log"]))
         return cls(**paths, **optional)
 
     @property

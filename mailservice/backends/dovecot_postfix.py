@@ -9,7 +9,9 @@ Layout on disk (all under ``DovecotPostfixConfig``):
 * ``user_db``: SQLite, read by Dovecot's sql passdb/userdb (``render.render_dovecot_sql_conf()``)
   and holding the record of each service (``user_db.py``);
 * Sieve scripts live in each mailbox's home and are managed with ``doveadm sieve``
-  (``sieve_store.py``); ``tools.py`` runs doveadm and postfix.
+  (``sieve_store.py``), which runs each new one in the engine before activating it and
+  puts the previous one back when Dovecot's log (``dovecot_log``) shows it stopped
+  delivery; ``tools.py`` runs doveadm, postfix and postqueue.
 
 Every write is idempotent: an apply with an unchanged state writes nothing and does not
 reload Postfix.
@@ -22,7 +24,7 @@ import fcntl
 from collections.abc import Iterator
 from dataclasses import replace
 
-from .base import BackendError, MailBackend, ServiceState
+from .base import ApplyReport, BackendError, MailBackend, ServiceState, SieveHold
 from .config import DovecotPostfixConfig
 from .postfix_maps import PostfixMaps
 from .render import normalize, render_fragments
@@ -36,11 +38,11 @@ __all__ = ["DovecotPostfixBackend", "DovecotPostfixConfig"]
 class DovecotPostfixBackend(MailBackend):
     """A running Dovecot + Postfix pair configured for this adapter (see scripts/localstack.py)."""
 
-    def __init__(self, config: DovecotPostfixConfig):
+    def __init__(self, config: DovecotPostfixConfig, *, email_type_header: str = "X-Mail-Type"):
         self.config = config
         self.tools = Tools(config)
         self.user_db = UserDatabase(config)
-        self.sieve = SieveStore(self.user_db, self.tools)
+        self.sieve = SieveStore(self.user_db, self.tools, email_type_header=email_type_header)
         self.maps = PostfixMaps(config, self.tools)
 
     # storage ------------------------------------------------------------------------
@@ -63,7 +65,7 @@ class DovecotPostfixBackend(MailBackend):
 
     # MailBackend --------------------------------------------------------------------
 
-    def apply(self, state: ServiceState) -> None:
+    def apply(self, state: ServiceState) -> ApplyReport:
         try:
             state = normalize(state)
         except ValueError as exc:
@@ -71,11 +73,12 @@ class DovecotPostfixBackend(MailBackend):
         with self._lock():
             self.ensure_storage()
             to_kick = self.user_db.write_records(state)
-            self.sieve.sync(state)
+            holds = self.sieve.sync(state)
             self.maps.write_fragments(state.domain, render_fragments(state))
             self.maps.sync_combined_maps()
             for email in sorted(to_kick):
                 self.kick(email)
+        return ApplyReport(sieve_holds=holds)
 
     def actual(self, domain: str) -> ServiceState:
         domain = domain.strip().lower().rstrip(".")
@@ -83,8 +86,11 @@ class DovecotPostfixBackend(MailBackend):
             self.ensure_storage()
             recorded, served = self.user_db.read_records(domain)
             scripts = self.sieve.active([box.email for box in recorded.mailboxes])
+            held = self.sieve.held(domain)
             mailboxes = tuple(
-                replace(box, sieve_script=scripts[box.email]) for box in recorded.mailboxes
+                replace(box, sieve_script=scripts[box.email],
+                        held_sieve_sha256=held[box.email].sha256 if box.email in held else "")
+                for box in recorded.mailboxes
             )
             faults = self.maps.faults(recorded if served else None, domain)
         return replace(recorded, mailboxes=mailboxes, faults=tuple(faults))
@@ -118,6 +124,11 @@ class DovecotPostfixBackend(MailBackend):
 
     def kick(self, email: str) -> None:
         self.tools.kick(email)
+
+    def check_deliveries(self) -> list[SieveHold]:
+        with self._lock():
+            self.ensure_storage()
+            return self.sieve.check_deliveries()
 
     def forget_sieve(self, domain: str) -> None:
         """Make the next apply() read the domain's active scripts from Dovecot again (the

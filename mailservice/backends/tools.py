@@ -37,6 +37,10 @@ class Tools:
     def reload_postfix(self) -> None:
         self.run([self.config.postfix, "-c", str(self.config.postfix_dir), "reload"])
 
+    def flush_queue(self) -> None:
+        """Ask Postfix to retry every deferred message now (after a script was replaced)."""
+        self.run([self.config.postqueue, "-c", str(self.config.postfix_dir), "-f"])
+
     def doveadm(
         self, *args: str, input: str | None = None, ok_codes: Sequence[int] | None = (0,)
     ) -> subprocess.CompletedProcess:

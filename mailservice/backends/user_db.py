@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from .base import BackendError, DevicePasswordState, ForwardState, MailboxState, ServiceState
 from .config import DovecotPostfixConfig
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
     domain TEXT PRIMARY KEY,
@@ -49,6 +49,39 @@ CREATE TABLE IF NOT EXISTS sieve_pushed (
     sha256 TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sieve_pushed_domain ON sieve_pushed (domain);
+-- The script apply() last activated in each mailbox (sha256 "" and script NULL: none), the
+-- one to put back if it makes delivery fail (previous; NULL: run none), and where
+-- Dovecot's log ended when it became active: a failure logged before that mark was an
+-- older script's.
+CREATE TABLE IF NOT EXISTS sieve_fallback (
+    email TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    script TEXT,
+    previous TEXT,
+    log_inode INTEGER NOT NULL DEFAULT 0,
+    log_offset INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sieve_fallback_domain ON sieve_fallback (domain);
+-- A desired script the adapter does not run in a mailbox (base.SieveHold): refused by the
+-- engine's check before activation, or replaced after it stopped delivery. Kept while the
+-- desired script is that one, so a push does not try it again.
+CREATE TABLE IF NOT EXISTS sieve_held (
+    email TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at REAL NOT NULL,
+    restored INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS sieve_held_domain ON sieve_held (domain);
+-- How far check_deliveries() has read a log file (inode: a rotated log starts again).
+CREATE TABLE IF NOT EXISTS log_cursor (
+    path TEXT PRIMARY KEY,
+    inode INTEGER NOT NULL,
+    offset INTEGER NOT NULL
+);
 """
 
 
@@ -215,7 +248,7 @@ class UserDatabase:
             ]
             db.execute("BEGIN IMMEDIATE")
             for table in ("device_passwords", "forwards", "mailboxes", "services",
-                          "sieve_pushed"):
+                          "sieve_pushed", "sieve_fallback", "sieve_held"):
                 db.execute(f"DELETE FROM {table} WHERE domain = ?", (domain,))
             db.execute("COMMIT")
         return emails

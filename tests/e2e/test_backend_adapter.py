@@ -356,11 +356,22 @@ def test_invalid_state_is_a_permanent_error(world):
         world.apply()
     assert exc.value.permanent
 
-    world.catchall = None
+
+
+def test_a_script_the_engine_refuses_is_held_back_for_its_mailbox_only(world):
+    alice = world.mailbox("alice", sieve=SIEVE_LIST)
+    world.apply()
     world.mailbox("alice", sieve="this is not sieve;")
-    with pytest.raises(BackendError) as exc:
-        world.apply()
-    assert exc.value.permanent and "alice" in str(exc.value)
+    bob = world.mailbox("bob", sieve=SIEVE_LIST)
+    report = world.backend.apply(world.state())
+    [hold] = report.sieve_holds
+    assert (hold.email, hold.kind, hold.sha256) == (alice, "refused", sha("this is not sieve;"))
+    assert "line 1" in hold.reason
+    scripts = world.backend.sieve.active([alice, bob])
+    assert scripts == {alice: SIEVE_LIST, bob: SIEVE_LIST}
+    # Pushing it again changes nothing and reports the same hold; drift() does not count it.
+    assert world.backend.apply(world.state()).sieve_holds == (hold,)
+    assert world.drift() == []
 
 
 def test_stopped_dovecot_is_a_transient_error(mail_stack, tmp_path):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailservice', '0004_invitation_bound_to_email'),
+        ('mailservice', '0005_address_quota_bounds'),
     ]
 
     operations = [

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..pigeonhole import SieveToolError, SieveToolMissing, check_script, prove_script
-from ..sieve.probe_messages import probe_messages
+from ..sieve.probe_messages import probe_messages_for_script
 from .base import BackendError, ServiceState, SieveHold, script_sha
 from .delivery_log import complete_lines, delivery_failures
 from .tools import Tools
@@ -277,10 +277,10 @@ def engine_errors_or_none(script: str, email_type_header: str) -> tuple[str, ...
 @lru_cache(maxsize=1024)
 def engine_errors(script: str, email_type_header: str = "X-Mail-Type") -> tuple[str, ...]:
     """What stops the engine on ``script``: sievec's errors, else what running it on the
-    probe messages (every header the compiled rules test is present) made fail.
+    probe messages (every header the script's tests name is present) made fail.
     Remembered per script: a template applied to many mailboxes is run once."""
     errors = check_script(script) or prove_script(
-        script, probe_messages(email_type_header=email_type_header))
+        script, probe_messages_for_script(script, email_type_header=email_type_header))
     return tuple(str(error) for error in errors)
 
 

@@ -24,7 +24,7 @@ from ..permissions import may_on_address, permission_refused
 from ..pigeonhole import SieveToolError, SieveToolMissing, check_script, prove_script
 from ..selectors import active_script, rule_data, rules_for, to_rule
 from ..sieve.compiler import compile_rules
-from ..sieve.probe_messages import probe_messages
+from ..sieve.probe_messages import probe_messages, probe_messages_for_script
 from ..sieve.rules import Rule, rule_from_dict, rule_to_dict, validate_rule, validate_rule_set
 from .common import _denied, push, require_feature
 
@@ -74,7 +74,9 @@ def check_sieve(text: str, *, required: bool = True, rules: list[Rule] = ()) -> 
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SCRIPT_BYTES:
         raise ServiceError(_("The script is larger than 256 KB."), code="invalid_sieve",
                            fields={"script": [_("line 1: the script is too large.")]})
-    messages = tuple(probe_messages(rules, email_type_header=settings.MAIL_TYPE_HEADER))
+    header = settings.MAIL_TYPE_HEADER
+    messages = tuple(probe_messages(rules, email_type_header=header) if rules
+                     else probe_messages_for_script(text, email_type_header=header))
     try:
         errors = check_script(text) or list(_engine_errors(text, messages))
     except SieveToolMissing:

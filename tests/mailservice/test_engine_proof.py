@@ -124,3 +124,47 @@ def test_an_auto_reply_the_engine_refuses_is_not_saved(api, owner, alice, monkey
     assert api(owner).patch(f"/api/v1/addresses/{alice.pk}/", {"display_name": "A"},
                             format="json").status_code == 200  # other fields: no engine run
     assert len(seen) == 1
+
+
+# Every way an advanced script can compare a header the ordinary probe lacks.
+HIDDEN_HEADER_SCRIPTS = [
+    'if header :matches "x-foo" "abc\\\\" { keep; }',
+    'if header :matches ["X-Spam-Flag", "x-other"] ["xyz", "abc\\\\"] { keep; }',
+    'if anyof (false, not header :matches "X-Priority" "\\\\") { keep; }',
+    'if allof (true, header :comparator "i;ascii-casemap" :matches "x-list" "*\\\\") { keep; }',
+    'if address :all :matches "sender" "abc\\\\" { keep; }',
+    'if true { if header :matches "x-deep" "a\\\\" { keep; } }',
+]
+
+
+@pytest.mark.usefixtures("sieve_test")
+@pytest.mark.parametrize("test", HIDDEN_HEADER_SCRIPTS)
+def test_an_advanced_script_comparing_a_header_probes_lack_is_refused(api, owner, alice, test):
+    """The probes carry every header the script's own tests name: the pattern is compared,
+    the engine aborts here and not at delivery."""
+    response = api(owner).put(f"/api/v1/addresses/{alice.pk}/sieve/",
+                              {"mode": "advanced", "script": test + "\n"}, format="json")
+    assert response.status_code == 400, response.content
+    assert "engine stops on this script" in response.json()["error"]["message"]
+    alice.refresh_from_db()
+    assert alice.sieve_mode == Address.SieveMode.STANDARD
+
+
+def test_script_probes_hold_the_headers_and_keys_the_script_names():
+    from mailservice.sieve.probe_messages import probe_messages_for_script
+
+    script = ('require ["body", "date", "relational"];\n'
+              'if anyof (header :contains ["X-Spam", "subject"] "viagra",\n'
+              '          exists "X-Loop", body :contains "unsubscribe",\n'
+              '          date :value "ge" "x-sent" "year" "2026",\n'
+              '          header :is "${name}" "v", header :is "bad name" "v") { discard; }\n')
+    ordinary, targeted = probe_messages_for_script(script, email_type_header="X-Mail-Type")
+    for name in (b"X-Spam:", b"X-Loop:", b"x-sent:", b"Subject:"):
+        assert name in ordinary and name in targeted
+    assert b"Subject: An ordinary message" in ordinary
+    for key in (b"X-Spam: viagra", b"Subject: viagra", b"unsubscribe", b"x-sent: 2026"):
+        assert key in targeted
+    assert b"${name}" not in ordinary + targeted and b"bad name" not in ordinary + targeted
+    assert ordinary.count(b"Message-ID:") == 1
+    assert probe_messages_for_script("if {", email_type_header="X") == probe_messages_for_script(
+        "", email_type_header="X")

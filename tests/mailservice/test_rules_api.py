@@ -249,7 +249,9 @@ def test_the_tester_runs_the_advanced_script_in_advanced_mode(client, alice):
     response = client.post(rules_url(alice, "test/"), {"message": upload}, format="multipart")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["mode"] == "advanced" and body["outcomes"] == [] and body["lint"] == []
+    assert body["mode"] == "advanced" and body["outcomes"] == []
+    # The script's own review comes with the result: the guide's else-branch mistake.
+    assert [(w["code"], w["line"]) for w in body["lint"]] == [("unset_match_variable", 9)]
     assert body["folders"] == ["Mail List/SL-Devel"]
     assert body["header_edits"] == [
         {"operation": "delete", "name": "Subject", "value": None, "truncated": False},

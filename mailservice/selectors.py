@@ -23,7 +23,7 @@ from .sieve.active_script import AutoReply, compose
 from .sieve.forwarding import loop_path
 from .sieve.lint import LintWarning, Word, lint_rules
 from .sieve.rules import Rule, rule_from_dict
-from .sieve.script_lint import lint_script
+from .sieve.script_lint import lint_script, script_redirects
 
 
 def address_for(user, pk) -> Address:
@@ -87,9 +87,10 @@ def script_for(address) -> str:
 
 def forward_targets(addresses: set[str]) -> dict[str, set[str]]:
     """Where mail sent to each of `addresses` also goes, as stored: alias → its address,
-    address → its redirections and the forwards of its enabled standard-mode rules. Over
-    every mail service we serve: a loop through another organisation's address is still a
-    loop. Three queries, whatever the number of addresses."""
+    address → its redirections and the forwards of its enabled standard-mode rules, or the
+    `redirect`s of its advanced script. Over every mail service we serve: a loop through
+    another organisation's address is still a loop. Four queries, whatever the number of
+    addresses."""
     by_domain: dict[str, set[str]] = {}
     for email in addresses:
         local_part, _at, domain = email.rpartition("@")
@@ -117,6 +118,12 @@ def forward_targets(addresses: set[str]) -> dict[str, set[str]]:
         for action in rule.actions or ():
             if isinstance(action, dict) and action.get("kind") == "forward" and action.get("argument"):
                 add(rule.address.email, str(action["argument"]))
+    # `on_alias` names the rows by their own domain and local part, as Address has them.
+    advanced = Address.objects.filter(on_alias, sieve_mode=Address.SieveMode.ADVANCED)
+    for address in advanced.select_related("mail_service").only(
+            "local_part", "sieve_script", "mail_service__domain"):
+        for target in script_redirects(address.sieve_script):
+            add(address.email, target)
     return targets
 
 

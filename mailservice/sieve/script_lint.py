@@ -592,6 +592,22 @@ class _Review:
                 self.warn(line, "extension_unused", EXTENSION_UNUSED, {"extension": name})
 
 
+def script_redirects(text: str) -> set[str]:
+    """The addresses a script's `redirect` commands may send mail to (folded, as the
+    forwarding graph keys them); those built from variables are known only at delivery.
+    A script that is not Sieve syntax redirects nowhere (sievec refuses it)."""
+    try:
+        commands = parse_script(text)
+    except (ScriptSyntaxError, RecursionError):
+        return set()
+    found = set()
+    for command in _walk(commands):
+        target = _last_string(command) if command.name == "redirect" else None
+        if target is not None and "${" not in target.value[0] and fold(target.value[0]):
+            found.add(fold(target.value[0]))
+    return found
+
+
 def _walk(commands: Sequence[Command]) -> Iterator[Command]:
     for command in commands:
         yield command

@@ -43,9 +43,23 @@ WORLDS = {
         services.redirection_create(actor=o, address=a["carol"], target="x@elsewhere.example"))),
     "a disabled rule back": (False, "bob", lambda o, a: forward(o, a["bob"], "alice@domain.xyz",
                                                                 enabled=False)),
+    "an advanced script's redirect back": (True, "bob", lambda o, a: advanced(
+        o, a["bob"], 'if true { redirect "Alice@Domain.xyz"; }')),
+    "a redirect through a rule of the next": (True, "bob", lambda o, a: (
+        advanced(o, a["bob"], 'if header :contains "subject" "x" { redirect "carol@domain.xyz"; }'),
+        forward(o, a["carol"], "alice@domain.xyz"))),
+    "a redirect built at delivery": (False, "bob", lambda o, a: advanced(
+        o, a["bob"], 'require "variables";\nset "to" "alice@domain.xyz";\nredirect "${to}";')),
+    "rules kept while in advanced mode": (False, "bob", lambda o, a: (
+        forward(o, a["bob"], "alice@domain.xyz"), advanced(o, a["bob"], "keep;"))),
 }
 
 
+def advanced(owner, address, script):
+    services.sieve_set(actor=owner, address=address, mode="advanced", script=script + "\n")
+
+
+@pytest.mark.usefixtures("sieve_test")
 @pytest.mark.parametrize("loops, target, build", WORLDS.values(), ids=WORLDS.keys())
 def test_the_redirection_service_and_the_linter_agree(owner, premium, alice, loops, target, build):
     addresses = {"alice": alice, "bob": make_address(owner, premium, "bob"),

@@ -178,6 +178,12 @@ class RuleTestResultSerializer(serializers.Serializer):
     vacation = inline_serializer("RuleTestVacation", VACATION_FIELDS, allow_null=True, help_text=(
         "The vacation the script triggers and delivery's decision on it; null: none."))
     environment = RuleTestEnvironmentSerializer()
+    missing_folders = serializers.ListField(child=serializers.CharField(), help_text=(
+        "Folders the script files into without `:create` that the mailbox lacks: the tester "
+        "shows the message there, delivery keeps it in INBOX."))
+    folders_checked = serializers.BooleanField(help_text=(
+        "False when the mail backend could not be asked for the mailbox's folders (then "
+        "`missing_folders` is empty because nothing could be checked)."))
 
 
 class SortingRuleSerializer(serializers.ModelSerializer):

@@ -52,16 +52,22 @@ def folder_create(*, actor, address, name: str) -> str:
     return name
 
 
+def folders_in_mailbox(address) -> list[str] | None:
+    """The mailbox's folders as the backend lists them; None when it cannot be reached (no
+    gate: callers have checked one)."""
+    try:
+        return _backend(address).list_folders(address.email)
+    except (PushError, BackendError, OSError) as exc:
+        log.info("folders of %s not available: %s", address.email, exc)
+        return None
+
+
 def folder_choices(*, actor, address, rules=()) -> list[str]:
     """The folders the rule form offers: the mailbox's real ones and, without a reachable
     backend, at least those its rules already name (`rules`: stored sorting rules)."""
     if not may_on_address(actor, Permission.MANAGE_RULES, address):
         raise permission_refused([Permission.MANAGE_RULES])
-    try:
-        names = _backend(address).list_folders(address.email)
-    except (PushError, BackendError, OSError) as exc:
-        log.info("folders of %s not available: %s", address.email, exc)
-        names = []
+    names = folders_in_mailbox(address) or []
     for rule in rules:
         for item in rule.actions or ():
             if item.get("kind") in FOLDER_ACTIONS and item.get("argument"):

@@ -32,6 +32,7 @@ from ..selectors import active_script, lint_for, lint_report, rules_for
 from ..sieve import vacation as vacation_rules
 from ..sieve.diagnostics import SieveScriptInvalid
 from ..sieve.trace import Trace
+from .folders import folders_in_mailbox
 from .rules import invalid_sieve
 
 MAX_MESSAGE_BYTES = limits.TEST_MESSAGE_BYTES
@@ -107,7 +108,24 @@ def run_rule_test(*, actor, address: Address, message: bytes, rules=None) -> dic
         "trace": {"steps": [asdict(t) for t in trace.tests], "stopped": trace.stopped},
         "vacation": vacation_result(trace, message, **envelope),
         "environment": environment_result(trace),
+        **missing_folders(address, trace),
     }
+
+
+def missing_folders(address: Address, trace: Trace) -> dict:
+    """Folders the script files into without `:create` that the mailbox does not have:
+    sieve-test stores into them, delivery cannot, and keeps the message in INBOX instead.
+    Only the backend knows the mailbox's folders; when it cannot be reached, say so."""
+    wanted = [a.target for a in trace.final_actions
+              if a.kind == "store" and not a.create and a.target.upper() != "INBOX"]
+    if not wanted:
+        return {"missing_folders": [], "folders_checked": True}
+    existing = folders_in_mailbox(address)
+    if existing is None:
+        return {"missing_folders": [], "folders_checked": False}
+    have = {name.casefold() for name in existing}
+    return {"missing_folders": [f for f in dict.fromkeys(wanted) if f.casefold() not in have],
+            "folders_checked": True}
 
 
 def environment_result(trace: Trace) -> dict:

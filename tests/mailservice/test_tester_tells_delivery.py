@@ -121,3 +121,31 @@ def test_the_environment_difference_is_stated_and_warned_about(api, client, owne
     # sieve-test runs "post": the difference is real, and stated rather than hidden.
     assert result["folders"] == ["INBOX"]
     assert 'id="environment-warning"' in page(client, owner, alice)
+
+
+@pytest.mark.parametrize("folders, missing, checked", [
+    (["INBOX", "Archive"], [], True), (["INBOX", "archive"], [], True),
+    (["INBOX"], ["Archive"], True), (None, [], False)])
+def test_a_folder_the_mailbox_lacks_is_stated(api, client, owner, alice, monkeypatch, folders,
+                                              missing, checked):
+    """sieve-test files into any folder; delivery cannot file into a missing one without
+    `:create`, and keeps the message in INBOX: the result says which, from the backend."""
+    from mailservice.services import rule_tester
+
+    monkeypatch.setattr(rule_tester, "folders_in_mailbox", lambda address: folders)
+    advanced(owner, alice, 'require "fileinto";\nfileinto "Archive";\n')
+    result = run(api, owner, alice)
+    assert (result["missing_folders"], result["folders_checked"]) == (missing, checked)
+    html = page(client, owner, alice)
+    assert ("has no folder “Archive”" in html) is bool(missing)
+    assert ("could not be asked" in html) is not checked
+
+
+def test_standard_rules_create_their_folders_so_none_is_missing(api, owner, alice, monkeypatch):
+    from mailservice.services import rule_tester
+
+    monkeypatch.setattr(rule_tester, "folders_in_mailbox", lambda address: ["INBOX"])
+    services.rule_create(actor=owner, address=alice, name="m", actions=[
+        {"kind": "move", "argument": "New"}], conditions=[{"field": "from", "operator": "exists"}])
+    result = run(api, owner, alice)
+    assert result["folders"] == ["New"] and result["missing_folders"] == []

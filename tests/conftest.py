@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from manager.accounts.services import api_token_create
@@ -19,6 +20,14 @@ def _fresh_cache():
     cache.clear()  # throttle counters live in the cache
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A page requested in French leaves French active in the thread: the next test, and
+    anything it formats outside a request (a task, a model's message), starts in English."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -287,7 +287,10 @@ def test_advanced_sieve_guide_examples_replace_standard_rules_and_switching_back
 
     # Guide example 2 (editheader, variables, regex), set through PUT sieve/.
     script = (SIEVE_DIR / "guide_example_2.sieve").read_text()
-    assert scenario.set_sieve(alice, "advanced", script) == {"mode": "advanced", "script": script}
+    answer = scenario.set_sieve(alice, "advanced", script)
+    assert (answer["mode"], answer["script"]) == ("advanced", script)
+    # The guide's else-branch uses ${1} where no match has set it: the review says so.
+    assert [(w["code"], w["line"]) for w in answer["lint"]] == [("unset_match_variable", 9)]
     scenario.wait_applied(service)
     reply = scenario.sample(to, "sl-devel-reply.eml")
     scenario.lands_only_in(login, reply, "Mail List/SL-Devel")

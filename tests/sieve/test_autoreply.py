@@ -5,6 +5,7 @@ faketime and Dovecot's environment kept for it)."""
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_the_golden_auto_reply_is_accepted_by_sievec(name, sievec):
 
 
 def test_the_period_is_compared_in_utc_whatever_zone_it_was_entered_in():
-    paris = START.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
+    paris = START.astimezone(ZoneInfo("Europe/Paris"))
     assert sieve_utc(paris) == "2026-11-30T00:00:00Z"
     text = script("autoreply_period")
     assert 'currentdate :zone "+0000" :value "ge" "iso8601" "2026-11-30T00:00:00Z"' in text

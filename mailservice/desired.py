@@ -39,7 +39,9 @@ def desired_state(service: MailService) -> ServiceState:
     for address in addresses:
         address.mail_service = service  # no query per address for .email
         email = address.email
-        script = active_script(address, rules.get(address.pk, [])) if address.enabled else None
+        own_aliases = [local_part for (local_part,) in aliases.get(address.pk, ())]
+        script = (active_script(address, rules.get(address.pk, []), alias_local_parts=own_aliases)
+                  if address.enabled else None)
         mailboxes.append(MailboxState(email=email, enabled=address.enabled, quota_mb=address.quota_mb,
                                       sieve_script=script))
         if not address.enabled:

@@ -1,6 +1,10 @@
 """Forms of the mail pages: they parse input; the services decide. Choice fields list only
 what the permission gate lets the person see."""
+import zoneinfo
+
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from manager.accounts.models import User
@@ -9,7 +13,9 @@ from manager.core.errors import ServiceError
 from . import limits
 from .models import CATCHALL_LOCAL_PART, DevicePassword, MailService, Permission, SortingRule
 from .plans import PLAN_CHOICES
+from .selectors import own_addresses
 from .services import check_message_size
+from .validators import time_zone_names
 
 # --- Mail services ---------------------------------------------------------------------
 
@@ -84,10 +90,99 @@ class AddressSettingsForm(forms.Form):
 
 
 class AutoReplyForm(forms.Form):
+    """The auto-reply of an address. Its period is entered in the time zone the browser
+    gives (the hidden `autoreply_time_zone`, kept with the auto-reply so it is shown the
+    same way later; the server's TIME_ZONE without one) and stored in UTC."""
+
+    DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
+
     autoreply_enabled = forms.BooleanField(label=_("Send an automatic reply"), required=False)
+    autoreply_start = forms.DateTimeField(
+        label=_("Start"), required=False, input_formats=[DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
+        help_text=_("Leave empty to start now."))
+    autoreply_end = forms.DateTimeField(
+        label=_("End"), required=False, input_formats=[DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
+        help_text=_("Leave empty to answer until you turn it off."))
     autoreply_subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     autoreply_body = forms.CharField(label=_("Message"), required=False,
                                      widget=forms.Textarea(attrs={"rows": 4}))
+    autoreply_days = forms.IntegerField(
+        label=_("Days between two replies to the same sender"), required=False,
+        min_value=limits.AUTOREPLY_DAYS_MIN, max_value=limits.AUTOREPLY_DAYS_MAX)
+    autoreply_addresses = forms.MultipleChoiceField(
+        label=_("Also answer mail sent to"), required=False, widget=forms.CheckboxSelectMultiple)
+    autoreply_time_zone = forms.CharField(
+        required=False, max_length=64,
+        widget=forms.HiddenInput(attrs={"data-browser-time-zone": ""}))
+
+    def __init__(self, *args, address, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.address = address
+        aliases = own_addresses(address)[1:]
+        field = self.fields["autoreply_addresses"]
+        if aliases:
+            field.choices = [(a, a) for a in aliases]
+            field.help_text = _("Mail sent to %(email)s is always answered. While every alias is "
+                                "ticked, aliases added later are answered for too.") % {
+                                    "email": address.email}
+        else:
+            del self.fields["autoreply_addresses"]
+        if not self.is_bound:
+            self.initial = self.stored_values(aliases)
+
+    def stored_values(self, aliases) -> dict:
+        """The address's auto-reply as the fields show it: the period as wall-clock times in
+        its time zone."""
+        address, zone = self.address, self.time_zone()
+        values = {name: getattr(address, name) for name in (
+            "autoreply_enabled", "autoreply_subject", "autoreply_body", "autoreply_days")}
+        for name in ("autoreply_start", "autoreply_end"):
+            moment = getattr(address, name)
+            values[name] = timezone.localtime(moment, zone).replace(tzinfo=None) if moment else None
+        chosen = address.autoreply_addresses
+        values["autoreply_addresses"] = aliases if chosen is None else [
+            a for a in aliases if a.lower() in {c.lower() for c in chosen}]
+        # A period already stored keeps the zone it is shown in; the browser fills an empty one.
+        has_period = address.autoreply_start or address.autoreply_end
+        values["autoreply_time_zone"] = address.autoreply_time_zone or (
+            settings.TIME_ZONE if has_period else "")
+        return values
+
+    @property
+    def zone_name(self) -> str:
+        """The zone named next to the fields; "" until the browser gives one."""
+        return self["autoreply_time_zone"].value() or ""
+
+    def time_zone(self) -> zoneinfo.ZoneInfo:
+        """The zone the period is read and shown in: the one posted (the browser's), else
+        the one stored with the auto-reply, else the server's."""
+        names = [self.data.get("autoreply_time_zone", "") if self.is_bound else "",
+                 self.address.autoreply_time_zone, settings.TIME_ZONE]
+        for name in names:
+            if name and name in time_zone_names():
+                return zoneinfo.ZoneInfo(name)
+        return zoneinfo.ZoneInfo("UTC")
+
+    def full_clean(self):
+        # The wall-clock times typed are in that zone (Django reads naive input in the
+        # current one, and refuses a time that does not exist there or exists twice).
+        with timezone.override(self.time_zone()):
+            super().full_clean()
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["autoreply_time_zone"] = self.time_zone().key
+        if cleaned.get("autoreply_days") is None:
+            cleaned.pop("autoreply_days", None)  # left empty: the interval stays as it is
+        if "autoreply_addresses" in self.fields:
+            chosen = cleaned.get("autoreply_addresses") or []
+            every = [value for value, _label in self.fields["autoreply_addresses"].choices]
+            cleaned["autoreply_addresses"] = None if set(chosen) == set(every) else chosen
+        else:
+            cleaned.pop("autoreply_addresses", None)  # no alias: keep what is stored
+        return cleaned
 
 
 class AliasForm(forms.Form):

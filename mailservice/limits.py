@@ -27,3 +27,10 @@ TEST_MESSAGE_BYTES = 10 * 1024 * 1024  # a sample message for the rule tester
 # --- addresses ----------------------------------------------------------------------------
 QUOTA_MB_MIN = 1
 QUOTA_MB_MAX = 1024 * 1024  # 1 TiB: more than any plan offers, far below what overflows
+
+# --- auto-reply ---------------------------------------------------------------------------
+# One reply per sender per this many days (Sieve vacation `:days`). Dovecot refuses fewer
+# than its sieve_vacation_min_period (1 day by default); beyond a month a sender who writes
+# again would never learn that the person is still away.
+AUTOREPLY_DAYS_MIN = 1
+AUTOREPLY_DAYS_MAX = 30

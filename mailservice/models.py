@@ -4,11 +4,12 @@ in the services package."""
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 # invitation_expiry: migration 0001 names it here.
@@ -17,6 +18,7 @@ from manager.core.querysets import RestrictedQuerySet, user_organisation_ids
 
 from . import limits
 from .plans import PLAN_CHOICES, PLANS, address_limit
+from .sieve import active_script as autoreply
 
 CATCHALL_LOCAL_PART = "catchall"
 # The outbox unit of a mail service (named by its domain): what the services enqueue and
@@ -81,6 +83,14 @@ class Address(models.Model):
         REFUSED = "refused", _("Refused before activation")
         STOPPED_DELIVERY = "stopped_delivery", _("Stopped delivery")
 
+    class AutoReplyState(models.TextChoices):
+        """What the auto-reply does now (`autoreply_state`)."""
+
+        OFF = autoreply.OFF, pgettext_lazy("auto-reply state", "Off")
+        SCHEDULED = autoreply.SCHEDULED, pgettext_lazy("auto-reply state", "Scheduled")
+        ACTIVE = autoreply.ACTIVE, pgettext_lazy("auto-reply state", "Active")
+        ENDED = autoreply.ENDED, pgettext_lazy("auto-reply state", "Ended")
+
     mail_service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="addresses")
     local_part = models.CharField(_("local part"), max_length=64)
     display_name = models.CharField(_("display name"), max_length=120, blank=True)
@@ -93,6 +103,19 @@ class Address(models.Model):
     autoreply_enabled = models.BooleanField(_("auto-reply"), default=False)
     autoreply_subject = models.CharField(_("auto-reply subject"), max_length=200, blank=True)
     autoreply_body = models.TextField(_("auto-reply message"), blank=True)
+    # The period is [start, end), in UTC; either end may be open.
+    autoreply_start = models.DateTimeField(_("auto-reply from"), null=True, blank=True)
+    autoreply_end = models.DateTimeField(_("auto-reply until"), null=True, blank=True)
+    autoreply_days = models.PositiveSmallIntegerField(
+        _("days between two replies to the same sender"), default=1,
+        validators=[MinValueValidator(limits.AUTOREPLY_DAYS_MIN),
+                    MaxValueValidator(limits.AUTOREPLY_DAYS_MAX)])
+    # The aliases it answers for besides the address itself; None: all of them, aliases
+    # added later included.
+    autoreply_addresses = models.JSONField(_("auto-reply addresses"), null=True, blank=True,
+                                           default=None)
+    # The zone the period was entered in (IANA name), to show it the same way; "" = TIME_ZONE.
+    autoreply_time_zone = models.CharField(_("auto-reply time zone"), max_length=64, blank=True)
     # Set by the push and the delivery watch, cleared once the current filters run.
     sieve_failure = models.CharField(max_length=20, choices=SieveFailure.choices, blank=True,
                                      default=SieveFailure.NONE, editable=False)
@@ -123,6 +146,10 @@ class Address(models.Model):
     def is_catchall(self) -> bool:
         return self.local_part == CATCHALL_LOCAL_PART
 
+    def clean(self):
+        if self.autoreply_start and self.autoreply_end and self.autoreply_end <= self.autoreply_start:
+            raise ValidationError({"autoreply_end": gettext("The end must be after the start.")})
+
     @property
     def sieve_sync_error(self) -> str:
         """Why the mail server does not run this address's current filters ("" if it does)."""
@@ -145,6 +172,23 @@ class Address(models.Model):
     @property
     def audit_organisation_id(self):
         return self.mail_service.organisation_id
+
+    def autoreply_state_at(self, now) -> "Address.AutoReplyState":
+        """What the auto-reply does at `now`. Off as well when it cannot answer: the
+        address is disabled, or its advanced script runs instead of the standard one."""
+        enabled = (self.autoreply_enabled and self.enabled
+                   and self.sieve_mode == self.SieveMode.STANDARD)
+        return self.AutoReplyState(autoreply.autoreply_state(
+            enabled=enabled, start=self.autoreply_start, end=self.autoreply_end, now=now))
+
+    @property
+    def autoreply_state(self) -> "Address.AutoReplyState":
+        return self.autoreply_state_at(timezone.now())
+
+    @property
+    def autoreply_zone_name(self) -> str:
+        """The time zone the period is shown in."""
+        return self.autoreply_time_zone or settings.TIME_ZONE
 
 
 class Alias(models.Model):

@@ -65,14 +65,36 @@ def rules_for(address) -> list[Rule]:
     return [to_rule(r) for r in SortingRule.objects.filter(address=address).order_by("position", "pk")]
 
 
-def active_script(address, rules: list[Rule] | None = None) -> str | None:
+def own_addresses(address, alias_local_parts: list[str] | None = None) -> list[str]:
+    """The address and its aliases, as e-mail addresses (`alias_local_parts` instead of
+    a query when the caller has them)."""
+    if alias_local_parts is None:
+        alias_local_parts = list(address.aliases.order_by("local_part").values_list("local_part", flat=True))
+    domain = address.mail_service.domain
+    return [address.email, *(f"{local_part}@{domain}" for local_part in alias_local_parts)]
+
+
+def autoreply_for(address, alias_local_parts: list[str] | None = None) -> AutoReply | None:
+    """The address's auto-reply as the script runs it, or None when it is off. It answers
+    for the aliases chosen (all when none were), among those the address still has."""
+    if not address.autoreply_enabled:
+        return None
+    aliases = own_addresses(address, alias_local_parts)[1:]
+    if address.autoreply_addresses is not None:
+        chosen = {a.lower() for a in address.autoreply_addresses}
+        aliases = [a for a in aliases if a.lower() in chosen]
+    return AutoReply(address.autoreply_subject, address.autoreply_body,
+                     start=address.autoreply_start, end=address.autoreply_end,
+                     days=address.autoreply_days, addresses=tuple(aliases))
+
+
+def active_script(address, rules: list[Rule] | None = None,
+                  alias_local_parts: list[str] | None = None) -> str | None:
     """What the address runs: the advanced script as written, or in standard mode its
     auto-reply and rules (`rules` instead of the stored ones when given). None: nothing."""
     if address.sieve_mode == Address.SieveMode.ADVANCED:
         return address.sieve_script or None
-    autoreply = None
-    if address.autoreply_enabled:
-        autoreply = AutoReply(address.autoreply_subject, address.autoreply_body)
+    autoreply = autoreply_for(address, alias_local_parts)
     return compose(email=address.email, is_catchall=address.is_catchall, autoreply=autoreply,
                    rules=rules_for(address) if rules is None else rules,
                    email_type_header=settings.MAIL_TYPE_HEADER)

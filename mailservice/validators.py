@@ -1,5 +1,7 @@
-"""Pure checks of local parts, domains and e-mail targets (no ORM)."""
+"""Pure checks of local parts, domains, e-mail targets and time zones (no ORM)."""
+import functools
 import re
+import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -64,3 +66,9 @@ def clean_email(value: str) -> str:
     value = f"{local}@{clean_domain(domain)}".lower()
     validate_email(value)
     return value
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zones this machine knows (read from disk once)."""
+    return frozenset(zoneinfo.available_timezones())

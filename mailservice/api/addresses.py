@@ -9,7 +9,7 @@ from manager.core.api import (
     ServiceModelViewSet,
 )
 
-from .. import permissions, selectors, services
+from .. import limits, permissions, selectors, services
 from ..filters import AddressFilter
 from ..models import Address, Alias, MailService, Permission, Redirection
 from .sync import SyncContextMixin, SyncStatusMixin
@@ -34,12 +34,38 @@ class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mo
     sieve_sync_error = serializers.CharField(read_only=True)
     sieve_sync_error_at = serializers.DateTimeField(source="sieve_failure_at", read_only=True,
                                                     allow_null=True)
+    autoreply_start = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="The first moment the auto-reply answers (ISO 8601 with its offset; stored in "
+                  "UTC). Null: from now on.")
+    autoreply_end = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="The first moment it no longer answers; after the start, and not in the past "
+                  "while the auto-reply is enabled. Null: until it is turned off.")
+    autoreply_days = serializers.IntegerField(
+        required=False, min_value=limits.AUTOREPLY_DAYS_MIN, max_value=limits.AUTOREPLY_DAYS_MAX,
+        help_text="One reply per sender within this many days (Sieve vacation `:days`).")
+    autoreply_addresses = serializers.ListField(
+        child=serializers.CharField(max_length=254), required=False, allow_null=True,
+        help_text="The aliases it answers for besides the address itself, which is always "
+                  "answered for; only the address's own aliases. Null: all of them, aliases "
+                  "added later included.")
+    autoreply_time_zone = serializers.CharField(
+        required=False, allow_blank=True, max_length=64,
+        help_text="The time zone (IANA name) the pages show the period in; empty: the "
+                  "server's.")
+    autoreply_state = serializers.ChoiceField(
+        choices=Address.AutoReplyState.choices, read_only=True,
+        help_text="What the auto-reply does now: `active` (enabled and inside its period), "
+                  "`scheduled` (its period starts later), `ended` (its period is over) or "
+                  "`off` (disabled, or the address is disabled or runs an advanced script).")
 
     class Meta:
         model = Address
         fields = ["id", "mail_service", "local_part", "email", "display_name", "quota_mb", "enabled",
                   "is_catchall", "sieve_mode", "autoreply_enabled", "autoreply_subject",
-                  "autoreply_body", "created", "sync_status", "sync_error", "last_applied",
+                  "autoreply_body", "autoreply_start", "autoreply_end", "autoreply_days",
+                  "autoreply_addresses", "autoreply_time_zone", "autoreply_state", "created", "sync_status", "sync_error", "last_applied",
                   "sieve_sync_error", "sieve_sync_error_at"]
         read_only_fields = ["id", "created", "sieve_mode"]
         extra_kwargs = {"local_part": {"validators": []}}

@@ -13,7 +13,8 @@ from ..plans import FEATURES
 
 SERVICE_FIELDS = ["domain", "plan", "capacity", "backend_host"]
 ADDRESS_FIELDS = ["local_part", "display_name", "quota_mb", "enabled", "autoreply_enabled",
-                  "autoreply_subject", "autoreply_body"]
+                  "autoreply_subject", "autoreply_body", "autoreply_start", "autoreply_end",
+                  "autoreply_days", "autoreply_addresses", "autoreply_time_zone"]
 
 
 def _denied():

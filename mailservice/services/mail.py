@@ -1,8 +1,11 @@
 """Writes on mail services, addresses, aliases and redirections. Each one validates,
 checks the plan, audits, and leaves a push job in the same transaction."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manager.accounts.roles import ADD, CHANGE, DELETE
@@ -20,7 +23,7 @@ from ..models import (
 )
 from ..permissions import manages, may_on_address, permission_refused
 from ..plans import PLANS
-from ..selectors import forwarding_loop, rules_for
+from ..selectors import forwarding_loop, own_addresses, rules_for
 from .common import (
     ADDRESS_FIELDS,
     SERVICE_FIELDS,
@@ -158,15 +161,51 @@ def address_create(*, actor, service: MailService, local_part: str, display_name
     return address
 
 
-AUTOREPLY_FIELDS = {"autoreply_enabled", "autoreply_subject", "autoreply_body"}
+AUTOREPLY_FIELDS = {"autoreply_enabled", "autoreply_subject", "autoreply_body", "autoreply_start",
+                    "autoreply_end", "autoreply_days", "autoreply_addresses", "autoreply_time_zone"}
+
+
+def _clean_autoreply(address: Address) -> None:
+    """The checks of an auto-reply that need more than its row: its time zone exists, it
+    answers only for the address's own addresses, and an enabled one does not end before
+    it could answer. Refusals name the field (400)."""
+    errors = {}
+    for key in ("autoreply_start", "autoreply_end"):
+        moment = getattr(address, key)
+        if isinstance(moment, datetime.datetime):
+            # The script compares whole seconds; the state shown must agree with it.
+            setattr(address, key, moment.replace(microsecond=0))
+    zone = address.autoreply_time_zone
+    if zone and zone not in validators.time_zone_names():
+        errors["autoreply_time_zone"] = [_("Unknown time zone “%(zone)s”.") % {"zone": zone}]
+    chosen = address.autoreply_addresses
+    if chosen is not None:
+        own = {email.lower(): email for email in own_addresses(address)}
+        if not isinstance(chosen, list | tuple) or not all(isinstance(a, str) for a in chosen):
+            errors["autoreply_addresses"] = [_("A list of addresses is expected.")]
+        else:
+            foreign = [a for a in chosen if a.strip().lower() not in own]
+            if foreign:
+                errors["autoreply_addresses"] = [
+                    _("Only this address and its aliases can be answered for, not: %(list)s.")
+                    % {"list": ", ".join(foreign)}]
+            else:
+                address.autoreply_addresses = list(dict.fromkeys(own[a.strip().lower()] for a in chosen))
+    end = address.autoreply_end
+    if address.autoreply_enabled and end is not None and end <= timezone.now():
+        errors.setdefault("autoreply_end", []).append(
+            _("The end is in the past: the auto-reply would never answer. Choose a later end "
+              "or turn the auto-reply off."))
+    if errors:
+        raise ServiceError(" ".join(m for messages in errors.values() for m in messages),
+                           code="invalid", fields=errors)
 
 
 @transaction.atomic
 def address_update(*, actor, address: Address, **changes) -> Address:
     """Change display name, quota, enabled flag or auto-reply. The local part is fixed:
     renaming an address would silently move its mail and logins."""
-    allowed = {"display_name", "quota_mb", "enabled", "autoreply_enabled", "autoreply_subject",
-               "autoreply_body"}
+    allowed = {"display_name", "quota_mb", "enabled", *AUTOREPLY_FIELDS}
     unknown = set(changes) - allowed
     if unknown:
         raise ServiceError(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))},
@@ -186,6 +225,7 @@ def address_update(*, actor, address: Address, **changes) -> Address:
     except ValidationError as exc:
         raise ServiceError("; ".join(exc.messages), code="invalid", fields=exc.message_dict) from exc
     if AUTOREPLY_FIELDS & set(changes):
+        _clean_autoreply(address)
         # The auto-reply is part of the script delivery runs: Dovecot must accept and run it.
         check_rule_set(address, rules_for(address))
     address.save()

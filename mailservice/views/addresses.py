@@ -176,10 +176,7 @@ class AddressDetailView(AddressMixin, RestrictedView):
             "settings_form": AddressSettingsForm(initial={
                 "display_name": address.display_name, "quota_mb": address.quota_mb,
                 "enabled": address.enabled}),
-            "autoreply_form": AutoReplyForm(initial={
-                "autoreply_enabled": address.autoreply_enabled,
-                "autoreply_subject": address.autoreply_subject,
-                "autoreply_body": address.autoreply_body}),
+            "autoreply_form": AutoReplyForm(address=address),
             "alias_form": AliasForm(),
             "redirection_form": RedirectionForm(),
             **extra,
@@ -204,7 +201,8 @@ class AddressDetailView(AddressMixin, RestrictedView):
         form = None
         if operation in self.FORMS:
             form_class, name = self.FORMS[operation]
-            form = form_class(request.POST)
+            extra = {"address": address} if form_class is AutoReplyForm else {}
+            form = form_class(request.POST, **extra)
             if not form.is_valid():
                 return render(request, self.template, self.context(address, **{name: form}),
                               status=400)

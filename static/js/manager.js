@@ -82,3 +82,13 @@ document.documentElement.classList.add("js");
     }
   });
 })();
+// Time zones: a hidden input with data-browser-time-zone that the server left empty gets the
+// browser's IANA zone, so the date-times typed next to it are read in that zone; an element
+// with data-time-zone-name (not data-known) then names it.
+document.querySelectorAll("input[data-browser-time-zone]").forEach(function (input) {
+  const zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (input.value || !zone) return;
+  input.value = zone;
+  const name = (input.closest("section") || document).querySelector("[data-time-zone-name]:not([data-known])");
+  if (name && name.dataset.template) name.textContent = name.dataset.template.replace("%s", zone);
+});

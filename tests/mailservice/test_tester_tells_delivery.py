@@ -102,9 +102,13 @@ def test_the_vacation_decision_is_delivery_s(api, owner, alice, raw, reason):
 def test_the_auto_reply_of_standard_mode_shows_its_decision(api, owner, alice):
     services.address_update(actor=owner, address=alice, autoreply_enabled=True,
                             autoreply_subject="Holidays", autoreply_body="Away.")
-    vacation = run(api, owner, alice, message("List-Id: <x.lists.example>"))["vacation"]
+    vacation = run(api, owner, alice)["vacation"]
     assert (vacation["send"], vacation["reason"], vacation["subject"]) == (
-        False, "mailing_list", "Holidays")
+        True, "addressed", "Holidays")
+    # The standard script itself leaves list mail alone: no vacation action at all.
+    listed = run(api, owner, alice, message("List-Id: <x.lists.example>"))
+    assert listed["vacation"] is None
+    assert not any(a["kind"] == "vacation" for a in listed["final_actions"])
 
 
 def test_the_environment_difference_is_stated_and_warned_about(api, client, owner, alice):

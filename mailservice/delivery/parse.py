@@ -155,6 +155,15 @@ def log_time(line: str, now: datetime) -> tuple[datetime, int] | None:
     return None
 
 
+def last_time(lines: list[str], now: datetime) -> datetime | None:
+    """The time of the last dated line of ``lines`` (None if none)."""
+    for line in reversed(lines):
+        stamp = log_time(line, now)
+        if stamp is not None:
+            return stamp[0]
+    return None
+
+
 def _address(value: str | None) -> str:
     return (value or "").strip().lower()[:MAX_ADDRESS]
 
@@ -197,6 +206,10 @@ class Correlator:
         # The time of the last Postfix line read (None: none yet).
         latest = state.get("latest")
         self.latest: datetime | None = datetime.fromisoformat(latest) if latest else None
+        # The time of the last Dovecot line read: the reader keeps Dovecot's file about
+        # where Postfix's is, so little waits in memory for its Postfix line.
+        latest = state.get("dovecot_latest")
+        self.dovecot_latest: datetime | None = datetime.fromisoformat(latest) if latest else None
 
     # --- Dovecot --------------------------------------------------------------------
 
@@ -205,6 +218,8 @@ class Correlator:
             stamp = log_time(line, now)
             if stamp is None:
                 continue
+            if self.dovecot_latest is None or stamp[0] > self.dovecot_latest:
+                self.dovecot_latest = stamp[0]
             match = _DOVECOT.match(line, stamp[1])
             if match is None:
                 continue
@@ -411,4 +426,5 @@ class Correlator:
                 "mailboxes": [dict(asdict(m), time=m.time.isoformat())
                               for m in self.mailboxes.values()],
                 "fresh": sorted(self._fresh & set(self.mailboxes)),
-                "latest": self.latest.isoformat() if self.latest else None}
+                "latest": self.latest.isoformat() if self.latest else None,
+                "dovecot_latest": self.dovecot_latest.isoformat() if self.dovecot_latest else None}

@@ -23,7 +23,7 @@ from ..backends.log_tail import (
     read_new_lines,
     remove_rotated,
 )
-from ..delivery.parse import Correlator, DeliveryRecord, MailboxDelivery, joined
+from ..delivery.parse import Correlator, DeliveryRecord, MailboxDelivery, joined, last_time
 from ..models import Address, DeliveryEvent, DeliveryLogCursor, MailService
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ UPDATED_FIELDS = ["time", "status", "dsn", "reason", "relay", "session", "folder
                   "sieve_action", "subject", "message_id", "size", "sender", "sasl_username",
                   "direction"]
 LOOKUP_CHUNK = 500
+DOVECOT_READ = 512 * 1024
 # Batches per run: a host's backlog is caught up over several runs, not in one task.
 MAX_BATCHES = 50
 
@@ -65,13 +66,11 @@ def delivery_log_ingest(*, host: str, config: Mapping, now: datetime | None = No
         with transaction.atomic():
             cursor = DeliveryLogCursor.objects.select_for_update().get(host=host)
             local_now = (now or timezone.now()).astimezone(zone)
-            dovecot = LogRead([], LogPosition(cursor.dovecot_inode, cursor.dovecot_offset), False)
-            if files.dovecot is not None:
-                dovecot = read_new_lines(files.dovecot, dovecot.position)
             postfix = read_new_lines(
                 files.postfix, LogPosition(cursor.postfix_inode, cursor.postfix_offset))
             correlator = Correlator(cursor.state)
-            correlator.read_dovecot(dovecot.lines, local_now)
+            dovecot = _read_dovecot(files.dovecot, cursor, correlator,
+                                    until=last_time(postfix.lines, local_now), now=local_now)
             records = correlator.read_postfix(postfix.lines, local_now)
             total += store_events(host, records, correlator.unclaimed())
             cursor.postfix_inode, cursor.postfix_offset = postfix.position.inode, postfix.position.offset
@@ -81,6 +80,26 @@ def delivery_log_ingest(*, host: str, config: Mapping, now: datetime | None = No
         if not (postfix.more or dovecot.more):
             break
     return total
+
+
+def _read_dovecot(path: Path | None, cursor: DeliveryLogCursor, correlator: Correlator, *,
+                  until: datetime | None, now: datetime) -> LogRead:
+    """Feed Dovecot's new lines to the correlator, in small reads, until they pass the
+    time Postfix's lines of this batch reach: a delivery's Dovecot lines come just before
+    Postfix logs its answer, so the batch joins them in memory; reading Dovecot's whole
+    backlog ahead would keep it waiting in the saved state."""
+    position = LogPosition(cursor.dovecot_inode, cursor.dovecot_offset)
+    if path is None:
+        return LogRead([], position, more=False)
+    while True:
+        if (until is not None and correlator.dovecot_latest is not None
+                and correlator.dovecot_latest > until):
+            return LogRead([], position, more=False)  # the rest with Postfix's next lines
+        got = read_new_lines(path, position, max_read=DOVECOT_READ)
+        correlator.read_dovecot(got.lines, now)
+        position = got.position
+        if not got.more or until is None:
+            return LogRead([], position, more=got.more)
 
 
 def remove_old_log_files(*, config: Mapping, now: datetime | None = None) -> list[Path]:

@@ -122,3 +122,40 @@ def test_events_past_the_retention_are_purged(example, logs, settings):
     assert delivery_log_purge(now=NOW) == 1
     assert DeliveryEvent.objects.count() == 19
     assert not DeliveryEvent.objects.filter(subject="plain delivered").exists()
+
+
+def test_each_host_is_read_on_its_own_queue_and_the_beat_runs_it(tmp_path, settings, monkeypatch):
+    import json
+
+    from mailservice import push, tasks
+
+    config = tmp_path / "hosts.json"
+    config.write_text(json.dumps({"hosts": {"a": {}, "b": {}}}))
+    settings.MAIL_BACKEND_CONFIG = str(config)
+    push.forget_hosts()
+    sent = []
+    monkeypatch.setattr(tasks.read_delivery_log, "apply_async",
+                        lambda args, queue: sent.append((args, queue)))
+    try:
+        assert tasks.watch_delivery_logs() == 2
+    finally:
+        push.forget_hosts()
+    assert sorted(sent) == [(("a",), "mail-a"), (("b",), "mail-b")]
+    beat = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"mailservice.tasks.watch_delivery_logs", "mailservice.tasks.purge_delivery_log"} <= beat
+
+
+def test_the_task_reads_the_hosts_logs_named_in_its_config(example, logs, tmp_path, settings):
+    import json
+
+    from mailservice import push, tasks
+
+    config = tmp_path / "stack.json"
+    config.write_text(json.dumps(logs))  # one host: a local stack's stack.json
+    settings.MAIL_BACKEND_CONFIG = str(config)
+    push.forget_hosts()
+    try:
+        assert tasks.read_delivery_log("default") >= 20
+        assert tasks.read_delivery_log("unknown-host") == 0
+    finally:
+        push.forget_hosts()

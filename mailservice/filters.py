@@ -1,11 +1,14 @@
 """django-filter FilterSets of the mail lists, shared by the pages and the API (NetBox):
 the API's filter and the page's differ only in labels and widgets."""
+from datetime import datetime, timedelta
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import CATCHALL_LOCAL_PART, Address, MailService
+from .models import CATCHALL_LOCAL_PART, Address, DeliveryEvent, MailService
 
 
 class MailServiceFilter(django_filters.FilterSet):
@@ -52,3 +55,44 @@ class AddressListFilter(AddressFilter):
         empty_label=_("All services"))
     enabled = django_filters.BooleanFilter(label=_("Status"),
                                            widget=forms.Select(choices=ENABLED_CHOICES))
+
+
+class DeliveryEventFilter(django_filters.FilterSet):
+    """The delivery log's search (page and API): parts of the sender, the recipient (or
+    the address it was first sent to) and the subject, the exact Message-ID (with or
+    without its angle brackets), the status and direction, and a range of days in the
+    current time zone (both days included)."""
+
+    sender = django_filters.CharFilter(lookup_expr="icontains", label=_("Sender"))
+    recipient = django_filters.CharFilter(method="filter_recipient", label=_("Recipient"))
+    subject = django_filters.CharFilter(lookup_expr="icontains", label=_("Subject"))
+    message_id = django_filters.CharFilter(method="filter_message_id", label=_("Message-ID"))
+    status = django_filters.ChoiceFilter(choices=DeliveryEvent.Status.choices, label=_("Status"),
+                                         empty_label=_("All"))
+    direction = django_filters.ChoiceFilter(choices=DeliveryEvent.Direction.choices,
+                                            label=_("Direction"), empty_label=_("All"))
+    date_from = django_filters.DateFilter(method="filter_date_from", label=_("From"),
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(method="filter_date_to", label=_("To"),
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = DeliveryEvent
+        fields = ["queue_id"]
+
+    def filter_recipient(self, queryset, name, value):
+        return queryset.filter(Q(recipient__icontains=value) | Q(original_recipient__icontains=value))
+
+    def filter_message_id(self, queryset, name, value):
+        value = value.strip().strip("<>")
+        return queryset.filter(message_id__in=[f"<{value}>", value])
+
+    def filter_date_from(self, queryset, name, value):
+        return queryset.filter(time__gte=_day_start(value))
+
+    def filter_date_to(self, queryset, name, value):
+        return queryset.filter(time__lt=_day_start(value + timedelta(days=1)))
+
+
+def _day_start(day):
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))

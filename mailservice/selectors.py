@@ -1,6 +1,7 @@
 """Reads of the mail app that are more than a one-line query: an address through the gate,
 its rule set and active Sieve script, the forwarding graph, the linter's findings and the
-backend status of mail services. Pages, endpoints, services and the push all read here."""
+backend status of mail services, the delivery log. Pages, endpoints, services and the push
+all read here."""
 from dataclasses import replace
 
 from django.conf import settings
@@ -8,14 +9,19 @@ from django.db.models import Count, Max, Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
+from manager.accounts.roles import VIEW
 from manager.core import outbox
+from manager.core.permissions import may
 
+from . import permissions
 from .models import (
     PUSH_KIND,
     Address,
     AddressAccess,
     Alias,
+    DeliveryEvent,
     MailService,
+    Permission,
     Redirection,
     SortingRule,
 )
@@ -207,3 +213,36 @@ def lint_report(warnings: list[LintWarning]) -> list[dict]:
 def sync_jobs(domains) -> dict:
     """Each mail service's push job by domain, in one query (for a page of rows)."""
     return outbox.status_for(PUSH_KIND, domains)
+
+
+# --- the delivery log -------------------------------------------------------------------
+
+# Who of the users of an address sees its delivery log (managers always do).
+DELIVERY_LOG_PERMISSIONS = (Permission.READ,)
+
+
+def delivery_log_of_address(user, address):
+    """What the address received and what it sent, newest first. Its organisation's
+    managers and its users with the "read" permission see it; other users of the
+    address get the 403 naming the permission."""
+    permissions.require_any(user, address, DELIVERY_LOG_PERMISSIONS)
+    return (DeliveryEvent.objects.filter(Q(address=address) | Q(sender_address=address))
+            .select_related("address__mail_service", "sender_address__mail_service")
+            .order_by("-time", "-id"))
+
+
+def mail_service_for(user, pk) -> MailService:
+    """The mail service through the gate: only its organisation's managers see it (a 404
+    for everyone else, members included)."""
+    return get_object_or_404(MailService.objects.restrict(user, "view")
+                             .select_related("organisation"), pk=pk)
+
+
+def delivery_log_of_service(user, service):
+    """Every event of the mail service (unknown recipients included), newest first: for
+    the organisation's managers."""
+    if not may(user, VIEW, organisation_id=service.organisation_id):
+        raise permissions.permission_refused()
+    return (DeliveryEvent.objects.filter(mail_service=service)
+            .select_related("address__mail_service", "sender_address__mail_service")
+            .order_by("-time", "-id"))

@@ -2,6 +2,7 @@
 from celery import shared_task
 
 from . import push
+from .services import delivery_log
 
 
 @shared_task(ignore_result=True)
@@ -17,3 +18,18 @@ def watch_sieve_deliveries() -> int:
 @shared_task(ignore_result=True)
 def check_sieve_deliveries(host: str) -> int:
     return len(push.check_deliveries(host))
+
+
+@shared_task(ignore_result=True)
+def watch_delivery_logs() -> int:
+    return delivery_log.queue_delivery_log_reads()
+
+
+@shared_task(ignore_result=True)
+def read_delivery_log(host: str) -> int:
+    return delivery_log.read_host_delivery_log(host)
+
+
+@shared_task(ignore_result=True)
+def purge_delivery_log() -> int:
+    return delivery_log.delivery_log_purge()

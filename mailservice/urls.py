@@ -4,6 +4,7 @@ from .views import (
     access,
     addresses,
     clientsetup,
+    delivery_log,
     invitations,
     mail_services,
     my_mail,
@@ -25,4 +26,5 @@ urlpatterns = [
     *invitations.urlpatterns,
     *clientsetup.urlpatterns,
     *policy.urlpatterns,
+    *delivery_log.urlpatterns,
 ]

@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
     # previous script is put back: look often.
     "watch-sieve-deliveries": {"task": "mailservice.tasks.watch_sieve_deliveries",
                                "schedule": float(env("SIEVE_WATCH_SECONDS", "60"))},
+    # Each host's worker reads its new Postfix and Dovecot log lines into the delivery log.
+    "watch-delivery-logs": {"task": "mailservice.tasks.watch_delivery_logs",
+                            "schedule": float(env("DELIVERY_LOG_READ_SECONDS", "60"))},
+    "purge-delivery-log": {"task": "mailservice.tasks.purge_delivery_log",
+                           "schedule": float(env("DELIVERY_LOG_PURGE_SECONDS", "3600"))},
 }
 
 # --- Push outbox ------------------------------------------------------------------------
@@ -251,6 +256,9 @@ MAIL_CLIENT_HOSTS = json.loads(env("MAIL_CLIENT_HOSTS", "{}"))
 MAIL_CONNECTIVITY_TIMEOUT = float(env("MAIL_CONNECTIVITY_TIMEOUT", "5"))
 # JSON file describing the backend host(s); bin/run points it at its local stack.
 MAIL_BACKEND_CONFIG = env("MAIL_BACKEND_CONFIG", "")
+# Days the delivery log (per-address message tracing) keeps its events, and rotated log
+# files on the hosts.
+DELIVERY_LOG_DAYS = int(env("DELIVERY_LOG_DAYS", "20"))
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
 MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
 

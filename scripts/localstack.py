@@ -91,6 +91,38 @@ auth_policy_server_timeout_msecs = 2000
 """
 
 
+# --- Delivery log -----------------------------------------------------------------------
+# What Mail Manager's per-address delivery log reads (mailservice/delivery/parse.py,
+# BACKENDS-2.md §3): Dovecot's log_path with the message id, envelope and Sieve action of
+# each LMTP delivery, the folder and subject of each saved copy; Postfix's own log file
+# (postlogd) with long queue ids, which do not repeat within the 20 days kept, and each
+# message's Subject. Kept apart from the routing settings above.
+
+DOVECOT_DELIVERY_LOG = """\
+deliver_log_format = msgid=%m from_envelope=<%{from_envelope}> to_envelope=<%{to_envelope}> size=%p delivery_time=%{delivery_time}ms storage_id=%{storage_id}: %$
+mail_plugins = $mail_plugins mail_log notify
+plugin {
+  mail_log_events = save
+  mail_log_fields = uid box msgid size from subject
+}
+"""
+
+
+def render_postfix_logging(*, header_checks: Path) -> str:
+    """main.cf lines of the delivery log (appended after the routing settings; the log
+    file itself, maillog_file, is set with the daemon's basics)."""
+    return f"""
+# --- Delivery log ---
+enable_long_queue_ids = yes
+# Logs each message's Subject ("info: header Subject: …"): the log's subject search.
+header_checks = regexp:{header_checks}
+"""
+
+
+# Postfix header_checks table: log the Subject header, change nothing.
+POSTFIX_HEADER_CHECKS = "/^Subject:/ INFO\n"
+
+
 def render_dovecot_conf(
     *, root: Path, base_dir: Path, ports: dict[str, int], sql_conf: Path,
     policy: tuple[str, str] | None = None,
@@ -124,7 +156,7 @@ mail_home = {vmail}/%d/%n
 # LAYOUT=fs: folder names may contain "." ("v1.2"), "/" separates sub-folders.
 mail_location = maildir:~/Maildir:LAYOUT=fs
 mail_plugins = $mail_plugins quota
-
+{DOVECOT_DELIVERY_LOG}
 namespace inbox {{
   inbox = yes
   separator = /
@@ -413,6 +445,10 @@ class MailStack:
                 root=root, ports=ports, maps=config, sasl_path=base_dir / "auth-postfix"
             )
         )
+        header_checks = config.postfix_dir / "header_checks"
+        header_checks.write_text(POSTFIX_HEADER_CHECKS)
+        with open(config.postfix_dir / "main.cf", "a") as main_cf:
+            main_cf.write(render_postfix_logging(header_checks=header_checks))
         (config.postfix_dir / "master.cf").write_text(render_postfix_master_cf(ports=ports))
         return cls(root=root, base_dir=base_dir, ports=ports, config=config)
 
@@ -520,6 +556,7 @@ class MailStack:
             "postqueue": self.config.postqueue,
             "sievec": self.config.sievec,
             "dovecot_log": str(self.config.dovecot_log) if self.config.dovecot_log else None,
+            "postfix_log": str(self.root / "log/postfix.log"),
             "logs": str(self.root / "log"),
         }
 

@@ -2,7 +2,7 @@
 
 
 def register(router):
-    from . import access, addresses, clientsetup, folders, mail_services, rules
+    from . import access, addresses, clientsetup, delivery_log, folders, mail_services, rules
 
-    for module in (mail_services, addresses, access, rules, folders, clientsetup):
+    for module in (mail_services, addresses, access, rules, folders, clientsetup, delivery_log):
         module.register(router)

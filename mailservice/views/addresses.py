@@ -172,6 +172,7 @@ class AddressDetailView(AddressMixin, RestrictedView):
             "can_redirect": can_manage or Permission.MANAGE_REDIRECTIONS in mine,
             "can_rules": can_manage or Permission.MANAGE_RULES in mine,
             "can_setup": can_manage or bool(set(permissions.CLIENT_SETUP) & set(mine)),
+            "can_delivery_log": can_manage or Permission.READ in mine,
             "permission_labels": permissions.labels(mine),
             "settings_form": AddressSettingsForm(initial={
                 "display_name": address.display_name, "quota_mb": address.quota_mb,

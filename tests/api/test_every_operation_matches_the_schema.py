@@ -161,6 +161,16 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("get", child + "folders/", address_pk=a, expect=422)
     walk("post", child + "folders/", {"name": "Projects"}, address_pk=a, expect=422)
     walk("post", child + "folders/", {"name": "a//b"}, address_pk=a, expect=400)
+    # The delivery log: one event for the address, one of the service only (no address).
+    from mailservice.models import DeliveryEvent
+
+    for recipient, address in (("alice@domain.xyz", alice), ("ghost@domain.xyz", None)):
+        DeliveryEvent.objects.create(mail_service=premium, address=address, host="default",
+                                     time="2026-11-20T09:00:00Z", status="delivered",
+                                     recipient=recipient, size=None)
+    walk("get", child + "delivery-log/", address_pk=a, expect=200)
+    walk("get", child + "delivery-log/?status=lost", address_pk=a, expect=400)
+    walk("get", v1 + "/mail-services/{service_pk}/delivery-log/", service_pk=s, expect=200)
     walk("get", child + "invitations/", address_pk=a, expect=200)
     sent = walk("post", child + "invitations/", {"email": "nora@personal.example",
                                                   "permissions": ["read"]}, address_pk=a,

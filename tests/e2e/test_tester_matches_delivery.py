@@ -220,7 +220,7 @@ class Stack:
     def delivery_status(self, message_id: str, recipient: str) -> str | None:
         """Postfix's final status of the message's delivery to `recipient`, once logged."""
         text = self.log("postfix.log")
-        queue_ids = re.findall(r" ([0-9A-F]{6,}): message-id=" + re.escape(message_id), text)
+        queue_ids = re.findall(r" ([0-9A-Za-z]{6,}): message-id=" + re.escape(message_id), text)
         for queue_id in queue_ids:
             found = re.search(rf" {queue_id}: to=<{re.escape(recipient)}>.*? status=(\w+)", text)
             if found:
@@ -228,11 +228,16 @@ class Stack:
         return None
 
     def sieve_log(self, message_id: str, recipient: str) -> list[str]:
-        marker = f"msgid={message_id}"
-        # "… sieve: msgid=<…>: redirect action: forwarded to <…>" → "forwarded to <…>"
-        return [re.sub(r"^[\w ]+ action: ", "", line.split(marker + ": ", 1)[-1])
-                for line in self.log("dovecot.log").splitlines()
-                if f"lmtp({recipient})" in line and marker in line]
+        # The stack's deliver_log_format (the delivery log reads it):
+        # "… sieve: msgid=<…> from_envelope=<…> … storage_id=…: redirect action: forwarded
+        # to <…>" → "forwarded to <…>"; mail_log's "save: …" lines are not actions.
+        action = re.compile(f"msgid={re.escape(message_id)} .*?storage_id=\\S*: (.*)$")
+        found = []
+        for line in self.log("dovecot.log").splitlines():
+            match = action.search(line)
+            if f"lmtp({recipient})" in line and match:
+                found.append(re.sub(r"^[\w ]+ action: ", "", match.group(1)))
+        return found
 
     def stored(self, email: str, message_id: str) -> dict[str, set[str]]:
         """Folder → flags of each copy of the message in the mailbox."""

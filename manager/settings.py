@@ -249,6 +249,8 @@ CELERY_BEAT_SCHEDULE = {
     # previous script is put back: look often.
     "watch-sieve-deliveries": {"task": "mailservice.tasks.watch_sieve_deliveries",
                                "schedule": float(env("SIEVE_WATCH_SECONDS", "60"))},
+    "purge-removed-mail": {"task": "mailservice.tasks.purge_removed_mail", "schedule": 3600.0,
+                           "options": {"expires": 3600.0}},
 }
 
 # --- Mail product settings ------------------------------------------------------------
@@ -264,6 +266,9 @@ MAIL_CLIENT_HOSTS = json.loads(env("MAIL_CLIENT_HOSTS", "{}"))
 MAIL_CONNECTIVITY_TIMEOUT = float(env("MAIL_CONNECTIVITY_TIMEOUT", "5"))
 # JSON file describing the backend host(s); bin/run points it at its local stack.
 MAIL_BACKEND_CONFIG = env("MAIL_BACKEND_CONFIG", "")
+# A removed mail service or address can be restored for this long; then its mail, Sieve
+# scripts and user data are deleted from the backend (hourly check).
+MAIL_REMOVAL_GRACE_DAYS = float(env("MAIL_REMOVAL_GRACE_DAYS", "30"))
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
 MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
 

@@ -21,7 +21,10 @@ def desired_state(service: MailService) -> ServiceState:
     disabled (the adapter serves nothing for them); their aliases, redirections and
     device passwords are left out so that no mail or login reaches them."""
     domain = service.domain
-    addresses = list(Address.objects.filter(mail_service=service).order_by("local_part"))
+    # A removed address is not served (the default manager leaves it out; said again here
+    # because this is what the backend gets): its mail waits on disk for a restore.
+    addresses = list(Address.objects.filter(mail_service=service, removed_at__isnull=True)
+                     .order_by("local_part"))
     aliases = _grouped(Alias.objects.filter(mail_service=service).order_by("local_part"),
                        "address_id", "local_part")
     redirections = _grouped(

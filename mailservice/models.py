@@ -26,6 +26,23 @@ CATCHALL_LOCAL_PART = "catchall"
 PUSH_KIND = "mail_service"
 
 
+class MailServiceQuerySet(RestrictedQuerySet):
+    pass
+
+
+class InUseMailServices(models.Manager.from_queryset(MailServiceQuerySet)):
+    """The default manager: a removed service (waiting for its purge) is not served, not
+    listed and cannot be changed; only `MailService.removed` and the purge see it."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=True)
+
+
+class RemovedMailServices(models.Manager.from_queryset(MailServiceQuerySet)):
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=False)
+
+
 class MailService(models.Model):
     """Serves one domain for one organisation, on one backend host."""
 
@@ -38,9 +55,16 @@ class MailService(models.Model):
         help_text=_("Addresses bought for plans sold per offer or in packs."))
     backend_host = models.CharField(_("backend host"), max_length=100, default="default")
     created = models.DateTimeField(auto_now_add=True)
+    # Removal: no longer served at once; its mail is purged from the backend after
+    # `purge_after` (MAIL_REMOVAL_GRACE_DAYS) unless restored before.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    purge_after = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    purge_started_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     organisation_field = "organisation"
-    objects = RestrictedQuerySet.as_manager()
+    objects = InUseMailServices()
+    removed = RemovedMailServices()
+    with_removed = MailServiceQuerySet.as_manager()
 
     class Meta:
         ordering = ["domain"]
@@ -69,6 +93,23 @@ class AddressQuerySet(RestrictedQuerySet):
             return self.filter(Q(mail_service__organisation_id__in=org_ids)
                                | Q(pk__in=AddressAccess.objects.filter(user=user).values("address_id")))
         return self.filter(mail_service__organisation_id__in=org_ids)
+
+
+class InUseAddresses(models.Manager.from_queryset(AddressQuerySet)):
+    """The default manager: addresses removed, or of a removed mail service, are not served
+    and not listed; only `Address.removed` and the purge see them."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=True,
+                                             mail_service__removed_at__isnull=True)
+
+
+class RemovedAddresses(models.Manager.from_queryset(AddressQuerySet)):
+    """Addresses removed one by one (those of a removed service go with the service)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=False,
+                                             mail_service__removed_at__isnull=True)
 
 
 class Address(models.Model):
@@ -124,9 +165,15 @@ class Address(models.Model):
     # STOPPED_DELIVERY: the filters active before run again (False: no filters run).
     sieve_failure_restored = models.BooleanField(default=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
+    # Removal, as for MailService: its local part stays taken until restore or purge.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    purge_after = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    purge_started_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     organisation_field = "mail_service__organisation"
-    objects = AddressQuerySet.as_manager()
+    objects = InUseAddresses()
+    removed = RemovedAddresses()
+    with_removed = AddressQuerySet.as_manager()
 
     class Meta:
         ordering = ["mail_service_id", "local_part"]

@@ -45,7 +45,9 @@ def my_addresses(user) -> list[AddressAccess]:
     """The addresses the person uses (their grants), with their own active device
     passwords counted and the last use among them; in every organisation they belong to.
     Three queries."""
-    accesses = list(AddressAccess.objects.filter(user=user, address__mail_service__organisation__memberships__user=user)
+    accesses = list(AddressAccess.objects.filter(user=user, address__mail_service__organisation__memberships__user=user,
+                                                 address__removed_at__isnull=True,
+                                                 address__mail_service__removed_at__isnull=True)
                     .select_related("address__mail_service__organisation")
                     .annotate(active_devices=Count("device_passwords", filter=Q(
                         device_passwords__revoked__isnull=True)),

@@ -197,11 +197,24 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Push outbox ------------------------------------------------------------------------
+PUSH_RETRY_BASE_SECONDS = float(env("PUSH_RETRY_BASE_SECONDS", "2"))
+PUSH_RETRY_MAX_SECONDS = float(env("PUSH_RETRY_MAX_SECONDS", "300"))
+PUSH_MAX_ATTEMPTS = int(env("PUSH_MAX_ATTEMPTS", "12"))
+# A worker renews the lease of the push it runs every third of this; once it has run out
+# (the worker died) the periodic re-queue sends the job to another worker. A dead
+# worker's push is therefore taken over within PUSH_LEASE_SECONDS + PUSH_REQUEUE_SECONDS.
+PUSH_LEASE_SECONDS = float(env("PUSH_LEASE_SECONDS", "10"))
+PUSH_REQUEUE_SECONDS = float(env("PUSH_REQUEUE_SECONDS", "10"))
+
 # --- Celery ---------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    # Recovery from a dead worker does not wait for this (the outbox lease does it); it
+    # must exceed the longest retry countdown, or Redis hands a retry waiting in a
+    # worker's memory to a second worker before it is due.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(600, 2 * PUSH_RETRY_MAX_SECONDS)}
 else:
     # Embedded default: kombu's filesystem transport needs no server.
     _broker_dir = VAR_DIR / "broker"
@@ -217,13 +230,19 @@ else:
         "polling_interval": 0.5,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_TASK_ACKS_LATE = True  # a worker killed mid-push leaves the message for another
+# A pool child killed mid-task (prefork): its message goes back to the queue at once. A
+# whole worker killed: Redis redelivers after the visibility timeout, the filesystem
+# transport never does; the outbox lease covers both.
+CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-pushes": {"task": "manager.core.tasks.requeue_stuck_pushes", "schedule": 30.0},
+    # Expires: while no worker runs, the re-queues do not pile up behind each other.
+    "requeue-stuck-pushes": {"task": "manager.core.tasks.requeue_stuck_pushes",
+                             "schedule": PUSH_REQUEUE_SECONDS,
+                             "options": {"expires": PUSH_REQUEUE_SECONDS}},
     "reconcile-mail-services": {"task": "mailservice.tasks.reconcile_mail_services",
                                 "schedule": float(env("RECONCILE_SECONDS", "300"))},
     # Deliveries a pushed Sieve script made fail wait in Postfix's queue until the
@@ -235,13 +254,9 @@ CELERY_BEAT_SCHEDULE = {
                             "schedule": float(env("DELIVERY_LOG_READ_SECONDS", "60"))},
     "purge-delivery-log": {"task": "mailservice.tasks.purge_delivery_log",
                            "schedule": float(env("DELIVERY_LOG_PURGE_SECONDS", "3600"))},
+    "purge-removed-mail": {"task": "mailservice.tasks.purge_removed_mail", "schedule": 3600.0,
+                           "options": {"expires": 3600.0}},
 }
-
-# --- Push outbox ------------------------------------------------------------------------
-PUSH_RETRY_BASE_SECONDS = float(env("PUSH_RETRY_BASE_SECONDS", "2"))
-PUSH_RETRY_MAX_SECONDS = float(env("PUSH_RETRY_MAX_SECONDS", "300"))
-PUSH_MAX_ATTEMPTS = int(env("PUSH_MAX_ATTEMPTS", "12"))
-PUSH_STUCK_AFTER_SECONDS = float(env("PUSH_STUCK_AFTER_SECONDS", "120"))
 
 # --- Mail product settings ------------------------------------------------------------
 MAIL_IMAP_HOST = env("MAIL_IMAP_HOST", "mail.example.net")
@@ -259,6 +274,9 @@ MAIL_BACKEND_CONFIG = env("MAIL_BACKEND_CONFIG", "")
 # Days the delivery log (per-address message tracing) keeps its events, and rotated log
 # files on the hosts.
 DELIVERY_LOG_DAYS = int(env("DELIVERY_LOG_DAYS", "20"))
+# A removed mail service or address can be restored for this long; then its mail, Sieve
+# scripts and user data are deleted from the backend (hourly check).
+MAIL_REMOVAL_GRACE_DAYS = float(env("MAIL_REMOVAL_GRACE_DAYS", "30"))
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
 MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
 

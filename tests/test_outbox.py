@@ -1,4 +1,5 @@
 """The push outbox: same-transaction enqueue, claim by conditional update, retry, re-queue."""
+import time
 from datetime import timedelta
 
 import pytest
@@ -126,19 +127,24 @@ def test_change_during_a_push_triggers_another_push(handler):
 
 
 def test_requeue_stuck_sends_lost_and_abandoned_jobs(handler, settings):
-    settings.PUSH_STUCK_AFTER_SECONDS = 60
+    settings.PUSH_LEASE_SECONDS = 10
     lost = outbox.enqueue("test_unit", 11)
     abandoned = outbox.enqueue("test_unit", 12)
-    fresh = outbox.enqueue("test_unit", 13)
-    old = timezone.now() - timedelta(minutes=5)
-    PushJob.objects.filter(pk=lost.pk).update(updated=old)
-    PushJob.objects.filter(pk=abandoned.pk).update(state="running", claimed_at=old)
+    outbox.enqueue("test_unit", 13)  # fresh: its message is on the way
+    working = outbox.enqueue("test_unit", 15)
+    now = timezone.now()
+    PushJob.objects.filter(pk=lost.pk).update(updated=now - timedelta(minutes=5))
+    # Its worker died 11 s after its last renewal; the other one renewed a second ago.
+    PushJob.objects.filter(pk=abandoned.pk).update(state="running", claimed_at=now - timedelta(minutes=5),
+                                                   claimed_until=now - timedelta(seconds=1))
+    PushJob.objects.filter(pk=working.pk).update(state="running", claimed_at=now - timedelta(minutes=5),
+                                                 claimed_until=now + timedelta(seconds=9))
     handler.sent.clear()
     assert outbox.requeue_stuck() == 2
     assert sorted(pk for pk, _ in handler.sent) == sorted([lost.pk, abandoned.pk])
-    assert fresh.pk not in [pk for pk, _ in handler.sent]
-    # the abandoned job can be claimed again by a live worker
+    # the abandoned job can be claimed again by a live worker, the renewed one cannot
     assert outbox.run(abandoned.pk) == "done"
+    assert outbox.run(working.pk) == "skipped"
 
 
 def test_change_during_a_push_leaves_the_job_claimed(handler):
@@ -153,3 +159,115 @@ def test_change_during_a_push_leaves_the_job_claimed(handler):
     outbox.register("test_unit", push)
     assert outbox.run(job.pk) == "again"
     assert seen == ["running", None]
+
+
+def test_claim_from_before_leases_is_taken_over_once_older_than_a_lease(handler, settings):
+    settings.PUSH_LEASE_SECONDS = 10
+    job = outbox.enqueue("test_unit", 16)
+    PushJob.objects.filter(pk=job.pk).update(state="running", claimed_until=None,
+                                             claimed_at=timezone.now() - timedelta(seconds=5))
+    assert outbox.claim(job.pk) is None
+    PushJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(seconds=11))
+    assert outbox.run(job.pk) == "done"
+
+
+def test_claim_sets_a_lease_and_a_renewal_extends_only_its_own(handler, settings):
+    settings.PUSH_LEASE_SECONDS = 10
+    job = outbox.enqueue("test_unit", 17)
+    before = timezone.now()
+    _job, token = outbox.claim(job.pk)
+    job.refresh_from_db()
+    assert before + timedelta(seconds=9) < job.claimed_until <= timezone.now() + timedelta(seconds=10)
+    assert outbox.renew_lease(job.pk, token)
+    assert not outbox.renew_lease(job.pk, "another worker's token")
+
+
+def test_a_worker_whose_lease_was_taken_over_asks_for_one_more_push(handler, settings):
+    """Worker A stalls past its lease; worker B takes the job over and pushes; then A
+    finishes and writes what it read before B. A's result is not recorded as B's, and a
+    third push of the latest state follows, so the backend ends with the latest state."""
+    settings.PUSH_LEASE_SECONDS = 10
+    job = outbox.enqueue("test_unit", 18)
+    results = []
+
+    def push(target_id):
+        handler.calls.append(target_id)
+        if len(handler.calls) == 1:  # A, stalled: its lease runs out and B claims the job
+            PushJob.objects.filter(pk=job.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+            results.append(outbox.run(job.pk))
+            results.append(outbox.claim(job.pk))  # A is still busy; B has finished
+
+    outbox.register("test_unit", push)
+    handler.sent.clear()
+    assert outbox.run(job.pk) == "taken_over"
+    assert results == ["done", None]
+    job.refresh_from_db()
+    assert job.state == "pending" and job.generation == 2 and job.applied_generation == 1
+    assert handler.sent == [(job.pk, None)]
+    assert outbox.run(job.pk) == "done"
+    assert handler.calls == ["18", "18", "18"]
+    job.refresh_from_db()
+    assert job.sync_status == "applied"
+
+
+def test_failing_worker_whose_lease_was_taken_over_does_not_schedule_a_retry(handler, settings):
+    settings.PUSH_LEASE_SECONDS = 10
+    job = outbox.enqueue("test_unit", 19)
+
+    def push(target_id):
+        handler.calls.append(target_id)
+        if len(handler.calls) == 1:
+            PushJob.objects.filter(pk=job.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+            outbox.claim(job.pk)  # B claims and is still pushing when A fails
+            raise outbox.PushError("doveadm: timed out")
+
+    outbox.register("test_unit", push)
+    handler.sent.clear()
+    assert outbox.run(job.pk) == "taken_over"
+    job.refresh_from_db()
+    # B's claim stands; it sees the new generation when it finishes and goes again.
+    assert job.state == "running" and job.generation == 2 and job.attempts == 0
+    assert handler.sent == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lease_is_renewed_while_the_push_runs_and_nobody_takes_it_over(handler, settings):
+    import threading
+
+    settings.PUSH_LEASE_SECONDS = 0.9  # renewed every 0.3 s
+    job = outbox.enqueue("test_unit", 20)
+    PushJob.objects.filter(pk=job.pk).update(state="pending")
+    entered, release = threading.Event(), threading.Event()
+    outcome = []
+
+    def push(target_id):
+        entered.set()
+        assert release.wait(20)
+
+    outbox.register("test_unit", push)
+
+    def worker():
+        from django.db import connection
+
+        try:
+            outcome.append(outbox.run(job.pk))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert entered.wait(20)
+        first = PushJob.objects.get(pk=job.pk).claimed_until
+        # Wait (with a deadline) until the lease has been renewed twice past its first
+        # expiry: the push outlived its first lease and nobody could claim it meanwhile.
+        deadline = time.monotonic() + 20
+        while PushJob.objects.get(pk=job.pk).claimed_until < first + timedelta(seconds=0.5):
+            assert outbox.claim(job.pk) is None
+            assert time.monotonic() < deadline, "lease never renewed"
+            release.wait(0.05)
+        assert outbox.claim(job.pk) is None
+    finally:
+        release.set()
+        thread.join(20)
+    assert outcome == ["done"]

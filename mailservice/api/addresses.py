@@ -1,4 +1,5 @@
 """API: addresses (`addresses/`), their aliases and redirections."""
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
@@ -12,6 +13,7 @@ from manager.core.api import (
 from .. import limits, permissions, selectors, services
 from ..filters import AddressFilter
 from ..models import Address, Alias, MailService, Permission, Redirection
+from .removal import RemovedAddressSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
 
 MANAGERS_ONLY = "managers"
@@ -83,16 +85,27 @@ class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mo
             self.fields["local_part"].read_only = True
 
 
-class AddressViewSet(SyncContextMixin, ServiceModelViewSet):
+# A paginated list, like the resource's own list.
+@extend_schema_view(removed=extend_schema(responses=RemovedAddressSerializer(many=True)))
+class AddressViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
     """Addresses (mailboxes). Writes need an organisation manager role; the auto-reply
-    fields may also be changed by users of the address with that permission."""
+    fields may also be changed by users of the address with that permission. DELETE
+    removes the address at once but keeps its mail for MAIL_REMOVAL_GRACE_DAYS: until
+    then it is listed in `removed/` and `restore/` brings it back."""
 
     queryset = Address.objects.all()
     serializer_class = AddressSerializer
     filterset_class = AddressFilter
     action_map_to_permission = {"create": "add", "destroy": "delete"}  # update: the service decides
+    removed_serializer_class = RemovedAddressSerializer
+    removed_related = ("mail_service",)
+
+    def restore_service(self, actor, obj):
+        return services.address_restore(actor=actor, address=obj)
 
     def get_queryset(self):
+        if self.action in self.removal_actions:
+            return super().get_queryset()
         return super().get_queryset().select_related("mail_service").order_by("mail_service__domain",
                                                                                "local_part")
 

@@ -1,5 +1,5 @@
 """API: mail services (`mail-services/`)."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from .. import services
 from ..filters import MailServiceFilter
 from ..models import MailService
 from ..plans import PLAN_CHOICES
+from .removal import RemovedMailServiceSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
 
 
@@ -56,18 +57,31 @@ class SyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
         fields = ["id", "domain", "sync_status", "sync_error", "last_applied"]
 
 
-class MailServiceViewSet(SyncContextMixin, ServiceModelViewSet):
+# A paginated list, like the resource's own list.
+@extend_schema_view(removed=extend_schema(responses=RemovedMailServiceSerializer(many=True)))
+class MailServiceViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
     """Mail services of the caller's organisations; create/update/delete need an
-    owner, legal representative or admin role."""
+    owner, legal representative or admin role. DELETE stops serving the service at once
+    but keeps its addresses and mail for MAIL_REMOVAL_GRACE_DAYS: until then it is listed
+    in `removed/` and `restore/` brings it back."""
 
     queryset = MailService.objects.all()
     serializer_class = MailServiceSerializer
     filterset_class = MailServiceFilter
+    removed_serializer_class = RemovedMailServiceSerializer
+    removed_related = ()
+
+    def restore_service(self, actor, obj):
+        return services.mail_service_restore(actor=actor, service=obj)
 
     def get_queryset(self):
-        from django.db.models import Count
+        from django.db.models import Count, Q
 
-        return super().get_queryset().annotate(n_addresses=Count("addresses")).order_by("domain")
+        if self.action in self.removal_actions:
+            return super().get_queryset()
+        in_use = Q(addresses__removed_at__isnull=True)
+        return (super().get_queryset().annotate(n_addresses=Count("addresses", filter=in_use))
+                .order_by("domain"))
 
     def perform_create(self, serializer):
         data = serializer.validated_data

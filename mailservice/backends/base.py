@@ -134,6 +134,16 @@ class MailBackend(abc.ABC):
         again; the mailboxes it did that for (the default finds nothing)."""
         return []
 
+    def purge_mailbox(self, email: str) -> bool:
+        """Delete for good the stored mail, Sieve scripts and user data of a mailbox the
+        backend no longer serves (a transient error if it still does); True if it had
+        stored mail. Idempotent."""
+        raise BackendError(f"{type(self).__name__} cannot purge mailboxes", permanent=True)
+
+    def purge_service(self, domain: str, emails: list[str]) -> int:
+        """purge_mailbox() for each mailbox of a removed service, then what is left of it."""
+        raise BackendError(f"{type(self).__name__} cannot purge services", permanent=True)
+
     def forget_sieve(self, domain: str) -> None:
         """Drop any record of pushed scripts so the next apply() verifies them (for
         adapters that keep one; the default keeps none)."""

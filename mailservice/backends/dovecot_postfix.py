@@ -27,6 +27,7 @@ from dataclasses import replace
 from .base import ApplyReport, BackendError, MailBackend, ServiceState, SieveHold
 from .config import DovecotPostfixConfig
 from .postfix_maps import PostfixMaps
+from .purge import MailboxPurge
 from .render import normalize, render_fragments
 from .sieve_store import SieveStore
 from .tools import Tools, doveadm_user, is_transient
@@ -44,6 +45,7 @@ class DovecotPostfixBackend(MailBackend):
         self.user_db = UserDatabase(config)
         self.sieve = SieveStore(self.user_db, self.tools, email_type_header=email_type_header)
         self.maps = PostfixMaps(config, self.tools)
+        self.purge = MailboxPurge(self.user_db, self.tools)
 
     # storage ------------------------------------------------------------------------
 
@@ -141,3 +143,16 @@ class DovecotPostfixBackend(MailBackend):
         """Domains this backend has a service record for (for a periodic reconcile)."""
         self.ensure_storage()
         return self.user_db.domains()
+
+    def purge_mailbox(self, email: str) -> bool:
+        """Delete a mailbox's mail home (mail, Sieve scripts) and user database rows, once
+        it is no longer served; True if there was a home to delete. Idempotent."""
+        with self._lock():
+            self.ensure_storage()
+            return self.purge.mailbox(email)
+
+    def purge_service(self, domain: str, emails: list[str]) -> int:
+        """purge_mailbox() for each of a removed service's mailboxes, then its rows."""
+        with self._lock():
+            self.ensure_storage()
+            return self.purge.service(domain, emails)

@@ -2,10 +2,13 @@
 checks the plan, audits, and leaves a push job in the same transaction."""
 
 import datetime
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models import Q
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from manager.accounts.roles import ADD, CHANGE, DELETE
@@ -59,6 +62,12 @@ def mail_service_create(*, actor, organisation, domain: str, plan: str, capacity
     plan_ = PLANS[plan]
     capacity = capacity if capacity is not None else max(plan_.min_capacity, 5 if plan == "premium" else 1)
     _check_capacity(plan, capacity)
+    removed = MailService.with_removed.filter(domain=domain, removed_at__isnull=False).first()
+    if removed is not None:
+        raise Conflict(_("%(domain)s was removed on %(removed)s and can be restored until "
+                         "%(until)s; restore it, or wait until its mail is purged.")
+                       % {"domain": domain, **_removal_dates(removed)},
+                       code="domain_removed", fields={"domain": [_("Removed, not purged yet.")]})
     if MailService.objects.filter(domain=domain).exists():
         raise Conflict(_("A mail service already serves %(domain)s.") % {"domain": domain},
                        code="domain_taken", fields={"domain": [_("Already served.")]})
@@ -103,18 +112,73 @@ def mail_service_update(*, actor, service: MailService, plan: str | None = None,
     return service
 
 
+def grace_period() -> timedelta:
+    return timedelta(days=settings.MAIL_REMOVAL_GRACE_DAYS)
+
+
+def _removal_dates(obj) -> dict[str, str]:
+    """When a removed service or address was removed and until when it can be restored,
+    as shown to people."""
+    def shown(moment):
+        return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+    return {"removed": shown(obj.removed_at), "until": shown(obj.purge_after)}
+
+
+def _mark_removed(obj) -> None:
+    now = timezone.now()
+    obj.removed_at, obj.purge_after, obj.purge_started_at = now, now + grace_period(), None
+    obj.save(update_fields=["removed_at", "purge_after", "purge_started_at"])
+
+
+def _refuse_if_purging(obj, what: str) -> None:
+    if obj.purge_started_at is not None:
+        raise Conflict(_("The mail of %(what)s is being purged; it can no longer be restored.")
+                       % {"what": what}, code="purge_started")
+
+
 @transaction.atomic
 def mail_service_delete(*, actor, service: MailService) -> None:
+    """Stop serving the service at once; its mail and addresses are kept, restorable,
+    until the grace period ends and the purge deletes them (services/removal.py)."""
     _require(actor, DELETE, service.organisation_id)
+    service = MailService.objects.select_for_update().get(pk=service.pk)
+    _mark_removed(service)
     audit.record(actor=actor, action="delete", obj=service,
-                 before=audit.snapshot(service, SERVICE_FIELDS))
-    push(service)  # the push of a missing service removes it from the backend
-    service.delete()
+                 before={**audit.snapshot(service, SERVICE_FIELDS), "purge_after": None},
+                 after={"purge_after": service.purge_after.isoformat()})
+    push(service)  # the push of a service not in use removes it from the backend
+
+
+@transaction.atomic
+def mail_service_restore(*, actor, service: MailService) -> MailService:
+    """Serve a removed service again, with its addresses and their mail."""
+    _require(actor, DELETE, service.organisation_id)
+    service = MailService.removed.select_for_update().get(pk=service.pk)
+    _refuse_if_purging(service, service.domain)
+    before = {"purge_after": service.purge_after.isoformat()}
+    service.removed_at = service.purge_after = None
+    service.save(update_fields=["removed_at", "purge_after"])
+    audit.record(actor=actor, action="other", verb="mail_service.restore", obj=service,
+                 before=before, after={"purge_after": None})
+    push(service)
+    return service
 
 
 # --- Addresses -------------------------------------------------------------------------
 
 def _local_part_free(service, local_part, *, exclude_address=None, exclude_alias=None):
+    # A removed address keeps its local part and aliases until it is restored or purged:
+    # mail meant for the old mailbox must not reach a new one, and the restore must work.
+    removed = (Address.with_removed.filter(mail_service=service, removed_at__isnull=False)
+               .filter(Q(local_part=local_part) | Q(aliases__local_part=local_part)).first())
+    if removed is not None:
+        email = f"{local_part}@{service.domain}"
+        raise Conflict(_("%(email)s belongs to %(address)s, removed on %(removed)s, which can be "
+                         "restored until %(until)s; restore it, or wait until its mail is purged.")
+                       % {"email": email, "address": removed.email, **_removal_dates(removed)},
+                       code="local_part_removed",
+                       fields={"local_part": [_("Held by a removed address.")]})
     addresses = Address.objects.filter(mail_service=service, local_part=local_part)
     aliases = Alias.objects.filter(mail_service=service, local_part=local_part)
     if exclude_address:
@@ -238,12 +302,42 @@ def address_update(*, actor, address: Address, **changes) -> Address:
 
 @transaction.atomic
 def address_delete(*, actor, address: Address) -> None:
+    """Stop serving the address at once (no mail, no login); its mail, users and settings
+    are kept, restorable, until the grace period ends and the purge deletes them."""
     _require(actor, DELETE, address.mail_service.organisation_id)
+    address = Address.objects.select_for_update().select_related("mail_service").get(pk=address.pk)
+    _mark_removed(address)
     audit.record(actor=actor, action="delete", obj=address,
-                 before=audit.snapshot(address, ADDRESS_FIELDS))
-    service = address.mail_service
-    address.delete()
+                 before={**audit.snapshot(address, ADDRESS_FIELDS), "purge_after": None},
+                 after={"purge_after": address.purge_after.isoformat()})
+    push(address.mail_service)
+
+
+@transaction.atomic
+def address_restore(*, actor, address: Address) -> Address:
+    """Serve a removed address again, with its mail, aliases, users and device passwords,
+    if the plan still allows it."""
+    _require(actor, DELETE, address.mail_service.organisation_id)
+    service = MailService.objects.select_for_update().get(pk=address.mail_service_id)
+    address = Address.removed.select_for_update().get(pk=address.pk)
+    address.mail_service = service
+    _refuse_if_purging(address, address.email)
+    if service.addresses.count() >= service.address_limit:
+        raise ServiceError(
+            _("The %(plan)s plan allows %(limit)d address(es) on %(domain)s; the limit is reached.")
+            % {"plan": service.plan_info.name, "limit": service.address_limit, "domain": service.domain},
+            code="plan_limit_reached", status=403)
+    if address.is_catchall:
+        require_feature(service, "catchall")
+    if address.sieve_mode == Address.SieveMode.ADVANCED:
+        require_feature(service, "advanced_sieve")
+    before = {"purge_after": address.purge_after.isoformat()}
+    address.removed_at = address.purge_after = None
+    address.save(update_fields=["removed_at", "purge_after"])
+    audit.record(actor=actor, action="other", verb="address.restore", obj=address,
+                 before=before, after={"purge_after": None})
     push(service)
+    return address
 
 
 BULK_OPERATIONS = ("enable", "disable", "delete")

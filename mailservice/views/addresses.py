@@ -66,9 +66,14 @@ class AddressListView(RestrictedView):
         organisation = request.organisation
         can_manage = organisation is not None and may(request.user, DELETE,
                                                       organisation_id=organisation.pk)
+        removed = []
+        if can_manage:
+            removed = (Address.removed.restrict(request.user, DELETE)
+                       .filter(mail_service__organisation=organisation)
+                       .select_related("mail_service").order_by("purge_after", "pk"))
         return {
             "filter": filterset, "page": page, "rows": rows, "query": query.urlencode(),
-            "can_manage": can_manage,
+            "can_manage": can_manage, "removed": removed,
             "can_add": organisation is not None and may(request.user, ADD,
                                                         organisation_id=organisation.pk),
             **extra,
@@ -78,6 +83,8 @@ class AddressListView(RestrictedView):
         return htmx_render(request, self.template, self.context(), partial=self.partial)
 
     def post(self, request):
+        if request.POST.get("operation") == "restore":
+            return self.restore(request)
         form = AddressBulkForm(request.POST, addresses=self.addresses().select_related("mail_service"))
         url = request.get_full_path()
         if not form.is_valid():
@@ -94,13 +101,27 @@ class AddressListView(RestrictedView):
             return render(request, self.template, self.context(), status=status)
         count = len(selected)
         if operation == "delete":
-            text = ngettext("%(count)d address deleted.", "%(count)d addresses deleted.", count)
+            text = ngettext("%(count)d address removed; it can be restored below until its mail is purged.",
+                            "%(count)d addresses removed; they can be restored below until their mail is purged.",
+                            count)
         elif operation == "enable":
             text = ngettext("%(count)d address enabled.", "%(count)d addresses enabled.", count)
         else:
             text = ngettext("%(count)d address disabled.", "%(count)d addresses disabled.", count)
         messages.success(request, text % {"count": count})
         return done(request, url)
+
+
+    def restore(self, request):
+        address = get_object_or_404(Address.removed.restrict(request.user, DELETE)
+                                    .select_related("mail_service"), pk=request.POST.get("address"))
+        try:
+            services.address_restore(actor=request.user, address=address)
+        except ServiceError as exc:
+            status = refused(request, exc)
+            return render(request, self.template, self.context(), status=status)
+        messages.success(request, _("%(email)s restored, with its mail.") % {"email": address.email})
+        return done(request, request.get_full_path())
 
 
 class AddressCreateView(RestrictedView):
@@ -230,7 +251,8 @@ class AddressDetailView(AddressMixin, RestrictedView):
             elif operation == "delete":
                 email = address.email
                 services.address_delete(actor=request.user, address=address)
-                messages.success(request, _("%(email)s deleted.") % {"email": email})
+                messages.success(request, _("%(email)s removed. It can be restored from the address "
+                                            "list until its mail is purged.") % {"email": email})
                 return done(request, reverse("mailservice:address_list"))
             else:
                 messages.error(request, _("Unknown operation."))

@@ -4,9 +4,9 @@ from dataclasses import replace
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -35,7 +35,7 @@ class MailServiceListView(RestrictedView):
     model = MailService
     template = "mailservice/mailservice_list.html"
 
-    def get(self, request):
+    def get(self, request, status=200):
         organisation = request.organisation
         if organisation is not None and not may(request.user, VIEW, organisation_id=organisation.pk):
             raise Http404  # a person who only uses addresses: their place is "My mail"
@@ -43,13 +43,36 @@ class MailServiceListView(RestrictedView):
         if organisation is not None:
             mail_services = list(
                 MailService.objects.restrict(request.user, "view")
-                .filter(organisation=organisation).annotate(n_addresses=Count("addresses"))
+                .filter(organisation=organisation).annotate(n_addresses=Count("addresses", filter=Q(addresses__removed_at__isnull=True)))
                 .order_by("domain"))
         jobs = sync_jobs([s.domain for s in mail_services])
         for service in mail_services:
             service.sync = sync_state(jobs.get(service.domain))
         can_add = organisation is not None and may(request.user, ADD, organisation_id=organisation.pk)
-        return render(request, self.template, {"mail_services": mail_services, "can_add": can_add})
+        return render(request, self.template, {"mail_services": mail_services, "can_add": can_add,
+                                               "removed": self.removed(request)}, status=status)
+
+    def removed(self, request):
+        """Removed services the person may restore (those who may delete them)."""
+        organisation = request.organisation
+        if organisation is None or not may(request.user, DELETE, organisation_id=organisation.pk):
+            return []
+        return (MailService.removed.restrict(request.user, DELETE).filter(organisation=organisation)
+                .order_by("purge_after", "pk"))
+
+    def post(self, request):
+        if request.POST.get("operation") != "restore":
+            messages.error(request, _("Unknown operation."))
+            return self.get(request, status=400)
+        service = get_object_or_404(MailService.removed.restrict(request.user, DELETE),
+                                    pk=request.POST.get("service"))
+        try:
+            services.mail_service_restore(actor=request.user, service=service)
+        except ServiceError as exc:
+            return self.get(request, status=refused(request, exc))
+        messages.success(request, _("Mail service %(domain)s restored, with its addresses and their "
+                                    "mail.") % {"domain": service.domain})
+        return done(request, reverse("mailservice:service_detail", args=[service.pk]))
 
 
 class MailServiceCreateView(RestrictedView):
@@ -148,7 +171,9 @@ class MailServiceDetailView(RestrictedView):
             elif operation == "delete":
                 domain = service.domain
                 services.mail_service_delete(actor=request.user, service=service)
-                messages.success(request, _("Mail service %(domain)s deleted.") % {"domain": domain})
+                messages.success(request, _("Mail service %(domain)s removed. It can be restored from "
+                                            "the list of mail services until its mail is purged.")
+                                 % {"domain": domain})
                 return done(request, reverse("mailservice:service_list"))
             else:
                 messages.error(request, _("Unknown operation."))

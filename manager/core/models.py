@@ -33,6 +33,9 @@ class PushJob(models.Model):
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The claim's lease, renewed while the push runs (outbox.Lease); once it has run out
+    # another worker may take the job over.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
     last_applied_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)

@@ -1,12 +1,13 @@
 """Push outbox services: enqueue in the caller's transaction, claim, run, retry, re-queue."""
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -61,6 +62,7 @@ def enqueue(kind: str, target_id, *, organisation_id=None) -> PushJob:
         # finishes and goes again, so two workers never push the same unit at once.
         PushJob.objects.filter(pk=job.pk).update(
             generation=F("generation") + 1, next_attempt_at=None, attempts=0, queue=queue,
+            updated=timezone.now(),
             state=Case(When(state=PushJob.State.RUNNING, then=Value(PushJob.State.RUNNING)),
                        default=Value(PushJob.State.PENDING)),
         )
@@ -83,20 +85,97 @@ def backoff_seconds(attempts: int) -> float:
                settings.PUSH_RETRY_MAX_SECONDS)
 
 
+def lease_seconds() -> float:
+    return settings.PUSH_LEASE_SECONDS
+
+
+def _lease_expired(now):
+    """Running jobs whose worker stopped renewing its lease: killed, frozen or cut off
+    from the database. (A claim from before leases existed has no `claimed_until`.)"""
+    return Q(state=PushJob.State.RUNNING, claimed_until__lt=now) | Q(
+        state=PushJob.State.RUNNING, claimed_until__isnull=True,
+        claimed_at__lt=now - timedelta(seconds=lease_seconds()))
+
+
 def claim(job_id: int) -> tuple[PushJob, str] | None:
-    """Take the job with one conditional UPDATE; a duplicate delivery changes 0 rows."""
+    """Take the job with one conditional UPDATE; a duplicate delivery changes 0 rows. A job
+    whose lease ran out is taken over."""
     now = timezone.now()
     token = uuid.uuid4().hex
-    stale = now - timedelta(seconds=settings.PUSH_STUCK_AFTER_SECONDS)
     claimed = PushJob.objects.filter(
         Q(state=PushJob.State.PENDING, next_attempt_at__isnull=True)
         | Q(state=PushJob.State.PENDING, next_attempt_at__lte=now)
-        | Q(state=PushJob.State.RUNNING, claimed_at__lt=stale),
+        | _lease_expired(now),
         pk=job_id,
-    ).update(state=PushJob.State.RUNNING, claimed_at=now, claim_token=token)
+    ).update(state=PushJob.State.RUNNING, claimed_at=now, claim_token=token,
+             claimed_until=now + timedelta(seconds=lease_seconds()))
     if claimed != 1:
         return None
     return PushJob.objects.get(pk=job_id), token
+
+
+def renew_lease(job_id: int, token: str) -> bool:
+    """Push the lease of a claim forward; False if the claim is no longer this one."""
+    until = timezone.now() + timedelta(seconds=lease_seconds())
+    return PushJob.objects.filter(pk=job_id, claim_token=token,
+                                  state=PushJob.State.RUNNING).update(claimed_until=until) == 1
+
+
+class Lease:
+    """Renews a claim's lease from a thread while its push runs, so that the lease runs
+    out soon after the worker dies (SIGKILL, OOM, lost host) and not while it works.
+    The lease is what lets another worker take the job over within seconds, whatever the
+    broker does with the dead worker's unacknowledged message."""
+
+    def __init__(self, job_id: int, token: str):
+        self.job_id, self.token = job_id, token
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self):
+        # Inside a transaction (eager tasks in tests) the claim is not committed, so no
+        # other worker can take it over, and a second connection would wait on our lock.
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._renew, daemon=True,
+                                            name=f"push-lease-{self.job_id}")
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=lease_seconds())
+
+    def _renew(self):
+        try:
+            while not self._stop.wait(lease_seconds() / 3):
+                try:
+                    if not renew_lease(self.job_id, self.token):
+                        self.lost = True
+                        log.warning("push %s: lease taken over by another worker", self.job_id)
+                        return
+                except Exception as exc:  # database unreachable: try again at the next tick
+                    log.warning("push %s: could not renew the lease: %s", self.job_id, exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+
+def _taken_over(job: PushJob) -> str:
+    """Our lease ran out while we pushed and another worker claimed the job. What we
+    wrote may be older than its push (the adapter's lock keeps the two from writing at
+    once, not from writing in the wrong order), so ask for one more push of the latest
+    state after both, the same way a change made during a push does."""
+    PushJob.objects.filter(pk=job.pk).update(
+        generation=F("generation") + 1, next_attempt_at=None, updated=timezone.now(),
+        state=Case(When(state=PushJob.State.RUNNING, then=Value(PushJob.State.RUNNING)),
+                   default=Value(PushJob.State.PENDING)),
+    )
+    job.refresh_from_db()
+    log.warning("push %s was taken over after its lease ran out; pushing again", job)
+    if job.state == PushJob.State.PENDING:
+        send(job)
+    return "taken_over"
 
 
 def run(job_id: int) -> str:
@@ -108,9 +187,14 @@ def run(job_id: int) -> str:
     generation = job.generation
     attempt = PushAttempt.objects.create(job=job, generation=generation, request_id=get_request_id())
     mine = PushJob.objects.filter(pk=job.pk, claim_token=token)
-    try:
-        handler(job.kind).push(job.target_id)
-    except Exception as exc:
+    error = None
+    with Lease(job.pk, token):
+        try:
+            handler(job.kind).push(job.target_id)
+        except Exception as exc:
+            error = exc
+    if error is not None:
+        exc = error
         permanent = getattr(exc, "permanent", False)
         attempts = job.attempts + 1
         permanent = permanent or attempts >= settings.PUSH_MAX_ATTEMPTS
@@ -118,13 +202,16 @@ def run(job_id: int) -> str:
             finished=timezone.now(), ok=False, permanent=permanent, error=str(exc)[:4000]
         )
         if permanent:
-            mine.update(state=PushJob.State.FAILED, attempts=attempts, last_error=str(exc)[:4000],
-                        claim_token="")
+            if not mine.update(state=PushJob.State.FAILED, attempts=attempts,
+                               last_error=str(exc)[:4000], claim_token=""):
+                return _taken_over(job)
             log.error("push %s failed permanently: %s", job, exc)
             return "failed"
         delay = backoff_seconds(attempts)
-        mine.update(state=PushJob.State.PENDING, attempts=attempts, last_error=str(exc)[:4000],
-                    next_attempt_at=timezone.now() + timedelta(seconds=delay), claim_token="")
+        if not mine.update(state=PushJob.State.PENDING, attempts=attempts, last_error=str(exc)[:4000],
+                           next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                           claim_token=""):
+            return _taken_over(job)
         job.refresh_from_db()
         send(job, countdown=delay)
         return "retry"
@@ -137,8 +224,9 @@ def run(job_id: int) -> str:
     )
     if done:
         return "done"
-    mine.update(state=PushJob.State.PENDING, applied_generation=generation, last_applied_at=now,
-                claim_token="", next_attempt_at=None)
+    if not mine.update(state=PushJob.State.PENDING, applied_generation=generation,
+                       last_applied_at=now, claim_token="", next_attempt_at=None):
+        return _taken_over(job)
     job.refresh_from_db()
     send(job)
     return "again"
@@ -146,14 +234,15 @@ def run(job_id: int) -> str:
 
 def requeue_stuck() -> int:
     """Send again what is due: pending jobs whose message may be lost (broker down at
-    commit time, worker killed) and running jobs whose worker died."""
+    commit time, a worker killed holding it) and running jobs whose lease ran out. Runs
+    every PUSH_REQUEUE_SECONDS: one indexed query when nothing is stuck."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.PUSH_STUCK_AFTER_SECONDS)
-    quiet = now - timedelta(seconds=min(30, settings.PUSH_STUCK_AFTER_SECONDS))
+    # A job changed this recently most likely has its message on the way still.
+    quiet = now - timedelta(seconds=lease_seconds())
     due = PushJob.objects.filter(
         Q(state=PushJob.State.PENDING, next_attempt_at__lte=now)
         | Q(state=PushJob.State.PENDING, next_attempt_at__isnull=True, updated__lt=quiet)
-        | Q(state=PushJob.State.RUNNING, claimed_at__lt=stale)
+        | _lease_expired(now)
     )
     count = 0
     for job in due:

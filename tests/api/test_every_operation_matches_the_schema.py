@@ -234,6 +234,11 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("get", v1 + "/audit-log/{id}/", id=entries[0]["id"], expect=200)
     walk("delete", v1 + "/addresses/{id}/", id=bob, expect=204)
     walk("delete", v1 + "/mail-services/{id}/", id=extra, expect=204)
+    assert walk("get", v1 + "/addresses/removed/", expect=200)["count"] == 1
+    assert walk("get", v1 + "/mail-services/removed/", expect=200)["count"] == 1
+    walk("post", v1 + "/addresses/{id}/restore/", id=bob, expect=200)
+    walk("post", v1 + "/mail-services/{id}/restore/", id=extra, expect=200)
+    walk("delete", v1 + "/mail-services/{id}/", id=extra, expect=204)
     walk("delete", v1 + "/organisations/{id}/", id=spare, expect=204)
 
     assert operations(schema) - walk.called == set()

@@ -73,7 +73,6 @@ def pipeline_processes(mail_stack, django_db_setup, django_db_blocker):
             "DATABASE_URL": database_url(connection.settings_dict),
             "MAIL_BACKEND_CONFIG": str(stack_json),
             "PUSH_RETRY_BASE_SECONDS": "0.5",
-            "PUSH_STUCK_AFTER_SECONDS": "5",
             "MM_VAR_DIR": str(var_dir),
         }, queues=f"default,mail-default,mail-{UNCONFIGURED_HOST}")
         worker.start()

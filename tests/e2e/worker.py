@@ -180,6 +180,57 @@ class Worker:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
+class Beat:
+    """`celery beat` in its own process, as a deployment runs it: the periodic tasks
+    (the push re-queue every PUSH_REQUEUE_SECONDS) on the production schedule."""
+
+    def __init__(self, root: Path, env: dict[str, str]):
+        self.root = Path(root)
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.root / "beat.log"
+
+    def start(self, timeout: float = 30.0) -> Beat:
+        self.root.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
+        env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        schedule = self.root / "celerybeat-schedule"
+        argv = [PYTHON, "-m", "celery", "-A", "manager", "beat", "-l", "INFO", "-s", str(schedule),
+                "--pidfile", str(self.root / "beat.pid")]
+        log = open(self.log_path, "a")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise StartError(f"celery beat exited ({self.proc.returncode}):\n{self.log_tail()}")
+            if "beat: Starting..." in self.log_text():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise StartError(f"celery beat not started after {timeout}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+def filesystem_broker_options(var_dir: Path) -> dict:
+    """The transport options manager/settings.py gives a process whose MM_VAR_DIR is
+    `var_dir` and that has no REDIS_URL (the embedded broker)."""
+    broker = Path(var_dir) / "broker"
+    return {"data_folder_in": str(broker / "queue"), "data_folder_out": str(broker / "queue"),
+            "processed_folder": str(broker / "processed"), "control_folder": str(broker / "control"),
+            "store_processed": False, "polling_interval": 0.5}
+
+
 def repoint_celery(broker_url: str, transport_options: dict | None = None) -> None:
     """Make this process publish to `broker_url` (settings are read once at app setup)."""
     from kombu import pools

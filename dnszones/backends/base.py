@@ -26,7 +26,7 @@ class ZoneState:
 
     zone: str  # absolute, e.g. "example.org."
     rrsets: tuple[RRset, ...] = ()  # sorted, one per (name, type)
-    soa_email: str = "hostmaster."  # relative to the zone unless absolute
+    soa_email: str = "hostmaster"  # relative to the zone unless absolute (ends with ".")
     default_ttl: int = 3600
 
 

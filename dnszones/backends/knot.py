@@ -8,8 +8,6 @@ UPDATE and AXFR go over TCP to `host:port`.
 """
 from __future__ import annotations
 
-import socket
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +15,16 @@ from pathlib import Path
 import dns.exception
 import dns.message
 import dns.name
-import dns.opcode
-import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.tsig
-import dns.update
 import dns.xfr
 
 from .base import DnsBackend, DnsBackendError, ZoneDrifted, ZoneState
 from .canonical import SERVER_OWNED_TYPES, rrset_from_rdatas
 from .knot_control import KnotControl, checked_zone
-from .knot_update import MAX_RRSETS, build_updates, changes
+from .knot_transport import axfr, exchange
+from .knot_update import MAX_RRSETS, SignedUpdate, build_updates, changes
 
 _TSIG_ALGORITHMS = {
     "hmac-sha256": dns.tsig.HMAC_SHA256,
@@ -124,21 +120,22 @@ class KnotBackend(DnsBackend):
             planned, check = changes(state, served), False
         else:
             planned, check = changes(state, expected), True
-        messages = build_updates(zone, planned, key=self.key, prerequisites=check,
-                                 max_rrsets=self.config.max_rrsets_per_update)
-        for number, message in enumerate(messages):
+        updates = build_updates(zone, planned, key=self.key, prerequisites=check,
+                                max_rrsets=self.config.max_rrsets_per_update)
+        for number, update in enumerate(updates):
             try:
-                self._send(message, zone)
+                self._send(update, zone)
             except ZoneDrifted as exc:
                 if number:  # the earlier messages of this change-set were applied
-                    raise ZoneDrifted(f"{exc} ({number} of {len(messages)} updates of this "
+                    raise ZoneDrifted(f"{exc} ({number} of {len(updates)} updates of this "
                                       "change-set were applied before)") from exc
                 raise
 
-    def _send(self, message: dns.update.UpdateMessage, zone: str) -> None:
-        wire = message.to_wire()
+    def _send(self, update: SignedUpdate, zone: str) -> None:
+        message = update.message
         try:
-            reply_wire = exchange(self.config.host, self.config.port, wire, self.config.timeout)
+            reply_wire = exchange(self.config.host, self.config.port, update.wire,
+                                  self.config.timeout)
         except (OSError, EOFError, dns.exception.Timeout) as exc:
             raise DnsBackendError(f"UPDATE {zone} to {self._where}: {exc}",
                                   permanent=False) from exc
@@ -179,23 +176,12 @@ class KnotBackend(DnsBackend):
         looks at the RRsets only (the SOA is the server's)."""
         zone = checked_zone(zone)
         origin = dns.name.from_text(zone)
-        found: dict[tuple[dns.name.Name, int], tuple[int, list]] = {}
-        soa = None
+        received = []
         try:
-            for message in dns.query.xfr(
-                self.config.host, origin, port=self.config.port, keyring=self.key,
-                relativize=False, timeout=self.config.timeout,
-                lifetime=self.config.transfer_lifetime,
-            ):
-                for rrset in message.answer:
-                    if rrset.rdtype == dns.rdatatype.SOA:
-                        soa = rrset
-                        continue
-                    if dns.rdatatype.to_text(rrset.rdtype) in SERVER_OWNED_TYPES:
-                        continue
-                    # One RRset may be cut across messages.
-                    entry = found.setdefault((rrset.name, rrset.rdtype), (rrset.ttl, []))
-                    entry[1].extend(rrset)
+            for message in axfr(self.config.host, self.config.port, origin, self.key,
+                                timeout=self.config.timeout,
+                                lifetime=self.config.transfer_lifetime):
+                received += message.answer
         except dns.xfr.TransferError as exc:
             if self.control.zone_serial(zone) in (None, "-"):
                 return None
@@ -210,6 +196,14 @@ class KnotBackend(DnsBackend):
         except dns.exception.DNSException as exc:
             raise DnsBackendError(f"AXFR {zone} from {self._where}: {exc}",
                                   permanent=True) from exc
+        found: dict[tuple[dns.name.Name, int], tuple[int, list]] = {}
+        soa = None
+        for rrset in received:
+            if rrset.rdtype == dns.rdatatype.SOA:
+                soa = rrset
+            elif dns.rdatatype.to_text(rrset.rdtype) not in SERVER_OWNED_TYPES:
+                # One RRset may be cut across messages.
+                found.setdefault((rrset.name, rrset.rdtype), (rrset.ttl, []))[1].extend(rrset)
         rrsets = tuple(sorted(rrset_from_rdatas(name, ttl, rdatas)
                               for (name, _), (ttl, rdatas) in found.items()))
         if soa is None:
@@ -230,22 +224,3 @@ def soa_mailbox(email: str, origin: dns.name.Name) -> dns.name.Name:
         local, _, domain = email.rpartition("@")
         return dns.name.Name([local.encode(), *dns.name.from_text(domain).labels])
     return dns.name.from_text(email, origin=origin)
-
-
-def exchange(host: str, port: int, wire: bytes, timeout: float) -> bytes:
-    """Send one DNS message over TCP and return the answer's wire form (RFC 1035 §4.2.2
-    framing). Each UPDATE of a change-set goes through here exactly once."""
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(struct.pack("!H", len(wire)) + wire)
-        (length,) = struct.unpack("!H", _read(sock, 2))
-        return _read(sock, length)
-
-
-def _read(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise EOFError("connection closed before the whole answer")
-        data += chunk
-    return data

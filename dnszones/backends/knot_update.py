@@ -16,15 +16,15 @@ Server rules the messages are built around (RFC 2136 §3.2, §3.4, observed on K
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dns.exception
 import dns.name
+import dns.rdata
 import dns.rdataclass
-import dns.rdataset
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
 import dns.update
 
@@ -33,7 +33,6 @@ from .base import RRset, ZoneState, diff
 MAX_RRSETS = 1000
 # 65,535 is the TCP limit; room is left for the TSIG record and its signature.
 MAX_BYTES = 65_000
-_RR_FIXED = 10  # type, class, TTL, RDLENGTH
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +61,15 @@ def changes(state: ZoneState, before: ZoneState | None) -> list[RRsetChange]:
     return sorted(found, key=lambda c: (c.phase, c.name, c.type))
 
 
+@dataclass(frozen=True)
+class SignedUpdate:
+    """One UPDATE as it goes on the wire (signed when built with a key): `message.mac`
+    is what the server's signed answer must refer to."""
+
+    message: dns.update.UpdateMessage
+    wire: bytes
+
+
 def build_updates(
     zone: str,
     planned: Sequence[RRsetChange],
@@ -70,79 +78,123 @@ def build_updates(
     prerequisites: bool = True,
     max_rrsets: int = MAX_RRSETS,
     max_bytes: int = MAX_BYTES,
-) -> list[dns.update.UpdateMessage]:
+) -> list[SignedUpdate]:
     """The messages that make the change-set, in the order to send them."""
     origin = dns.name.from_text(zone)
-    messages = []
-    for start in range(0, len(planned), max_rrsets):
-        messages += _fitting(origin, list(planned[start:start + max_rrsets]), key,
-                             prerequisites, max_bytes)
-    return messages
+    parse = _Parser(origin)
+    parsed = [_Parsed.of(c, origin, parse) for c in planned]
+    # Cut by an upper bound of each change's size (names compressed against the zone
+    # only), so that every message is rendered once.
+    chunks, chunk, size = [], [], _MESSAGE_BASE + len(origin.to_wire())
+    for item in parsed:
+        grows = item.size(prerequisites)
+        if chunk and (len(chunk) == max_rrsets or size + grows > max_bytes):
+            chunks.append(chunk)
+            chunk, size = [], _MESSAGE_BASE + len(origin.to_wire())
+        chunk.append(item)
+        size += grows
+    if chunk:
+        chunks.append(chunk)
+    return [update for c in chunks for update in _fitting(origin, c, key, prerequisites, max_bytes)]
 
 
-def _fitting(origin, chunk, key, prerequisites, max_bytes) -> list[dns.update.UpdateMessage]:
+_MESSAGE_BASE = 12 + 4 + 200  # header, zone type and class, room for the TSIG record
+
+
+class _Parser:
+    """Each distinct value parsed once per change-set (a changed RRset often keeps some)."""
+
+    def __init__(self, origin: dns.name.Name):
+        self.origin = origin
+        self.cache: dict[tuple[int, str], dns.rdata.Rdata] = {}
+
+    def __call__(self, rdtype: int, values) -> list[dns.rdata.Rdata]:
+        found = []
+        for value in values:
+            rdata = self.cache.get((rdtype, value))
+            if rdata is None:
+                rdata = self.cache[rdtype, value] = dns.rdata.from_text(
+                    dns.rdataclass.IN, rdtype, value, origin=self.origin, relativize=False)
+            found.append(rdata)
+        return found
+
+
+@dataclass
+class _Parsed:
+    change: RRsetChange
+    name: dns.name.Name
+    rdtype: int
+    before: list
+    after: list
+    apex_ns: bool
+    owner_size: int
+
+    @classmethod
+    def of(cls, change: RRsetChange, origin: dns.name.Name, parse: _Parser) -> _Parsed:
+        name = dns.name.from_text(change.name)
+        rdtype = dns.rdatatype.from_text(change.type)
+        # Labels below the zone, then a pointer to the zone's name (or the whole name).
+        owner = (sum(len(label) + 1 for label in name.relativize(origin).labels) + 2
+                 if name.is_subdomain(origin) else len(name.to_wire()))
+        return cls(change, name, rdtype,
+                   parse(rdtype, change.before.values if change.before else ()),
+                   parse(rdtype, change.after.values if change.after else ()),
+                   rdtype == dns.rdatatype.NS and name == origin, owner)
+
+    def size(self, prerequisites: bool) -> int:
+        empty = self.owner_size + 10  # owner, type, class, TTL, RDLENGTH
+        rrs = lambda rdatas: sum(empty + len(rd.to_wire()) for rd in rdatas)  # noqa: E731
+        total = rrs(self.after) + (rrs(self.before) if self.apex_ns else empty if self.before else 0)
+        if prerequisites:
+            total += rrs(self.before) if self.before else empty
+        return total
+
+
+def _fitting(origin, chunk, key, prerequisites, max_bytes) -> list[SignedUpdate]:
+    """The chunk as one message, or cut in halves until each half fits (the size bound
+    makes that a safeguard only)."""
     message = _message(origin, chunk, key, prerequisites)
-    # The upper bound ignores name compression; only near the limit is the message
-    # rendered (and signed) to know its real size.
-    if _size_bound(message) <= max_bytes or _wire_size(message) <= max_bytes:
-        return [message]
-    if len(chunk) == 1:
-        raise ValueError(f"{chunk[0].name} {chunk[0].type}: one RRset exceeds an UPDATE message")
+    try:
+        return [SignedUpdate(message, message.to_wire(max_size=max_bytes))]
+    except dns.exception.TooBig:
+        if len(chunk) == 1:
+            c = chunk[0].change
+            raise ValueError(f"{c.name} {c.type}: one RRset exceeds an UPDATE message") from None
     half = len(chunk) // 2
     return (_fitting(origin, chunk[:half], key, prerequisites, max_bytes)
             + _fitting(origin, chunk[half:], key, prerequisites, max_bytes))
 
 
 def _message(origin, chunk, key, prerequisites) -> dns.update.UpdateMessage:
+    # The RRsets go straight into the sections: UpdateMessage.add()/present() look each
+    # one up and hash every rdata again, which cost more than the rest of the push.
     message = dns.update.UpdateMessage(origin, keyring=key)
-    names = {c.name: dns.name.from_text(c.name) for c in chunk}
+    prerequisite, update = message.prerequisite, message.update
     if prerequisites:
-        for c in chunk:
-            if c.before is None:
-                message.absent(names[c.name], c.type)  # RFC 2136 §2.4.3
+        for p in chunk:
+            if p.change.before is None:  # RFC 2136 §2.4.3: RRset does not exist
+                prerequisite.append(_rrset(p.name, p.rdtype, deleting=dns.rdataclass.NONE))
             else:  # §2.4.2, value dependent; prerequisite RRs carry TTL 0
-                message.present(names[c.name], _rdataset(c.before, origin, ttl=0))
-    for c in chunk:
-        if c.before is not None and not _apex_ns(c, origin):
-            message.delete(names[c.name], c.type)
-    for c in chunk:
-        if _apex_ns(c, origin):
-            if c.after is not None:
-                message.add(names[c.name], _rdataset(c.after, origin))
-            gone = set(c.before.values if c.before else ()) - set(c.after.values if c.after else ())
+                prerequisite.append(_rrset(p.name, p.rdtype, p.before))
+    for p in chunk:
+        if p.change.before is not None and not p.apex_ns:
+            update.append(_rrset(p.name, p.rdtype, deleting=dns.rdataclass.ANY))
+    for p in chunk:
+        after_ttl = p.change.after.ttl if p.change.after else 0
+        if p.apex_ns:
+            if p.after:
+                update.append(_rrset(p.name, p.rdtype, p.after, after_ttl))
+            gone = [rd for rd in p.before if rd not in set(p.after)]
             if gone:
-                message.delete(names[c.name], _rdataset(c.before, origin, values=sorted(gone)))
-        elif c.after is not None:
-            message.add(names[c.name], _rdataset(c.after, origin))
+                update.append(_rrset(p.name, p.rdtype, gone, deleting=dns.rdataclass.NONE))
+        elif p.after:
+            update.append(_rrset(p.name, p.rdtype, p.after, after_ttl))
     return message
 
 
-def _apex_ns(change: RRsetChange, origin: dns.name.Name) -> bool:
-    return change.type == "NS" and dns.name.from_text(change.name) == origin
-
-
-def _rdataset(rrset: RRset, origin, *, ttl: int | None = None, values=None) -> dns.rdataset.Rdataset:
-    return dns.rdataset.from_text_list(
-        dns.rdataclass.IN, rrset.type, rrset.ttl if ttl is None else ttl,
-        list(values if values is not None else rrset.values), origin=origin, relativize=False,
-    )
-
-
-def _wire_size(message: dns.update.UpdateMessage) -> float:
-    try:
-        return len(message.to_wire())
-    except dns.exception.TooBig:
-        return math.inf
-
-
-def _size_bound(message: dns.update.UpdateMessage) -> int:
-    """Wire size without name compression, plus room for the TSIG record."""
-    total = 12 + len(message.origin.to_wire()) + 4 + 200
-    for section in (message.prerequisite, message.update):
-        for rrset in section:
-            owner = len(rrset.name.to_wire())
-            if not rrset:  # RRset-wide delete or absent/present by type: one empty RR
-                total += owner + _RR_FIXED
-            for rdata in rrset:
-                total += owner + _RR_FIXED + len(rdata.to_wire())
-    return total
+def _rrset(name, rdtype, rdatas=(), ttl=0, deleting=None) -> dns.rrset.RRset:
+    rrset = dns.rrset.RRset(name, dns.rdataclass.IN, rdtype, deleting=deleting)
+    rrset.update_ttl(ttl)
+    for rdata in rdatas:
+        rrset.add(rdata)
+    return rrset

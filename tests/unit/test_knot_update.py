@@ -14,6 +14,10 @@ KEY = dns.tsig.Key("push", "c2VjcmV0IGtleSBmb3IgdGhlIHVuaXQgdGVzdHMhISE=", dns.t
 NS = rrset(ZONE, "@", "NS", 3600, ["ns1.example.net.", "ns2.example.net."])
 
 
+def messages(*args, **kwargs):
+    return [update.message for update in build_updates(*args, **kwargs)]
+
+
 def state(*rrsets):
     return ZoneState(ZONE, tuple(sorted(rrsets)))
 
@@ -51,7 +55,7 @@ def test_changed_rrsets_require_their_exact_old_values_and_new_ones_their_absenc
     before = state(NS, rrset(ZONE, "www", "A", 300, ["192.0.2.1", "192.0.2.3"]))
     after = state(NS, rrset(ZONE, "www", "A", 600, ["192.0.2.2"]),
                   rrset(ZONE, "@", "MX", 3600, ["10 mx.example.net."]))
-    [message] = build_updates(ZONE, changes(after, before), key=KEY)
+    [message] = messages(ZONE, changes(after, before), key=KEY)
     assert rows(message.prerequisite) == [
         # RFC 2136 §2.4.2: value dependent, TTL 0 (Knot answers FORMERR otherwise)
         ("www.example.org.", "IN", "A", 0, ["192.0.2.1", "192.0.2.3"]),
@@ -68,7 +72,7 @@ def test_changed_rrsets_require_their_exact_old_values_and_new_ones_their_absenc
 def test_without_expected_state_there_are_no_prerequisites():
     before = state(NS, rrset(ZONE, "www", "A", 300, ["192.0.2.1"]))
     after = state(NS)
-    [message] = build_updates(ZONE, changes(after, before), key=KEY, prerequisites=False)
+    [message] = messages(ZONE, changes(after, before), key=KEY, prerequisites=False)
     assert rows(message.prerequisite) == []
     assert rows(message.update) == [("www.example.org.", "ANY", "A", 0, [])]
 
@@ -76,7 +80,7 @@ def test_without_expected_state_there_are_no_prerequisites():
 def test_apex_ns_are_added_before_the_old_ones_are_deleted_one_by_one():
     # Deleting the apex NS RRset, or its last NS, is ignored by the server.
     after = state(rrset(ZONE, "@", "NS", 7200, ["ns2.example.net.", "ns3.example.net."]))
-    [message] = build_updates(ZONE, changes(after, state(NS)), key=KEY)
+    [message] = messages(ZONE, changes(after, state(NS)), key=KEY)
     assert rows(message.update) == [
         ("example.org.", "IN", "NS", 7200, ["ns2.example.net.", "ns3.example.net."]),
         ("example.org.", "NONE", "NS", 0, ["ns1.example.net."]),
@@ -86,25 +90,25 @@ def test_apex_ns_are_added_before_the_old_ones_are_deleted_one_by_one():
 def test_a_delegation_ns_below_the_apex_is_replaced_as_a_whole():
     before = state(NS, rrset(ZONE, "sub", "NS", 3600, ["ns.a.example."]))
     after = state(NS, rrset(ZONE, "sub", "NS", 3600, ["ns.b.example."]))
-    [message] = build_updates(ZONE, changes(after, before), key=KEY)
+    [message] = messages(ZONE, changes(after, before), key=KEY)
     assert [r[1] for r in rows(message.update)] == ["ANY", "IN"]
 
 
 def test_1000_rrsets_fit_one_message_and_more_are_cut_near_1000():
     many = [rrset(ZONE, f"host{i}", "A", 300, [f"10.0.{i // 250}.{i % 250 + 1}"])
             for i in range(2500)]
-    assert len(build_updates(ZONE, changes(state(NS, *many[:1000]), state(NS)), key=KEY)) == 1
-    messages = build_updates(ZONE, changes(state(NS, *many), state(NS)), key=KEY)
-    assert [len(m.update) for m in messages] == [1000, 1000, 500]
-    assert all(len(m.prerequisite) == len(m.update) for m in messages)
+    assert len(messages(ZONE, changes(state(NS, *many[:1000]), state(NS)), key=KEY)) == 1
+    sent = messages(ZONE, changes(state(NS, *many), state(NS)), key=KEY)
+    assert [len(m.update) for m in sent] == [1000, 1000, 500]
+    assert all(len(m.prerequisite) == len(m.update) for m in sent)
 
 
 def test_messages_are_cut_to_stay_under_64_kib():
     big = [rrset(ZONE, f"t{i}", "TXT", 300, ['"' + "x" * 250 + f'" "{i}"']) for i in range(600)]
-    messages = build_updates(ZONE, changes(state(NS, *big), state(NS)), key=KEY)
-    assert len(messages) > 2
-    assert all(len(m.to_wire()) <= 65_000 for m in messages)
-    sent = [r.name.to_text() for m in messages for r in m.update]
+    updates = build_updates(ZONE, changes(state(NS, *big), state(NS)), key=KEY)
+    assert len(updates) > 2
+    assert all(len(u.wire) <= 65_000 for u in updates)
+    sent = [r.name.to_text() for u in updates for r in u.message.update]
     assert sorted(sent) == sorted(r.name for r in big)  # each RRset exactly once
 
 

@@ -280,6 +280,12 @@ MAIL_REMOVAL_GRACE_DAYS = float(env("MAIL_REMOVAL_GRACE_DAYS", "30"))
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
 MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
 
+# --- DNS ----------------------------------------------------------------------------------
+# JSON file describing the Knot host(s) zones are pushed to: one host (a local DNS stack's
+# stack.json: host, port, tsig_name, tsig_secret, control_socket) or {"hosts": {name: …}}.
+# bin/run points it at its local Knot.
+DNS_BACKEND_CONFIG = env("DNS_BACKEND_CONFIG", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,5 @@
-"""Fixtures that start real daemons: a private Dovecot + Postfix stack on loopback."""
+"""Fixtures that start real daemons: a private Dovecot + Postfix stack and a private Knot DNS
+on loopback."""
 
 import json
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts import localdns
 from scripts.localstack import MailStack, missing_binaries
 
 
@@ -117,3 +119,27 @@ def pipeline(pipeline_processes, settings):
     finally:
         repoint_celery(*before)
         push.forget_hosts()
+
+
+# --- DNS: a private Knot ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def knot():
+    """A private Knot (scripts.localdns.DnsStack) on a free loopback port: `host`, `port`,
+    `tsig` (the push key, a dns.tsig.Key), `control_socket`, `backend()` (a KnotBackend),
+    `restart()`. Tests share it: each works in zones of its own."""
+    missing = localdns.missing_binaries()
+    if missing:
+        message = f"Knot not installed ({', '.join(missing)}): run scripts/install-system-packages.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = Path(tempfile.mkdtemp(prefix="mm-dns-", dir="/tmp"))
+    stack = localdns.DnsStack.start(root)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        if os.environ.get("MAILSTACK_KEEP") != "1":
+            shutil.rmtree(root, ignore_errors=True)

@@ -13,13 +13,10 @@ submitted before that answer), and Dovecot logged the message's delivery lines w
 a vacation line; the replies of the other cases, sent with them, have arrived by then."""
 from __future__ import annotations
 
-import re
 import smtplib
-import time
 import uuid
 from datetime import timedelta
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -28,6 +25,7 @@ from mailservice import services
 from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
 from mailservice.models import Address
+from tests.e2e.stack_logs import StackLogs, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -35,26 +33,14 @@ DOMAIN = "autoreply-period.test"
 SENDER = f"sender@{DOMAIN}"  # a mailbox of the stack: replies land there
 FRIEND = f"friend@{DOMAIN}"  # a second sender, with its own mailbox
 REMOTE_SOURCE = "127.0.0.77"  # delivered as a remote MTA would (see test_rules_delivery)
-DEADLINE = 30.0
 DAY = timedelta(days=1)
 
 
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"waited {deadline:.0f} s for {what}")
-        time.sleep(0.1)
-
-
-class Stack:
+class Stack(StackLogs):
     def __init__(self, mail_stack):
+        super().__init__(mail_stack)
         self.stack = mail_stack
         self.backend = mail_stack.backend()
-        self.logs = Path(mail_stack.root) / "log"
 
     def send(self, recipient: str, *, sender: str = SENDER, headers: dict | None = None,
              subject: str = "Lunch on Friday?") -> str:
@@ -66,25 +52,6 @@ class Stack:
                           source_address=(REMOTE_SOURCE, 0)) as smtp:
             smtp.sendmail(sender, [recipient], raw.encode())
         return message_id
-
-    def log(self, name: str) -> str:
-        path = self.logs / name
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def delivery_status(self, message_id: str, recipient: str) -> str | None:
-        text = self.log("postfix.log")
-        for queue_id in re.findall(r" ([0-9A-Za-z]{6,}): message-id=" + re.escape(message_id), text):
-            found = re.search(rf" {queue_id}: to=<{re.escape(recipient)}>.*? status=(\w+)", text)
-            if found:
-                return found.group(1)
-        return None
-
-    def sieve_log(self, message_id: str, mailbox: str) -> list[str]:
-        marker = f"msgid={message_id}: "
-        # "… sieve: msgid=<…>: vacation action: sent vacation response to <…>" → "sent …"
-        return [re.sub(r"^[\w ]+ action: ", "", line.split(marker, 1)[1])
-                for line in self.log("dovecot.log").splitlines()
-                if f"lmtp({mailbox})" in line and marker in line]
 
     def delivered(self, message_id: str, mailbox: str, envelope_recipient: str | None = None) -> list[str]:
         """Once the message is delivered into `mailbox`: Dovecot's Sieve log lines of it."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import time
 import uuid
 from email.message import EmailMessage
 
@@ -18,6 +17,7 @@ import pytest
 from mailservice import push, services, tasks
 from mailservice.desired import desired_state
 from mailservice.models import DeliveryEvent, Permission
+from tests.e2e.stack_logs import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -25,17 +25,6 @@ DOMAIN = "dlog.test"
 REMOTE_SOURCE = "127.0.0.77"  # as a remote MTA would connect (see test_rules_delivery)
 OUTSIDE = "someone@outside.test"
 DEADLINE = 30.0
-
-
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"waited {deadline:.0f} s for {what}")
-        time.sleep(0.2)
 
 
 class World:

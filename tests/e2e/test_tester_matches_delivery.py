@@ -15,9 +15,7 @@ the tester's result states it (`environment`)."""
 from __future__ import annotations
 
 import json
-import re
 import smtplib
-import time
 import uuid
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -28,6 +26,7 @@ import pytest
 from mailservice import push, services
 from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
+from tests.e2e.stack_logs import StackLogs, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -196,14 +195,14 @@ def case_message(case: Case, address: str, message_id: str) -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
-class Stack:
+class Stack(StackLogs):
     """The corpus's view of the mail stack: SMTP in, Postfix's and Dovecot's logs, and
     the mailboxes through doveadm."""
 
     def __init__(self, mail_stack):
+        super().__init__(mail_stack)
         self.stack = mail_stack
         self.backend = mail_stack.backend()
-        self.logs = Path(mail_stack.root) / "log"
 
     def send(self, raw: bytes, recipient: str) -> None:
         # Dovecot writes Return-Path from the envelope; the header is only the tester's.
@@ -212,32 +211,6 @@ class Stack:
         with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30,
                           source_address=(REMOTE_SOURCE, 0)) as smtp:
             smtp.sendmail(SENDER, [recipient], without)
-
-    def log(self, name: str) -> str:
-        path = self.logs / name
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def delivery_status(self, message_id: str, recipient: str) -> str | None:
-        """Postfix's final status of the message's delivery to `recipient`, once logged."""
-        text = self.log("postfix.log")
-        queue_ids = re.findall(r" ([0-9A-Za-z]{6,}): message-id=" + re.escape(message_id), text)
-        for queue_id in queue_ids:
-            found = re.search(rf" {queue_id}: to=<{re.escape(recipient)}>.*? status=(\w+)", text)
-            if found:
-                return found.group(1)
-        return None
-
-    def sieve_log(self, message_id: str, recipient: str) -> list[str]:
-        # The stack's deliver_log_format (the delivery log reads it):
-        # "… sieve: msgid=<…> from_envelope=<…> … storage_id=…: redirect action: forwarded
-        # to <…>" → "forwarded to <…>"; mail_log's "save: …" lines are not actions.
-        action = re.compile(f"msgid={re.escape(message_id)} .*?storage_id=\\S*: (.*)$")
-        found = []
-        for line in self.log("dovecot.log").splitlines():
-            match = action.search(line)
-            if f"lmtp({recipient})" in line and match:
-                found.append(re.sub(r"^[\w ]+ action: ", "", match.group(1)))
-        return found
 
     def stored(self, email: str, message_id: str) -> dict[str, set[str]]:
         """Folder → flags of each copy of the message in the mailbox."""
@@ -256,17 +229,6 @@ class Stack:
         return self.backend.tools.doveadm_json(
             "fetch", "-u", doveadm_user(SENDER), "mailbox hdr", "mailbox", "*",
             "header", "In-Reply-To", message_id)
-
-
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"waited {deadline:.0f} s for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture

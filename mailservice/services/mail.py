@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from dnszones.services import domain_for_mail_service
 from manager.accounts.roles import ADD, CHANGE, DELETE
 from manager.audit import services as audit
 from manager.core.errors import Conflict, ServiceError
@@ -59,8 +60,10 @@ def mail_service_create(*, actor, organisation, domain: str, plan: str, capacity
     if MailService.objects.filter(domain=domain).exists():
         raise Conflict(_("A mail service already serves %(domain)s.") % {"domain": domain},
                        code="domain_taken", fields={"domain": [_("Already served.")]})
+    domain_ref = domain_for_mail_service(actor=actor, organisation=organisation, name=domain)
     service = MailService.objects.create(organisation=organisation, domain=domain, plan=plan,
-                                         capacity=capacity, backend_host=backend_host or "default")
+                                         capacity=capacity, backend_host=backend_host or "default",
+                                         domain_ref=domain_ref)
     audit.record(actor=actor, action="create", obj=service,
                  after=audit.snapshot(service, SERVICE_FIELDS))
     push(service)

@@ -49,7 +49,7 @@ class Record(models.Model):
     """One record of a domain's zone: `name` relative to the zone (`@` for the apex),
     `value` the rdata in zone-file text with absolute names."""
 
-    Type = models.TextChoices("Type", [(t, t) for t in RECORD_TYPES])
+    Type = models.TextChoices("Type", [(t, (t, t)) for t in RECORD_TYPES])
 
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="records")
     name = models.CharField(_("name"), max_length=253, default="@")

@@ -15,8 +15,12 @@ RECORD_FIELDS = ["name", "type", "ttl", "value"]
 
 
 def message(template: str, params: dict | None = None) -> str:
-    """A message of the pure core (an English template), translated."""
-    return gettext(template) % (params or {})
+    """A message of the pure core (an English template), translated; its `help` parameter
+    is itself one of the core's sentences (zone.records.VALUE_HELP)."""
+    params = dict(params or {})
+    if "help" in params:
+        params["help"] = gettext(params["help"])
+    return gettext(template) % params
 
 
 def require(actor, action, organisation_id):
@@ -31,9 +35,10 @@ def record_refused(error: RecordError) -> ServiceError:
 
 
 def zone_changed(domain: Domain) -> None:
-    """The zone's content changed: a new serial for exports, and a push."""
+    """The zone's content changed: a new serial for exports, and a push if we serve it."""
     Domain.objects.filter(pk=domain.pk).update(serial=F("serial") + 1)
-    push(domain)
+    if domain.uses_our_dns:
+        push(domain)
 
 
 def push(domain: Domain) -> None:

@@ -246,7 +246,7 @@ class DomainViewSet(ServiceModelViewSet):
                          "unchanged": changes.unchanged, "ignored": result.ignored})
 
     @extend_schema(responses=CheckSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def check(self, request, pk=None):
         """Whether each record of the domain is served where the world looks it up (through
         the product's resolver, DNS_RESOLVER): for a domain served by an external DNS host,

@@ -9,7 +9,7 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import mixins, serializers, status
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -86,6 +86,25 @@ class DomainSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mod
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["organisation"].read_only = True
             self.fields["name"].read_only = True
+
+    def validate(self, attrs):
+        """A different name on an update is refused (400 `read_only`), not ignored; the
+        Unicode form of the stored name is the same name."""
+        attrs = super().validate(attrs)
+        sent = getattr(self, "initial_data", {}).get("name")
+        if self.instance is not None and not isinstance(self.instance, list | tuple) and sent:
+            from django.core.exceptions import ValidationError
+
+            from mailservice.validators import clean_domain
+
+            try:
+                same = clean_domain(str(sent)) == self.instance.name
+            except ValidationError:
+                same = False
+            if not same:
+                raise serializers.ValidationError(
+                    {"name": [exceptions.ErrorDetail("Fixed once created.", code="read_only")]})
+        return attrs
 
     def get_record_count(self, obj) -> int:
         count = getattr(obj, "n_records", None)

@@ -189,3 +189,14 @@ def test_push_now_queues_a_push_and_answers_the_status(owner_api, zone):
     assert response.status_code == 202 and response.json()["sync_status"] == "pending"
     assert PushJob.objects.get(pk=job.pk).generation == job.generation + 1
     assert AuditEntry.objects.filter(verb="dns_zone.sync").exists()
+
+
+def test_a_domain_name_is_fixed_once_created(owner_api, organisation):
+    made = owner_api.post("/api/v1/domains/", {"organisation": organisation.pk,
+                                               "name": "bücher.example"}, format="json").json()
+    url = f"/api/v1/domains/{made['id']}/"
+    same = owner_api.put(url, {"organisation": organisation.pk, "name": "Bücher.example",
+                               "uses_our_dns": False}, format="json")
+    assert same.status_code == 200 and same.json()["uses_our_dns"] is False
+    other = owner_api.patch(url, {"name": "renamed.example"}, format="json")
+    assert other.status_code == 400 and other.json()["error"]["code"] == "read_only"

@@ -19,7 +19,7 @@ def _checked(domain: Domain, *, name, type, ttl, value, exclude=None) -> RecordD
         data = clean_record(domain.name, name=name, type=type, ttl=ttl, value=value)
     except RecordError as exc:
         raise record_refused(exc) from exc
-    others = [r.data for r in domain.records.exclude(pk=exclude)]
+    others = [r.data for r in domain.records.filter(name=data.name).exclude(pk=exclude)]
     problem = conflict(domain.name, others, data)
     if problem is not None:
         raise record_refused(problem)

@@ -249,8 +249,8 @@ def clean_record(zone: str, *, name: str, type: str, ttl, value: str) -> RecordD
 # --- records beside each other ------------------------------------------------------------
 
 def conflict(zone: str, others, record: RecordData) -> RecordError | None:
-    """Why `record` cannot join `others` (the zone's other records), or None. The apex
-    always holds the SOA and the platform's NS records."""
+    """Why `record` cannot join `others` (the zone's other records; only those of the same
+    name matter), or None. The apex always holds the SOA and the platform's NS records."""
     here = [other for other in others if other.name == record.name]
     where = {"name": record.name, "zone": zone_text(zone)}
     if record.name == "@" and record.type == "NS":

@@ -186,9 +186,11 @@ def _read_line(tokenizer, token, line, zone, zone_name, result, state) -> bool:
     except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
         _skip_line(tokenizer)
         return refuse("%(reason)s", reason=str(exc) or type(exc).__name__)
-    problem = conflict(zone, result.record_list, record)
+    neighbours = state.setdefault("by_name", {}).setdefault(record.name, [])
+    problem = conflict(zone, neighbours, record)
     if problem is not None:
         return refuse(problem.template, **problem.params)
+    neighbours.append(record)
     result.records.append((line, record))
     return True
 

@@ -5,3 +5,8 @@ class DnszonesConfig(AppConfig):
     # Not "dns": a top-level dns package would hide dnspython's.
     name = "dnszones"
     verbose_name = "DNS"
+
+    def ready(self):
+        from . import push
+
+        push.register()

@@ -1,15 +1,5 @@
-"""Domains & DNS pages (zones and records come with the DNS issue)."""
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.urls import path
+"""Domains & DNS pages under /dns/."""
+from .views import urlpatterns  # noqa: F401
 
 url_prefix = "dns/"  # where manager/urls.py mounts these pages
 app_name = "dnszones"
-
-
-@login_required
-def index(request):
-    return render(request, "dnszones/index.html", {})
-
-
-urlpatterns = [path("", index, name="index")]

@@ -54,6 +54,10 @@ class MailService(models.Model):
         _("bought capacity"), default=5,
         help_text=_("Addresses bought for plans sold per offer or in packs."))
     backend_host = models.CharField(_("backend host"), max_length=100, default="default")
+    # The organisation's Domain of the same name (its DNS zone); `domain` stays the name
+    # the mail code reads everywhere.
+    domain_ref = models.ForeignKey("dnszones.Domain", null=True, blank=True, editable=False,
+                                   on_delete=models.PROTECT, related_name="mail_services")
     created = models.DateTimeField(auto_now_add=True)
     # Removal: no longer served at once; its mail is purged from the backend after
     # `purge_after` (MAIL_REMOVAL_GRACE_DAYS) unless restored before.

@@ -295,3 +295,19 @@ LOGGING = {
 
 INVITATION_VALID_DAYS = 30
 INVITATION_RESEND_PER_HOUR = int(env("INVITATION_RESEND_PER_HOUR", "5"))
+
+# --- DNS ----------------------------------------------------------------------------------
+# JSON file describing the DNS server(s) zones are pushed to: one host, or
+# {"hosts": {"<name>": {...}}}; empty = no DNS server (pushes fail with that reason).
+DNS_BACKEND_CONFIG = env("DNS_BACKEND_CONFIG", "")
+# The names of the name servers that serve our zones: the apex NS of every zone.
+DNS_NAMESERVERS = [n.strip() for n in env("DNS_NAMESERVERS", "ns1.example.net.,ns2.example.net.").split(",")
+                   if n.strip()]
+DNS_SOA_EMAIL = env("DNS_SOA_EMAIL", "hostmaster.")  # one label: relative to each zone
+# Every DNS lookup the product makes goes through this resolver (dnszones/resolver.py):
+# "host:port" (e.g. a private server in tests), empty for the system's resolver.
+DNS_RESOLVER = env("DNS_RESOLVER", "")
+DNS_RESOLVER_TIMEOUT = float(env("DNS_RESOLVER_TIMEOUT", "3"))
+CELERY_BEAT_SCHEDULE["reconcile-dns-zones"] = {
+    "task": "dnszones.tasks.reconcile_dns_zones",
+    "schedule": float(env("DNS_RECONCILE_SECONDS", "300"))}

@@ -44,3 +44,18 @@ def grant(owner, address, user, permissions):
 
     return services.access_grant(actor=owner, address=address, user=user,
                                  permissions=list(permissions))
+
+
+def make_domain(owner, organisation, name=None, *, uses_our_dns=True, **extra):
+    from dnszones import services
+
+    return services.domain_create(actor=owner, organisation=organisation,
+                                  name=name or f"z{next(_seq)}.example",
+                                  uses_our_dns=uses_our_dns, **extra)
+
+
+def make_record(owner, domain, name="@", type="A", value="192.0.2.1", **extra):
+    from dnszones import services
+
+    return services.record_create(actor=owner, domain=domain, name=name, type=type,
+                                  value=value, **extra)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from dnszones.services import domain_for_mail_service
 from manager.accounts.roles import ADD, CHANGE, DELETE
 from manager.audit import services as audit
 from manager.core.errors import Conflict, ServiceError
@@ -71,8 +72,10 @@ def mail_service_create(*, actor, organisation, domain: str, plan: str, capacity
     if MailService.objects.filter(domain=domain).exists():
         raise Conflict(_("A mail service already serves %(domain)s.") % {"domain": domain},
                        code="domain_taken", fields={"domain": [_("Already served.")]})
+    domain_ref = domain_for_mail_service(actor=actor, organisation=organisation, name=domain)
     service = MailService.objects.create(organisation=organisation, domain=domain, plan=plan,
-                                         capacity=capacity, backend_host=backend_host or "default")
+                                         capacity=capacity, backend_host=backend_host or "default",
+                                         domain_ref=domain_ref)
     audit.record(actor=actor, action="create", obj=service,
                  after=audit.snapshot(service, SERVICE_FIELDS))
     push(service)

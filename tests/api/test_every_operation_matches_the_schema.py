@@ -224,6 +224,41 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("post", users + "{id}/disconnect/", {}, address_pk=a, id=access, expect=200)
     walk("delete", users + "{id}/", address_pk=a, id=access, expect=204)
 
+    # Domains, their records and zone files.
+    from tests.dnszones.tiny_dns import TinyDns
+
+    dns_server = TinyDns("@ 300 SOA ns. h. 1 2 3 4 5\nwww 300 A 192.0.2.1\n", "zone.example.")
+    settings.DNS_RESOLVER = dns_server.address
+    walk("get", v1 + "/domains/", expect=200)
+    d = walk("post", v1 + "/domains/", {"organisation": o, "name": "zone.example"}, expect=201)["id"]
+    walk("post", v1 + "/domains/", {"organisation": o, "name": "xn--zz.example"}, expect=400)
+    walk("get", v1 + "/domains/{id}/", id=d, expect=200)
+    walk("put", v1 + "/domains/{id}/", {"organisation": o, "name": "zone.example",
+                                         "uses_our_dns": False}, id=d, expect=200)
+    walk("patch", v1 + "/domains/{id}/", {"default_ttl": 1800}, id=d, expect=200)
+    walk("get", v1 + "/domains/{id}/sync/", id=d, expect=200)
+    walk("post", v1 + "/domains/{id}/sync/", {}, id=d, expect=202)
+    records = v1 + "/domains/{domain_pk}/records/"
+    walk("get", records, domain_pk=d, expect=200)
+    record = walk("post", records, {"name": "www", "type": "A", "value": "192.0.2.1"},
+                  domain_pk=d, expect=201)["id"]
+    walk("post", records, {"type": "MX", "value": "10 "}, domain_pk=d, expect=400)
+    walk("get", records + "{id}/", domain_pk=d, id=record, expect=200)
+    walk("put", records + "{id}/", {"name": "www", "type": "A", "ttl": 300, "value": "192.0.2.1"},
+         domain_pk=d, id=record, expect=200)
+    walk("patch", records + "{id}/", {"ttl": 600}, domain_pk=d, id=record, expect=200)
+    assert walk("get", v1 + "/domains/{id}/check/", id=d, expect=200)[0]["present"] is True
+    dns_server.close()
+    zone_file = v1 + "/domains/{id}/zone-file/"
+    walk("get", zone_file, id=d, expect=200)
+    walk("post", zone_file + "?dry_run=1", {"zone_file": "mail A 192.0.2.2\n"}, id=d, expect=200)
+    walk("put", zone_file, {"zone_file": "mail A 192.0.2.2\n"}, id=d, expect=200)
+    walk("put", zone_file, {"zone_file": "mail A 999.1.1.1\n"}, id=d, expect=400)
+    record = walk("get", records, domain_pk=d)["results"][0]["id"]
+    walk("delete", records + "{id}/", domain_pk=d, id=record, expect=204)
+    walk("delete", v1 + "/domains/{id}/", id=premium.domain_ref_id, expect=409)
+    walk("delete", v1 + "/domains/{id}/", id=d, expect=204)
+
     # Tokens, tools, the audit log; then the deletions.
     walk("get", v1 + "/tokens/", expect=200)
     token_id = walk("post", v1 + "/tokens/", {"name": "ci"}, expect=201)["id"]
@@ -253,11 +288,14 @@ def test_the_failures_of_every_operation_are_in_the_schema(api, owner, outsider,
     anonymous, stranger, _ = api(None), api(outsider), api(owner)
     owners_token = ApiToken.objects.filter(user=owner).latest("pk").pk
     ids = {"id": alice.pk, "address_pk": alice.pk, "service_pk": premium.pk,
-           "organisation_pk": premium.organisation_id, "token": "x" * 43}
+           "organisation_pk": premium.organisation_id, "token": "x" * 43,
+           "domain_pk": premium.domain_ref_id}
     for method, path in sorted(operations(schema)):
         url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
         if path.startswith("/api/v1/organisations/{id}"):
             url = url.replace(f"/{alice.pk}/", f"/{premium.organisation_id}/", 1)
+        if path.startswith("/api/v1/domains/{id}"):
+            url = url.replace(f"/{alice.pk}/", f"/{premium.domain_ref_id}/", 1)
         if path.startswith("/api/v1/tokens/{id}"):
             url = url.replace(f"/{alice.pk}/", f"/{owners_token}/", 1)
         response = getattr(anonymous, method)(url)

@@ -48,12 +48,13 @@ def ids(owner, member, premium, alice):
     template = services.template_create(actor=owner, service=premium, name="t",
                                         from_address=alice)
     return {"id": alice.pk, "address_pk": alice.pk, "service_pk": premium.pk,
-            "organisation_pk": premium.organisation_id, "rule": rule.pk, "template": template.pk}
+            "organisation_pk": premium.organisation_id, "rule": rule.pk, "template": template.pk,
+            "domain_pk": premium.domain_ref_id}
 
 
 def url_for(path, ids, *, huge=False):
     out = path
-    for name in ("address_pk", "service_pk", "organisation_pk", "id", "token"):
+    for name in ("address_pk", "service_pk", "organisation_pk", "domain_pk", "id", "token"):
         value = HUGE if huge else ids.get(name, 1)
         out = out.replace("{" + name + "}", str(value))
     return "/api/v1" + out.removeprefix("/api/v1") if out.startswith("/api/v1") else out

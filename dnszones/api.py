@@ -1,0 +1,329 @@
+"""API: domains (`domains/`), their records (`domains/{id}/records/`), the zone file
+(`domains/{id}/zone-file/`: GET exports, PUT/POST imports, `?dry_run=1` previews), the
+push status (`domains/{id}/sync/`) and the external check (`domains/{id}/check/`)."""
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from manager.accounts.models import Organisation
+from manager.accounts.roles import CHANGE
+from manager.core.api import (
+    FixedAfterCreationMixin,
+    ParentScopedMixin,
+    RestrictedViewSet,
+    ServiceModelViewSet,
+)
+
+from . import selectors, services
+from .external import check_records
+from .filters import DomainFilter, RecordFilter
+from .models import Domain, Record
+from .zone.records import VALUE_MAX_CHARS
+
+# --- push status ----------------------------------------------------------------------------
+
+class SyncStatusMixin(serializers.Serializer):
+    """`sync_status` (applied / pending / failed), `sync_error` and `last_applied` of the
+    zone's push; the view puts the page's push jobs in the context (one query a page)."""
+
+    sync_status = serializers.SerializerMethodField()
+    sync_error = serializers.SerializerMethodField()
+    last_applied = serializers.SerializerMethodField()
+
+    def _job(self, obj):
+        jobs = self.context.setdefault("sync_jobs", {})
+        if obj.name not in jobs:
+            jobs.update(selectors.sync_jobs([obj.name]))
+            jobs.setdefault(obj.name, None)
+        return jobs[obj.name]
+
+    def get_sync_status(self, obj) -> str:
+        return str(selectors.sync_status(obj, self._job(obj)))
+
+    def get_sync_error(self, obj) -> str:
+        job = self._job(obj)
+        return job.last_error if job and job.sync_status == "failed" else ""
+
+    def get_last_applied(self, obj) -> str | None:
+        job = self._job(obj)
+        return job.last_applied_at.isoformat() if job and job.last_applied_at else None
+
+
+class DomainSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.ModelSerializer):
+    """A domain of an organisation. `name` may be sent in Unicode or as an A-label; it is
+    stored and answered as the A-label (`unicode_name` is the readable form).
+    `uses_our_dns`: our DNS serves its zone (else: the records are to be created at the
+    owner's DNS host, see `check/`). `organisation` and `name` are fixed once created."""
+
+    fixed_after_creation = ("organisation",)
+
+    organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.none())
+    name = serializers.CharField(max_length=253)
+    unicode_name = serializers.CharField(read_only=True)
+    record_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Domain
+        fields = ["id", "organisation", "name", "unicode_name", "uses_our_dns", "dns_host",
+                  "default_ttl", "serial", "record_count", "created", "sync_status",
+                  "sync_error", "last_applied"]
+        read_only_fields = ["id", "dns_host", "serial", "created"]
+        extra_kwargs = {"default_ttl": {"required": False}, "uses_our_dns": {"required": False}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["organisation"].queryset = Organisation.objects.restrict(request.user, "view")
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["organisation"].read_only = True
+            self.fields["name"].read_only = True
+
+    def validate(self, attrs):
+        """A different name on an update is refused (400 `read_only`), not ignored; the
+        Unicode form of the stored name is the same name."""
+        attrs = super().validate(attrs)
+        sent = getattr(self, "initial_data", {}).get("name")
+        if self.instance is not None and not isinstance(self.instance, list | tuple) and sent:
+            from django.core.exceptions import ValidationError
+
+            from mailservice.validators import clean_domain
+
+            try:
+                same = clean_domain(str(sent)) == self.instance.name
+            except ValidationError:
+                same = False
+            if not same:
+                raise serializers.ValidationError(
+                    {"name": [exceptions.ErrorDetail("Fixed once created.", code="read_only")]})
+        return attrs
+
+    def get_record_count(self, obj) -> int:
+        count = getattr(obj, "n_records", None)
+        return count if count is not None else obj.records.count()
+
+
+class ZoneSyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
+    class Meta:
+        model = Domain
+        fields = ["id", "name", "uses_our_dns", "sync_status", "sync_error", "last_applied"]
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    """One record. `name` is relative to the zone (`@` for the apex); `value` is the rdata
+    in zone-file text (`10 mx1.example.net.`; a TXT value may be sent unquoted: it is split
+    into 255-byte strings for you). A target name without a final dot is relative to the
+    zone. `display_value`: a TXT record's strings joined. The TTL is the RRset's: setting it
+    on one record sets it on the records of the same name and type."""
+
+    name = serializers.CharField(max_length=253, required=False, default="@")
+    type = serializers.ChoiceField(choices=Record.Type.choices)
+    ttl = serializers.IntegerField(required=False, help_text="Seconds; the domain's default TTL if left out.")
+    value = serializers.CharField(max_length=VALUE_MAX_CHARS, allow_blank=True, trim_whitespace=False)
+    display_value = serializers.CharField(source="shown_value", read_only=True)
+
+    class Meta:
+        model = Record
+        fields = ["id", "name", "type", "ttl", "value", "display_value", "created", "updated"]
+        read_only_fields = ["id", "created", "updated"]
+
+
+class CheckSerializer(serializers.Serializer):
+    record = RecordSerializer()
+    present = serializers.BooleanField(allow_null=True, help_text="null: the lookup failed.")
+    found = serializers.ListField(child=serializers.CharField())
+    error = serializers.CharField()
+
+
+class ZoneFileSerializer(serializers.Serializer):
+    zone_file = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                      help_text="The zone file's text ($ORIGIN and $TTL understood).")
+    file = serializers.FileField(required=False, help_text="Or the zone file as an upload.")
+
+
+class PlainRecordSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    ttl = serializers.IntegerField()
+    value = serializers.CharField()
+
+
+class ZoneImportSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    applied = serializers.BooleanField()
+    added = PlainRecordSerializer(many=True)
+    removed = PlainRecordSerializer(many=True)
+    changed = inline_serializer("RecordTtlChange", {"before": PlainRecordSerializer(),
+                                                    "after": PlainRecordSerializer()}, many=True)
+    unchanged = serializers.IntegerField()
+    ignored = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Lines kept by the platform (SOA, apex NS).")
+
+
+def _plain(record):
+    return {"name": record.name, "type": record.type, "ttl": record.ttl, "value": record.value}
+
+
+# --- domains ----------------------------------------------------------------------------------
+
+class DomainViewSet(ServiceModelViewSet):
+    """Domains of the caller's organisations; writes need an owner, legal representative or
+    admin role. A domain a mail service uses cannot be deleted (409)."""
+
+    queryset = Domain.objects.all()
+    serializer_class = DomainSerializer
+    filterset_class = DomainFilter
+
+    def get_queryset(self):
+        from django.db.models import Count
+
+        return super().get_queryset().annotate(n_records=Count("records")).order_by("name")
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        self._jobs = selectors.sync_jobs([r.name for r in rows])
+        return page
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "_jobs", None) is not None:
+            context["sync_jobs"] = self._jobs
+        return context
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.domain_create(
+            actor=self.request.user, organisation=data["organisation"], name=data["name"],
+            uses_our_dns=data.get("uses_our_dns", True), default_ttl=data.get("default_ttl"))
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.domain_update(
+            actor=self.request.user, domain=serializer.instance,
+            uses_our_dns=data.get("uses_our_dns"), default_ttl=data.get("default_ttl"))
+
+    def perform_destroy(self, instance):
+        services.domain_delete(actor=self.request.user, domain=instance)
+
+    @extend_schema(methods=["GET"], responses=ZoneSyncSerializer, request=None)
+    @extend_schema(methods=["POST"], responses={202: ZoneSyncSerializer}, request=None)
+    @action(detail=True, methods=["get", "post"])
+    def sync(self, request, pk=None):
+        """The zone's push status; POST ("Push now") queues a push of the whole zone."""
+        domain = self.get_object()
+        if request.method == "POST":
+            self.require(CHANGE, domain)
+            services.domain_sync(actor=request.user, domain=domain)
+        return Response(ZoneSyncSerializer(domain).data,
+                        status=202 if request.method == "POST" else 200)
+
+    @extend_schema(methods=["GET"], responses={(200, "text/dns"): OpenApiResponse(OpenApiTypes.STR)})
+    @extend_schema(methods=["PUT", "POST"], parameters=[OpenApiParameter(
+        "dry_run", bool, description="1: tell what would change, save nothing.")],
+        request={"application/json": ZoneFileSerializer, "multipart/form-data": ZoneFileSerializer},
+        responses=ZoneImportSerializer)
+    @action(detail=True, methods=["get", "put", "post"], url_path="zone-file")
+    def zone_file(self, request, pk=None):
+        """GET: the zone as a zone file. PUT/POST: import a zone file (its records replace
+        the zone's; the SOA and apex NS are the platform's). Errors name their lines (400
+        `invalid_zone_file`, under `fields.zone_file`)."""
+        domain = self.get_object()
+        if request.method == "GET":
+            response = HttpResponse(selectors.zone_file(domain), content_type="text/dns; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{domain.name}.zone"'
+            return response
+        self.require(CHANGE, domain)
+        serializer = ZoneFileSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data.get("file")
+        if upload is not None:
+            raw = upload.read(services.zone_files.ZONE_FILE_MAX_CHARS + 1)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise serializers.ValidationError({"file": ["The file is not UTF-8 text."]}) from exc
+        elif "zone_file" in serializer.validated_data:
+            text = serializer.validated_data["zone_file"]
+        else:
+            raise serializers.ValidationError({"zone_file": ["Send the zone file's text, or upload it as `file`."]})
+        dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
+        result = services.zone_import(actor=request.user, domain=domain, text=text, dry_run=dry_run)
+        changes = result.changes
+        return Response({"dry_run": dry_run, "applied": result.applied,
+                         "added": [_plain(r) for r in changes.added],
+                         "removed": [_plain(r) for r in changes.removed],
+                         "changed": [{"before": _plain(b), "after": _plain(a)} for b, a in changes.changed],
+                         "unchanged": changes.unchanged, "ignored": result.ignored})
+
+    @extend_schema(responses=CheckSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def check(self, request, pk=None):
+        """Whether each record of the domain is served where the world looks it up (through
+        the product's resolver, DNS_RESOLVER): for a domain served by an external DNS host,
+        the records its owner must create there."""
+        domain = self.get_object()
+        rows = check_records(domain, selectors.records_of(domain))
+        return Response([{"record": RecordSerializer(row.record).data, "present": row.present,
+                          "found": list(row.found), "error": row.error} for row in rows])
+
+
+# --- records ----------------------------------------------------------------------------------
+
+class DomainScopedMixin(ParentScopedMixin):
+    """For resources under `domains/{id}/`: the domain goes through the gate first (another
+    organisation's domain is a 404) before the body is read."""
+
+    parent_kwarg = "domain_pk"
+
+    def parent(self):
+        return self.domain()
+
+    def domain(self):
+        if not hasattr(self, "_domain"):
+            self._domain = selectors.domain_for(self.request.user, self.kwargs["domain_pk"])
+        return self._domain
+
+
+class RecordViewSet(DomainScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                    RestrictedViewSet):
+    """The records of a domain's zone (`?type=`, `?name=` filter). A refused record is a 400
+    `invalid_record` with the error on `value`, `name`, `type` or `ttl`."""
+
+    queryset = Record.objects.all()
+    serializer_class = RecordSerializer
+    filterset_class = RecordFilter
+
+    def get_queryset(self):
+        return Record.objects.filter(domain=self.domain()).select_related("domain").order_by(
+            "name", "type", "value", "pk")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        record = services.record_create(actor=request.user, domain=self.domain(), name=data["name"],
+                                        type=data["type"], ttl=data.get("ttl"), value=data["value"])
+        return Response(RecordSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.record_update(actor=self.request.user,
+                                                     record=serializer.instance,
+                                                     **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.record_delete(actor=self.request.user, record=instance)
+
+
+def register(router):
+    router.register("domains", DomainViewSet, basename="domain")
+    router.register(r"domains/(?P<domain_pk>\d+)/records", RecordViewSet, basename="dns-record")

@@ -1,0 +1,87 @@
+"""Domains and their DNS records. Facts about a row live here; every write is in the
+services package, every zone transform in the pure core (`dnszones.zone`)."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from manager.core.querysets import RestrictedQuerySet
+
+from .zone.records import DEFAULT_TTL, RECORD_TYPES, RecordData, shown_value
+
+# The outbox unit of a zone, named by its domain (which never changes), so that a deleted
+# domain's zone can still be removed from the DNS server.
+PUSH_KIND = "dns_zone"
+
+
+class Domain(models.Model):
+    """A domain of an organisation: either its zone is served by our DNS (`uses_our_dns`)
+    or the owner's DNS host serves it and we list the records to create there."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT,
+                                     related_name="domains")
+    name = models.CharField(_("domain"), max_length=253, unique=True)  # A-label, lower case
+    uses_our_dns = models.BooleanField(_("uses our DNS"), default=True)
+    dns_host = models.CharField(_("DNS host"), max_length=100, default="default")
+    default_ttl = models.PositiveIntegerField(_("default TTL"), default=DEFAULT_TTL)
+    # Counts the zone's changes: the SOA serial of exports (the server keeps its own).
+    serial = models.PositiveBigIntegerField(default=1, editable=False)
+    # The zone as the last successful push left it on the server (zone.state JSON): the
+    # next push's prerequisites require exactly this, so an out-of-band edit is detected.
+    applied_state = models.JSONField(null=True, blank=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def unicode_name(self) -> str:
+        from manager.core.templatetags.idn import to_unicode
+
+        return to_unicode(self.name)
+
+
+class Record(models.Model):
+    """One record of a domain's zone: `name` relative to the zone (`@` for the apex),
+    `value` the rdata in zone-file text with absolute names."""
+
+    Type = models.TextChoices("Type", [(t, (t, t)) for t in RECORD_TYPES])
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="records")
+    name = models.CharField(_("name"), max_length=253, default="@")
+    type = models.CharField(_("type"), max_length=8, choices=Type.choices)
+    ttl = models.PositiveIntegerField(_("TTL"), default=DEFAULT_TTL)
+    value = models.TextField(_("value"))
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    organisation_field = "domain__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain_id", "name", "type", "value"]
+        indexes = [models.Index(fields=["domain", "name"])]
+
+    def __str__(self):
+        return f"{self.name} {self.type} {self.value[:60]}"
+
+    @property
+    def audit_organisation_id(self):
+        return self.domain.organisation_id
+
+    @property
+    def data(self) -> RecordData:
+        return RecordData(name=self.name, type=self.type, ttl=self.ttl, value=self.value)
+
+    @property
+    def shown_value(self) -> str:
+        """A TXT record's strings joined; other values as stored."""
+        return shown_value(self.type, self.value)
+
+    @property
+    def fqdn(self) -> str:
+        return self.domain.name if self.name == "@" else f"{self.name}.{self.domain.name}"

@@ -1,0 +1,87 @@
+"""Writes on a zone's records. Each is checked alone (dnspython) and beside the zone's other
+records (CNAME, SPF, duplicates); the TTL is the RRset's: records of one name and type
+share it (RFC 2181 §5.2), so setting it on one sets it on its siblings."""
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from manager.accounts.roles import ADD, CHANGE, DELETE
+from manager.audit import services as audit
+from manager.core.errors import ServiceError
+
+from ..models import Domain, Record
+from ..zone.records import RecordData, RecordError, clean_record, conflict
+from ..zone.zonefile import MAX_RECORDS
+from .common import RECORD_FIELDS, record_refused, require, zone_changed
+
+
+def _checked(domain: Domain, *, name, type, ttl, value, exclude=None) -> RecordData:
+    try:
+        data = clean_record(domain.name, name=name, type=type, ttl=ttl, value=value)
+    except RecordError as exc:
+        raise record_refused(exc) from exc
+    others = [r.data for r in domain.records.filter(name=data.name).exclude(pk=exclude)]
+    problem = conflict(domain.name, others, data)
+    if problem is not None:
+        raise record_refused(problem)
+    return data
+
+
+def _share_ttl(domain: Domain, data: RecordData, record: Record) -> None:
+    Record.objects.filter(domain=domain, name=data.name, type=data.type).exclude(
+        pk=record.pk).update(ttl=data.ttl)
+
+
+def _locked(domain: Domain) -> Domain:
+    # One zone's edits in turn: the checks beside the other records must see them all.
+    return Domain.objects.select_for_update().get(pk=domain.pk)
+
+
+@transaction.atomic
+def record_create(*, actor, domain: Domain, type: str, value: str, name: str = "@",
+                  ttl: int | None = None) -> Record:
+    require(actor, ADD, domain.organisation_id)
+    domain = _locked(domain)
+    if domain.records.count() >= MAX_RECORDS:
+        raise ServiceError(_("A zone holds at most %(max)d records.") % {"max": MAX_RECORDS},
+                           code="limit_reached")
+    data = _checked(domain, name=name, type=type, value=value,
+                    ttl=domain.default_ttl if ttl is None else ttl)
+    record = Record.objects.create(domain=domain, name=data.name, type=data.type, ttl=data.ttl,
+                                   value=data.value)
+    _share_ttl(domain, data, record)
+    audit.record(actor=actor, action="create", obj=record,
+                 after=audit.snapshot(record, RECORD_FIELDS))
+    zone_changed(domain)
+    return record
+
+
+@transaction.atomic
+def record_update(*, actor, record: Record, **changes) -> Record:
+    unknown = set(changes) - set(RECORD_FIELDS)
+    if unknown:
+        raise ServiceError(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))},
+                           code="read_only", fields={f: [_("Read-only.")] for f in unknown})
+    require(actor, CHANGE, record.domain.organisation_id)
+    domain = _locked(record.domain)
+    before = audit.snapshot(record, RECORD_FIELDS)
+    merged = {**before, **{k: v for k, v in changes.items() if v is not None}}
+    data = _checked(domain, name=merged["name"], type=merged["type"], ttl=merged["ttl"],
+                    value=merged["value"], exclude=record.pk)
+    record.name, record.type, record.ttl, record.value = data.name, data.type, data.ttl, data.value
+    after = audit.snapshot(record, RECORD_FIELDS)
+    if before != after:
+        record.save()
+        _share_ttl(domain, data, record)
+        audit.record(actor=actor, action="update", obj=record, before=before, after=after)
+        zone_changed(domain)
+    return record
+
+
+@transaction.atomic
+def record_delete(*, actor, record: Record) -> None:
+    require(actor, DELETE, record.domain.organisation_id)
+    domain = _locked(record.domain)
+    audit.record(actor=actor, action="delete", obj=record,
+                 before=audit.snapshot(record, RECORD_FIELDS))
+    record.delete()
+    zone_changed(domain)

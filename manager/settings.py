@@ -280,12 +280,6 @@ MAIL_REMOVAL_GRACE_DAYS = float(env("MAIL_REMOVAL_GRACE_DAYS", "30"))
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
 MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
 
-# --- DNS ----------------------------------------------------------------------------------
-# JSON file describing the Knot host(s) zones are pushed to: one host (a local DNS stack's
-# stack.json: host, port, tsig_name, tsig_secret, control_socket) or {"hosts": {name: …}}.
-# bin/run points it at its local Knot.
-DNS_BACKEND_CONFIG = env("DNS_BACKEND_CONFIG", "")
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -297,13 +291,14 @@ INVITATION_VALID_DAYS = 30
 INVITATION_RESEND_PER_HOUR = int(env("INVITATION_RESEND_PER_HOUR", "5"))
 
 # --- DNS ----------------------------------------------------------------------------------
-# JSON file describing the DNS server(s) zones are pushed to: one host, or
-# {"hosts": {"<name>": {...}}}; empty = no DNS server (pushes fail with that reason).
+# JSON file describing the DNS server(s) zones are pushed to: one host (a local DNS stack's
+# stack.json: host, port, tsig_name, tsig_secret, control_socket), or {"hosts": {name: …}};
+# empty = no DNS server (pushes fail with that reason). bin/run points it at its local Knot.
 DNS_BACKEND_CONFIG = env("DNS_BACKEND_CONFIG", "")
 # The names of the name servers that serve our zones: the apex NS of every zone.
 DNS_NAMESERVERS = [n.strip() for n in env("DNS_NAMESERVERS", "ns1.example.net.,ns2.example.net.").split(",")
                    if n.strip()]
-DNS_SOA_EMAIL = env("DNS_SOA_EMAIL", "hostmaster.")  # one label: relative to each zone
+DNS_SOA_EMAIL = env("DNS_SOA_EMAIL", "hostmaster")  # one label: relative to each zone
 # Every DNS lookup the product makes goes through this resolver (dnszones/resolver.py):
 # "host:port" (e.g. a private server in tests), empty for the system's resolver.
 DNS_RESOLVER = env("DNS_RESOLVER", "")

@@ -16,6 +16,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from ..zone.records import canonical
 from .base import RRset
 
 # Records a server adds on its own (DNSSEC signing); never part of a desired state.
@@ -30,9 +31,9 @@ def absolute_name(name: str, zone: str) -> str:
     return dns.name.from_text(name, origin=origin).to_text().lower()
 
 
-def canonical_value(rdata: dns.rdata.Rdata) -> str:
-    wire = rdata.to_digestable()
-    return dns.rdata.from_wire(rdata.rdclass, rdata.rdtype, wire, 0, len(wire)).to_text()
+# The database's records and the served zone must print a value the same way, or every
+# reconcile would see drift: one function for both.
+canonical_value = canonical
 
 
 def parse_value(rtype: str, value: str, zone: str) -> dns.rdata.Rdata:

@@ -66,6 +66,11 @@ class KnotConfig:
 
 
 class KnotBackend(DnsBackend):
+    @classmethod
+    def from_config(cls, data: Mapping[str, object]) -> KnotBackend:
+        """From a DNS host's entry in DNS_BACKEND_CONFIG (dnszones.push.backend_for)."""
+        return cls(KnotConfig.from_dict(data))
+
     def __init__(self, config: KnotConfig):
         self.config = config
         algorithm = _TSIG_ALGORITHMS.get(config.tsig_algorithm.lower())
@@ -223,4 +228,6 @@ def soa_mailbox(email: str, origin: dns.name.Name) -> dns.name.Name:
     if "@" in email:
         local, _, domain = email.rpartition("@")
         return dns.name.Name([local.encode(), *dns.name.from_text(domain).labels])
+    if "." not in email.rstrip("."):  # one label, as the zone file reads it: in the zone
+        return dns.name.from_text(email.rstrip("."), origin=origin)
     return dns.name.from_text(email, origin=origin)

@@ -9,7 +9,7 @@ from .records import DEFAULT_TTL, RecordData, absolute_name, origin_of
 
 
 def zone_state(zone: str, records, *, nameservers, default_ttl: int = DEFAULT_TTL,
-               soa_email: str = "hostmaster.") -> ZoneState:
+               soa_email: str = "hostmaster") -> ZoneState:
     """One RRset per (name, type). Records of one RRset share a TTL (RFC 2181 §5.2); should
     they differ, the smallest wins, as no cache keeps them longer than that."""
     values, ttls = defaultdict(set), {}
@@ -36,7 +36,7 @@ def state_to_json(state: ZoneState) -> dict:
 def state_from_json(data) -> ZoneState | None:
     if not data:
         return None
-    return ZoneState(zone=data["zone"], soa_email=data.get("soa_email", "hostmaster."),
+    return ZoneState(zone=data["zone"], soa_email=data.get("soa_email", "hostmaster"),
                      default_ttl=data.get("default_ttl", DEFAULT_TTL),
                      rrsets=tuple(RRset(name, rtype, ttl, tuple(values))
                                   for name, rtype, ttl, values in data["rrsets"]))

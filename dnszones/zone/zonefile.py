@@ -199,7 +199,7 @@ def _read_line(tokenizer, token, line, zone, zone_name, result, state) -> bool:
 
 def soa_value(zone: str, *, nameservers, serial: int, email: str) -> str:
     primary = nameservers[0] if nameservers else f"ns.{origin_of(zone).to_text()}"
-    # "hostmaster." (ZoneState's default) is one label: relative to the zone.
+    # One label ("hostmaster", the default; "hostmaster." as well) is relative to the zone.
     local = email.rstrip(".")
     contact = email if "." in local and email.endswith(".") else f"{local}.{origin_of(zone).to_text()}"
     return (f"{primary} {contact} {serial} {SOA_REFRESH} {SOA_RETRY} {SOA_EXPIRE} "
@@ -211,7 +211,7 @@ def _order(record: RecordData):
     return (labels, record.type, record.value)
 
 
-def render(zone: str, records, *, nameservers, serial: int, email: str = "hostmaster.",
+def render(zone: str, records, *, nameservers, serial: int, email: str = "hostmaster",
            default_ttl: int = DEFAULT_TTL) -> str:
     """The zone as a file: $ORIGIN, $TTL, the SOA, the apex NS, then the records (apex first,
     then by name from the right, as a tree)."""

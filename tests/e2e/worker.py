@@ -120,7 +120,7 @@ class RedisServer:
 class Worker:
     """A Celery worker subprocess (solo pool: the PID we kill is the one pushing)."""
 
-    def __init__(self, root: Path, env: dict[str, str], queues: str = "default,mail-default"):
+    def __init__(self, root: Path, env: dict[str, str], queues: str = "default,mail-default,dns-default"):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.env = env

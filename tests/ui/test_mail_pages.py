@@ -61,6 +61,9 @@ def test_service_list_and_detail_render_for_owner(client, owner, service, addres
     assert detail.status_code == 200
     body = page(detail)
     assert "Change plan" in body and "Advanced (Sieve) mode" in body and "data-confirm=" in body
+    # Its domain's records are one click away.
+    assert f'href="/dns/domains/{service.domain_ref_id}/" id="domain-records"' in body
+    assert client.get(f"/dns/domains/{service.domain_ref_id}/").status_code == 200
 
 
 def test_owner_creates_a_service_and_changes_its_plan(client, owner, organisation):

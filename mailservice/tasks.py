@@ -2,7 +2,7 @@
 from celery import shared_task
 
 from . import push
-from .services import delivery_log
+from .services import delivery_log, quota
 
 
 @shared_task(ignore_result=True)
@@ -33,3 +33,13 @@ def read_delivery_log(host: str) -> int:
 @shared_task(ignore_result=True)
 def purge_delivery_log() -> int:
     return delivery_log.delivery_log_purge()
+
+
+@shared_task(ignore_result=True)
+def watch_quota_usage() -> int:
+    return quota.queue_quota_reports()
+
+
+@shared_task(ignore_result=True)
+def report_quota_usage(host: str) -> int:
+    return quota.report_host_quota_usage(host)

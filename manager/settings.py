@@ -235,6 +235,9 @@ CELERY_BEAT_SCHEDULE = {
                             "schedule": float(env("DELIVERY_LOG_READ_SECONDS", "60"))},
     "purge-delivery-log": {"task": "mailservice.tasks.purge_delivery_log",
                            "schedule": float(env("DELIVERY_LOG_PURGE_SECONDS", "3600"))},
+    # Each host's worker asks its Dovecot how much space every mailbox uses.
+    "watch-quota-usage": {"task": "mailservice.tasks.watch_quota_usage",
+                          "schedule": float(env("QUOTA_REPORT_SECONDS", "900"))},
 }
 
 # --- Push outbox ------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from mailservice import push, services, tasks
-from mailservice.backends.quota import EXCEEDED_MESSAGE, used_mb
+from mailservice.backends.base import MailboxState, ServiceState
+from mailservice.backends.quota import EXCEEDED_MESSAGE, QuotaUsage, used_mb
 from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
 
@@ -148,3 +149,22 @@ def test_a_full_mailbox_warns_then_bounces_and_its_use_reaches_the_api(stack, ap
     assert body["quota_used_mb"] == used_mb(on.used_kb()[0])
     assert 0.9 <= body["quota_used_mb"] <= 1.0
     assert body["quota_used_at"] is not None
+
+
+def test_the_report_covers_disabled_mailboxes_and_unlimited_ones(mail_stack):
+    """The domain mask lists only the userdb's iterated (enabled) users; a disabled
+    mailbox keeps its mail, and its use is asked for by name."""
+    backend = mail_stack.backend()
+    domain = "quota-report.test"
+    backend.apply(ServiceState(domain=domain, mailboxes=(
+        MailboxState(f"on@{domain}", True, 5, None),
+        MailboxState(f"off@{domain}", False, 7, None),
+        MailboxState(f"free@{domain}", True, 0, None))))
+    try:
+        assert backend.quota_usage(domain) == {
+            f"on@{domain}": QuotaUsage(used_kb=0, limit_kb=5 * 1024),
+            f"off@{domain}": QuotaUsage(used_kb=0, limit_kb=7 * 1024),
+            f"free@{domain}": QuotaUsage(used_kb=0, limit_kb=None)}
+        assert backend.quota_usage("nothing-here.test") == {}
+    finally:
+        backend.remove_service(domain)

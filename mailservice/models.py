@@ -17,7 +17,7 @@ from manager.accounts.models import InvitationLink, invitation_expiry  # noqa: F
 from manager.core.querysets import RestrictedQuerySet, user_organisation_ids
 
 from . import limits
-from .plans import PLAN_CHOICES, PLANS, address_limit
+from .plans import PLAN_CHOICES, PLANS, address_limit, storage_limit_mb
 from .sieve import active_script as autoreply
 
 CATCHALL_LOCAL_PART = "catchall"
@@ -84,6 +84,11 @@ class MailService(models.Model):
     def address_limit(self) -> int:
         return address_limit(self.plan_info, self.capacity)
 
+    @property
+    def storage_limit_mb(self) -> int | None:
+        """What the addresses' quotas may add up to (None: the plan sets no cap)."""
+        return storage_limit_mb(self.plan_info, self.capacity)
+
 
 class AddressQuerySet(RestrictedQuerySet):
     def restrict(self, user, action="view"):
@@ -142,6 +147,11 @@ class Address(models.Model):
     quota_mb = models.PositiveIntegerField(
         _("quota (MB)"), default=10240,
         validators=[MinValueValidator(limits.QUOTA_MB_MIN), MaxValueValidator(limits.QUOTA_MB_MAX)])
+    # What the mail server last reported as used (the periodic quota report); None
+    # until the first report.
+    quota_used_mb = models.FloatField(_("used (MB)"), null=True, blank=True, editable=False)
+    quota_used_at = models.DateTimeField(_("usage reported at"), null=True, blank=True,
+                                         editable=False)
     enabled = models.BooleanField(_("enabled"), default=True)
     sieve_mode = models.CharField(max_length=16, choices=SieveMode.choices, default=SieveMode.STANDARD)
     sieve_script = models.TextField(blank=True)  # the advanced-mode script
@@ -196,6 +206,13 @@ class Address(models.Model):
     @property
     def is_catchall(self) -> bool:
         return self.local_part == CATCHALL_LOCAL_PART
+
+    @property
+    def quota_used_percent(self) -> int | None:
+        """The reported use as a whole percentage of the quota, at most 100 (for a bar)."""
+        if self.quota_used_mb is None or not self.quota_mb:
+            return None
+        return min(100, int(self.quota_used_mb * 100 / self.quota_mb))
 
     def clean(self):
         if self.autoreply_start and self.autoreply_end and self.autoreply_end <= self.autoreply_start:

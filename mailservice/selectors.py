@@ -2,10 +2,10 @@
 its rule set and active Sieve script, the forwarding graph, the linter's findings and the
 backend status of mail services, the delivery log. Pages, endpoints, services and the push
 all read here."""
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
@@ -248,3 +248,34 @@ def delivery_log_of_service(user, service):
     return (DeliveryEvent.objects.filter(mail_service=service)
             .select_related("address__mail_service", "sender_address__mail_service")
             .order_by("-time", "-id"))
+
+
+# --- storage ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StorageSummary:
+    """A service's storage: the plan's cap (None: none), the addresses' quotas added up,
+    and what they use as last reported (MB)."""
+
+    limit_mb: int | None
+    allocated_mb: int
+    used_mb: float
+
+    @property
+    def allocated_percent(self) -> int | None:
+        if not self.limit_mb:
+            return None
+        return min(100, self.allocated_mb * 100 // self.limit_mb)
+
+    @property
+    def used_percent(self) -> int | None:
+        if not self.limit_mb:
+            return None
+        return min(100, int(self.used_mb * 100 / self.limit_mb))
+
+
+def storage_summary(service: MailService) -> StorageSummary:
+    """One query."""
+    totals = service.addresses.aggregate(allocated=Sum("quota_mb"), used=Sum("quota_used_mb"))
+    return StorageSummary(limit_mb=service.storage_limit_mb, allocated_mb=totals["allocated"] or 0,
+                          used_mb=round(totals["used"] or 0, 2))

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import push
-from .services import delivery_log
+from .services import delivery_log, quota
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +78,13 @@ def purge_mail_service(service_id: int, now: str | None = None) -> bool:
     except (BackendError, push.outbox.PushError) as exc:
         log.warning("purge of mail service %s failed: %s", service_id, exc)
         return False
+
+
+@shared_task(ignore_result=True)
+def watch_quota_usage() -> int:
+    return quota.queue_quota_reports()
+
+
+@shared_task(ignore_result=True)
+def report_quota_usage(host: str) -> int:
+    return quota.report_host_quota_usage(host)

@@ -256,6 +256,9 @@ CELERY_BEAT_SCHEDULE = {
                            "schedule": float(env("DELIVERY_LOG_PURGE_SECONDS", "3600"))},
     "purge-removed-mail": {"task": "mailservice.tasks.purge_removed_mail", "schedule": 3600.0,
                            "options": {"expires": 3600.0}},
+    # Each host's worker asks its Dovecot how much space every mailbox uses.
+    "watch-quota-usage": {"task": "mailservice.tasks.watch_quota_usage",
+                          "schedule": float(env("QUOTA_REPORT_SECONDS", "900"))},
 }
 
 # --- Mail product settings ------------------------------------------------------------

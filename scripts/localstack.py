@@ -25,6 +25,7 @@ from pathlib import Path
 
 from mailservice.backends.base import BackendError
 from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
+from mailservice.backends.quota import render_dovecot_quota_conf, render_quota_warning_script
 from mailservice.backends.render import COMBINED_NAMES, render_dovecot_sql_conf
 
 HOST = "127.0.0.1"
@@ -121,6 +122,23 @@ header_checks = regexp:{header_checks}
 
 # Postfix header_checks table: log the Subject header, change nothing.
 POSTFIX_HEADER_CHECKS = "/^Subject:/ INFO\n"
+
+
+# --- Quotas -----------------------------------------------------------------------------
+# Each mailbox's quota (its userdb quota_rule) is enforced at delivery, and a notice is
+# saved in the mailbox when it passes 90 % (mailservice/backends/quota.py). Appended to
+# dovecot.conf after the settings above.
+
+
+def write_dovecot_quota(*, root: Path, config: DovecotPostfixConfig) -> None:
+    script = root / "dovecot/quota-warning.sh"
+    script.write_text(render_quota_warning_script(
+        doveadm=config.doveadm, dovecot_conf=config.dovecot_conf,
+        sender="postmaster@localstack.test"))
+    os.chmod(script, 0o755)
+    with open(config.dovecot_conf, "a") as conf:
+        # The mail uid has no passwd entry to own the warning socket (see the renderer).
+        conf.write(render_dovecot_quota_conf(warning_script=script))
 
 
 def render_dovecot_conf(
@@ -440,6 +458,7 @@ class MailStack:
             render_dovecot_conf(root=root, base_dir=base_dir, ports=ports, sql_conf=sql_conf,
                                 policy=policy)
         )
+        write_dovecot_quota(root=root, config=config)
         (config.postfix_dir / "main.cf").write_text(
             render_postfix_main_cf(
                 root=root, ports=ports, maps=config, sasl_path=base_dir / "auth-postfix"

@@ -56,6 +56,15 @@ class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mo
         required=False, allow_blank=True, max_length=64,
         help_text="The time zone (IANA name) the pages show the period in; empty: the "
                   "server's.")
+    quota_used_mb = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="The space the mailbox uses, in MB (to 1/100), as the mail server last "
+                  "reported it; null until its first report. Set by the periodic quota "
+                  "report, never by a request. The mail server refuses mail beyond `quota_mb` "
+                  "(552 5.2.2, a bounce to the sender).")
+    quota_used_at = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="When the mail server reported `quota_used_mb`.")
     autoreply_state = serializers.ChoiceField(
         choices=Address.AutoReplyState.choices, read_only=True,
         help_text="What the auto-reply does now: `active` (enabled and inside its period), "
@@ -64,8 +73,8 @@ class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mo
 
     class Meta:
         model = Address
-        fields = ["id", "mail_service", "local_part", "email", "display_name", "quota_mb", "enabled",
-                  "is_catchall", "sieve_mode", "autoreply_enabled", "autoreply_subject",
+        fields = ["id", "mail_service", "local_part", "email", "display_name", "quota_mb",
+                  "quota_used_mb", "quota_used_at", "enabled", "is_catchall", "sieve_mode", "autoreply_enabled", "autoreply_subject",
                   "autoreply_body", "autoreply_start", "autoreply_end", "autoreply_days",
                   "autoreply_addresses", "autoreply_time_zone", "autoreply_state", "created", "sync_status", "sync_error", "last_applied",
                   "sieve_sync_error", "sieve_sync_error_at"]

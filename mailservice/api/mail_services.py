@@ -12,6 +12,7 @@ from .. import services
 from ..filters import MailServiceFilter
 from ..models import MailService
 from ..plans import PLAN_CHOICES
+from ..selectors import StorageSummary, storage_summary
 from .removal import RemovedMailServiceSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
 
@@ -27,11 +28,21 @@ class MailServiceSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializer
     plan = serializers.ChoiceField(choices=PLAN_CHOICES)
     address_limit = serializers.IntegerField(read_only=True)
     address_count = serializers.SerializerMethodField()
+    storage_limit_mb = serializers.IntegerField(
+        read_only=True, allow_null=True,
+        help_text="What the addresses' quotas may add up to on this plan and capacity, in MB; "
+                  "null: the plan sets no cap.")
+    storage_allocated_mb = serializers.SerializerMethodField(
+        help_text="The addresses' quotas added up, in MB.")
+    storage_used_mb = serializers.SerializerMethodField(
+        help_text="The space the addresses use, in MB, as the mail server last reported it "
+                  "(addresses not reported yet count as 0).")
 
     class Meta:
         model = MailService
         fields = ["id", "organisation", "domain", "plan", "capacity", "address_limit",
-                  "address_count", "backend_host", "created", "sync_status", "sync_error",
+                  "address_count", "storage_limit_mb", "storage_allocated_mb", "storage_used_mb",
+                  "backend_host", "created", "sync_status", "sync_error",
                   "last_applied"]
         read_only_fields = ["id", "created", "backend_host"]
         extra_kwargs = {"domain": {"validators": []}, "capacity": {"required": False}}
@@ -49,6 +60,19 @@ class MailServiceSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializer
     def get_address_count(self, obj) -> int:
         count = getattr(obj, "n_addresses", None)
         return count if count is not None else obj.addresses.count()
+
+    def get_storage_allocated_mb(self, obj) -> int:
+        return self._storage(obj).allocated_mb
+
+    def get_storage_used_mb(self, obj) -> float:
+        return self._storage(obj).used_mb
+
+    def _storage(self, obj):
+        if hasattr(obj, "n_allocated_mb"):  # annotated by the viewset's list
+            return StorageSummary(limit_mb=obj.storage_limit_mb,
+                                  allocated_mb=obj.n_allocated_mb or 0,
+                                  used_mb=round(obj.n_used_mb or 0, 2))
+        return storage_summary(obj)
 
 
 class SyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
@@ -75,13 +99,15 @@ class MailServiceViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
         return services.mail_service_restore(actor=actor, service=obj)
 
     def get_queryset(self):
-        from django.db.models import Count, Q
+        from django.db.models import Count, Q, Sum
 
         if self.action in self.removal_actions:
             return super().get_queryset()
         in_use = Q(addresses__removed_at__isnull=True)
-        return (super().get_queryset().annotate(n_addresses=Count("addresses", filter=in_use))
-                .order_by("domain"))
+        return (super().get_queryset().annotate(
+            n_addresses=Count("addresses", filter=in_use),
+            n_allocated_mb=Sum("addresses__quota_mb", filter=in_use),
+            n_used_mb=Sum("addresses__quota_used_mb", filter=in_use)).order_by("domain"))
 
     def perform_create(self, serializer):
         data = serializer.validated_data

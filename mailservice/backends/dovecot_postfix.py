@@ -28,7 +28,8 @@ from .base import ApplyReport, BackendError, MailBackend, ServiceState, SieveHol
 from .config import DovecotPostfixConfig
 from .postfix_maps import PostfixMaps
 from .purge import MailboxPurge
-from .render import normalize, render_fragments
+from .quota import QuotaUsage, parse_quota_report
+from .render import DOMAIN_RE, normalize, render_fragments
 from .sieve_store import SieveStore
 from .tools import Tools, doveadm_user, is_transient
 from .user_db import UserDatabase
@@ -156,3 +157,28 @@ class DovecotPostfixBackend(MailBackend):
         with self._lock():
             self.ensure_storage()
             return self.purge.service(domain, emails)
+
+    def quota_usage(self, domain: str) -> dict[str, QuotaUsage]:
+        """Used space and limit of each mailbox of ``domain``, as Dovecot's quota plugin
+        counts them ({address: usage}); a mailbox Dovecot cannot report is left out."""
+        domain = domain.strip().lower().rstrip(".")
+        # "*" and "?" are doveadm's user wildcards: only a real domain goes into the mask.
+        if not DOMAIN_RE.match(domain):
+            raise BackendError(f"invalid domain {domain!r}", permanent=True)
+        self.ensure_storage()
+        recorded, _served = self.user_db.read_records(domain)
+        # The mask lists the users of the userdb's iterate_query, which leaves disabled
+        # mailboxes out (their mail is kept and counted): those are asked for one by one.
+        usage = parse_quota_report(self.tools.doveadm_json("quota", "get", "-u", f"*@{domain}"))
+        for box in recorded.mailboxes:
+            if box.email in usage or box.enabled:
+                continue
+            try:
+                rows = self.tools.doveadm_json("quota", "get", "-u", doveadm_user(box.email))
+            except BackendError as exc:
+                if not exc.permanent:
+                    raise
+                continue  # removed meanwhile: nothing to report
+            usage.update(parse_quota_report(rows, user=box.email))
+        wanted = {box.email for box in recorded.mailboxes}
+        return {email: figures for email, figures in usage.items() if email in wanted}

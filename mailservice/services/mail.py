@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,7 @@ from ..models import (
     Redirection,
 )
 from ..permissions import manages, may_on_address, permission_refused
-from ..plans import PLANS
+from ..plans import PLANS, storage_limit_mb
 from ..selectors import forwarding_loop, own_addresses, rules_for
 from .common import (
     ADDRESS_FIELDS,
@@ -107,6 +107,13 @@ def mail_service_update(*, actor, service: MailService, plan: str | None = None,
         raise _feature_error(plan_, "catchall")
     if not plan_.advanced_sieve and addresses.filter(sieve_mode=Address.SieveMode.ADVANCED).exists():
         raise _feature_error(plan_, "advanced_sieve")
+    storage = storage_limit_mb(plan_, new_capacity)
+    allocated = addresses.aggregate(total=Sum("quota_mb"))["total"] or 0
+    if storage is not None and allocated > storage:
+        values = {"plan": plan_.name, "limit": storage, "allocated": allocated}
+        message = _("The addresses' quotas add up to %(allocated)d MB; the %(plan)s plan gives "
+                    "%(limit)d MB. Lower some quotas first.") % values
+        raise ServiceError(message, code="plan_limit_reached", fields={"plan": [message]})
     service.plan, service.capacity = new_plan, new_capacity
     service.save(update_fields=["plan", "capacity"])
     audit.record(actor=actor, action="update", obj=service, before=before,
@@ -193,6 +200,33 @@ def _local_part_free(service, local_part, *, exclude_address=None, exclude_alias
                        code="local_part_taken", fields={"local_part": [_("Already in use.")]})
 
 
+def _check_storage(service: MailService, quota_mb: int, *, address: Address | None = None) -> None:
+    """The addresses' quotas together stay within the plan's storage (400
+    `plan_limit_reached` on quota_mb). Lowering a quota is always allowed, so a service
+    over its storage (e.g. after a plan change) can get back under it. The caller holds
+    the service row locked."""
+    limit = service.storage_limit_mb
+    if limit is None or (address is not None and address.pk and quota_mb <= _saved_quota(address)):
+        return
+    others = Address.objects.filter(mail_service=service)
+    if address is not None and address.pk:
+        others = others.exclude(pk=address.pk)
+    allocated = others.aggregate(total=Sum("quota_mb"))["total"] or 0
+    if allocated + quota_mb > limit:
+        free = max(0, limit - allocated)
+        values = {"plan": service.plan_info.name, "domain": service.domain, "limit": limit,
+                  "allocated": allocated, "free": free}
+        raise ServiceError(
+            _("The %(plan)s plan gives %(domain)s %(limit)d MB of storage; its other addresses "
+              "have %(allocated)d MB of it, so this address can have at most %(free)d MB.")
+            % values, code="plan_limit_reached",
+            fields={"quota_mb": [_("At most %(free)d MB on this plan.") % values]})
+
+
+def _saved_quota(address: Address) -> int:
+    return Address.objects.filter(pk=address.pk).values_list("quota_mb", flat=True).first() or 0
+
+
 @transaction.atomic
 def address_create(*, actor, service: MailService, local_part: str, display_name: str = "",
                    quota_mb: int | None = None, enabled: bool = True) -> Address:
@@ -215,6 +249,7 @@ def address_create(*, actor, service: MailService, local_part: str, display_name
         address.quota_mb = quota_mb
     try:
         address.full_clean()
+        _check_storage(service, address.quota_mb)
         address.save()
     except ValidationError as exc:
         raise ServiceError("; ".join(exc.messages), code="invalid",
@@ -291,6 +326,10 @@ def address_update(*, actor, address: Address, **changes) -> Address:
         address.full_clean()
     except ValidationError as exc:
         raise ServiceError("; ".join(exc.messages), code="invalid", fields=exc.message_dict) from exc
+    if "quota_mb" in changes:
+        # Locked like address_create, so two raises at once cannot both fit the storage.
+        service = MailService.objects.select_for_update().get(pk=address.mail_service_id)
+        _check_storage(service, address.quota_mb, address=address)
     if AUTOREPLY_FIELDS & set(changes):
         _clean_autoreply(address)
         # The auto-reply is part of the script delivery runs: Dovecot must accept and run it.

@@ -21,7 +21,7 @@ from .. import services
 from ..forms import MailServiceCreateForm, MailServicePlanForm
 from ..models import Address, MailService
 from ..plans import PLANS
-from ..selectors import sync_jobs
+from ..selectors import storage_summary, sync_jobs
 
 PLAN_FEATURES = [
     ("max_addresses", gettext_lazy("Addresses")),
@@ -115,7 +115,8 @@ def plan_rows():
         {"slug": p.slug, "name": p.name, "max_addresses": p.max_addresses,
          "min_capacity": p.min_capacity, "capacity_step": p.capacity_step,
          "sorting_rules": p.sorting_rules, "advanced_sieve": p.advanced_sieve,
-         "catchall": p.catchall}
+         "catchall": p.catchall, "storage_gb_per_address": (
+             p.storage_mb_per_address // 1024 if p.storage_mb_per_address else None)}
         for p in PLANS.values()
     ]
 
@@ -132,6 +133,7 @@ class MailServiceDetailView(RestrictedView):
         return {
             "service": service,
             "address_count": service.addresses.count(),
+            "storage": storage_summary(service),
             "addresses": addresses[:self.addresses_shown],
             "can_add_address": may(user, ADD, organisation_id=service.organisation_id),
             "sync": backend_status(user, service),

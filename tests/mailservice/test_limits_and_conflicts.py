@@ -2,6 +2,7 @@
 import pytest
 
 from mailservice.sieve.rules import MAX_ACTIONS, MAX_CONDITIONS
+from tests.factories import make_address, make_mail_service
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +114,10 @@ def test_a_script_over_the_limit_is_refused(api, owner, alice):
 
 @pytest.mark.parametrize("quota, ok", [(0, False), (1, True), (1024 * 1024, True),
                                        (1024 * 1024 + 1, False), (10**12, False), (-5, False)])
-def test_an_address_quota_is_bounded(api, owner, alice, quota, ok):
+def test_an_address_quota_is_bounded(api, owner, organisation, quota, ok):
+    # A plan whose storage is set per contract: only the bounds themselves apply.
+    service = make_mail_service(owner, organisation, "contract.example", plan="ksuite_enterprise")
+    alice = make_address(owner, service, "alice")
     response = api(owner).patch(f"/api/v1/addresses/{alice.pk}/", {"quota_mb": quota}, format="json")
     assert response.status_code == (200 if ok else 400), response.content
     if not ok:

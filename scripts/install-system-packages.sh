@@ -8,7 +8,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 0
 fi
 packages=(dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved
-          dovecot-sqlite dovecot-pgsql postfix knot knot-dnsutils redis-server
+          dovecot-sqlite dovecot-pgsql postfix postfix-sqlite postfix-pgsql knot knot-dnsutils
+          redis-server
           python3-venv openssl gettext)
 [ "${WITH_BROWSER:-1}" = 1 ] && packages+=(chromium)
 missing=()

@@ -20,6 +20,9 @@ Two stores behind one interface (``PostfixMaps``):
 * ``PostgresMaps`` when the host has ``maps_database_url``: Postfix reads through
   ``proxy:pgsql:`` (pooled connections), as a role that may only SELECT if
   ``maps_reader_url`` names one. MVCC: a lookup during a write sees the old rows.
+
+Both are read through Postfix's proxymap (``proxy:``), which is in ``proxy_read_maps`` by
+default for every parameter the lookups are used in.
 """
 
 from __future__ import annotations
@@ -255,7 +258,11 @@ class SqliteMaps(PostfixMaps):
         return {"dbpath": str(self.config.maps_db)}
 
     def table_ref(self, name: str) -> str:
-        return f"sqlite:{self.lookup_path(name)}"
+        # Through proxymap too: one reader for all daemons, and one that is not chrooted
+        # (Debian's master.cf chroots smtpd; it opens its tables before chrooting, but SQLite
+        # opens a WAL database's -wal/-shm files at the first read, where inside the chroot
+        # the path does not exist).
+        return f"proxy:sqlite:{self.lookup_path(name)}"
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------

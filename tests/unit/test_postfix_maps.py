@@ -29,8 +29,8 @@ def test_the_embedded_store_is_a_wal_database_of_its_own_with_a_lookup_config_pe
     for name in POSTFIX_LOOKUPS:
         text = store.lookup_path(name).read_text()
         assert f"dbpath = {cfg.maps_db}\n" in text
-        assert store.table_ref(name) == f"sqlite:{cfg.maps_dir}/postfix-{name}.cf"
-    assert "virtual_alias_maps = sqlite:" in store.postfix_settings()
+        assert store.table_ref(name) == f"proxy:sqlite:{cfg.maps_dir}/postfix-{name}.cf"
+    assert "virtual_alias_maps = proxy:sqlite:" in store.postfix_settings()
 
 
 def test_a_host_with_a_maps_database_url_uses_postgres_through_proxymap(tmp_path):

@@ -362,6 +362,10 @@ class MailStack:
         (read as ``maps_reader_url`` if given) instead of the embedded SQLite file."""
         dovecot, postfix = _which("dovecot"), _which("postfix")
         doveadm, sievec, postconf = _which("doveadm"), _which("sievec"), _which("postconf")
+        missing = missing_binaries(map_types=("pgsql",) if maps_database_url else ("sqlite",))
+        if missing:
+            raise BackendError(f"{', '.join(missing)}: not installed "
+                               "(see scripts/install-system-packages.sh)", permanent=True)
         root = Path(root).resolve()
         root.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o755)

@@ -224,6 +224,7 @@ class SqliteMaps(PostfixMaps):
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 db.executescript(SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        _keep_open(path)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -244,6 +245,7 @@ class SqliteMaps(PostfixMaps):
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Run]:
+        _keep_open(self.config.maps_db)
         with self._connect() as db:
             # IMMEDIATE takes the write lock first, so two writers never deadlock on an upgrade.
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -263,6 +265,42 @@ class SqliteMaps(PostfixMaps):
         # opens a WAL database's -wal/-shm files at the first read, where inside the chroot
         # the path does not exist).
         return f"proxy:sqlite:{self.lookup_path(name)}"
+
+
+# A connection each writing process keeps open on each SQLite maps database. In WAL mode,
+# SQLite locks other connections out (SQLITE_BUSY, with no retry for a reader that set no
+# busy timeout) in two moments: while the last connection that closes checkpoints the
+# database, and while the first connection that opens it (nobody has its -shm mapped)
+# rebuilds the index from the -wal. Postfix sets no busy timeout and treats "database is
+# locked" as fatal: proxymap dies and the master throttles it ("bad command startup"), a
+# minute without lookups. Connections opened and closed per push make both moments
+# frequent (seen after every `postfix reload`, which ends the daemons holding the file).
+# Held open, this one keeps the -shm mapped and a shared lock on the file, so neither
+# happens while the process lives; Postfix's own daemons hold the file the same way.
+_keepers: dict[str, tuple[int, sqlite3.Connection]] = {}  # path -> (inode, connection)
+# Those a forked child inherited: never used nor closed there (closing would checkpoint
+# and remove files the parent's connection still uses), only kept referenced.
+_inherited: list[object] = []
+
+
+def _keep_open(path: Path) -> None:
+    inode = path.stat().st_ino
+    kept = _keepers.get(str(path))
+    if kept is not None and kept[0] == inode:
+        return
+    if kept is not None:  # the file was replaced: its old connection holds nothing useful
+        kept[1].close()
+    db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # maps the -shm
+    _keepers[str(path)] = (inode, db)
+
+
+def _forget_keepers_after_fork() -> None:
+    _inherited.extend(_keepers.values())
+    _keepers.clear()
+
+
+os.register_at_fork(after_in_child=_forget_keepers_after_fork)
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 Postfix reading these tables: tests/e2e/test_sql_maps.py)."""
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,17 @@ def test_the_embedded_store_is_a_wal_database_of_its_own_with_a_lookup_config_pe
         assert f"dbpath = {cfg.maps_db}\n" in text
         assert store.table_ref(name) == f"proxy:sqlite:{cfg.maps_dir}/postfix-{name}.cf"
     assert "virtual_alias_maps = proxy:sqlite:" in store.postfix_settings()
+
+
+def test_a_push_never_closes_the_last_connection_to_the_embedded_tables(tmp_path):
+    # Closing the last connection checkpoints under an exclusive lock and removes the -wal;
+    # the process keeps one open so a Postfix daemon opening the file is never locked out.
+    cfg = config(tmp_path)
+    store = open_maps(cfg)
+    store.ensure()
+    store.write_domain("keep.test", {"domains": (("keep.test",),)})
+    assert Path(f"{cfg.maps_db}-wal").exists()
+    assert store.serves("keep.test")
 
 
 def test_a_host_with_a_maps_database_url_uses_postgres_through_proxymap(tmp_path):

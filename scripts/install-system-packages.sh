@@ -4,7 +4,7 @@
 # run command start private instances on loopback.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
-  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix knot redis-server)" >&2
+  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix postfix-sqlite knot redis-server)" >&2
   exit 0
 fi
 packages=(dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved

@@ -25,19 +25,28 @@ from pathlib import Path
 
 from mailservice.backends.base import BackendError
 from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
+from mailservice.backends.postfix_maps import open_maps
 from mailservice.backends.quota import render_dovecot_quota_conf, render_quota_warning_script
-from mailservice.backends.render import COMBINED_NAMES, render_dovecot_sql_conf
+from mailservice.backends.render import render_dovecot_sql_conf
 
 HOST = "127.0.0.1"
 VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
-REQUIRED_BINARIES = ("dovecot", "doveadm", "postfix", "sievec")
+REQUIRED_BINARIES = ("dovecot", "doveadm", "postfix", "postconf", "sievec")
+# Postfix's SQL lookup table types, from the postfix-sqlite / postfix-pgsql packages.
+DYNAMIC_MAPS = Path("/etc/postfix/dynamicmaps.cf")
 PORT_NAMES = ("imap", "lmtp", "managesieve", "smtp", "submission")
 
 
-def missing_binaries() -> list[str]:
-    """The daemons and tools this stack needs that are not installed."""
+def missing_binaries(*, map_types: tuple[str, ...] = ("sqlite",)) -> list[str]:
+    """The daemons, tools and Postfix map types this stack needs that are not installed."""
     search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin"])
-    return [name for name in REQUIRED_BINARIES if shutil.which(name, path=search) is None]
+    missing = [name for name in REQUIRED_BINARIES if shutil.which(name, path=search) is None]
+    try:
+        registered = {line.split()[0] for line in DYNAMIC_MAPS.read_text().splitlines()
+                      if line.strip() and not line.startswith("#")}
+    except OSError:
+        registered = set()
+    return missing + [f"postfix-{kind}" for kind in map_types if kind not in registered]
 
 
 def _which(name: str) -> str:
@@ -262,9 +271,6 @@ service auth {{
 def render_postfix_main_cf(
     *, root: Path, ports: dict[str, int], maps: DovecotPostfixConfig, sasl_path: Path
 ) -> str:
-    def table(kind: str) -> str:
-        return f"texthash:{maps.maps_dir / COMBINED_NAMES[kind]}"
-
     return f"""# Mail Manager local stack: private Postfix. Generated.
 compatibility_level = 3.6
 queue_directory = {root}/postfix/queue
@@ -297,14 +303,10 @@ default_transport = error:outbound mail is disabled in the local stack
 relay_transport = error:outbound mail is disabled in the local stack
 local_transport = error:no local delivery in the local stack
 
-virtual_mailbox_domains = {table("domains")}
-virtual_mailbox_maps = {table("mailboxes")}
-# Full-address keys are searched in both tables before the catchall's "@domain" key.
-virtual_alias_maps = {table("aliases")}, {table("identities")}
-virtual_transport = lmtp:inet:{HOST}:{ports["lmtp"]}
+# Routing: SQL lookup tables the adapter writes (mailservice/backends/postfix_maps.py).
+{open_maps(maps).postfix_settings()}virtual_transport = lmtp:inet:{HOST}:{ports["lmtp"]}
 
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = check_recipient_access {table("disabled")}
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = {sasl_path}
 smtpd_sasl_auth_enable = no
@@ -401,11 +403,20 @@ class MailStack:
 
     @classmethod
     def start(cls, root: Path, *, timeout: float = 20.0,
-              policy: tuple[str, str] | None = None) -> MailStack:
+              policy: tuple[str, str] | None = None,
+              maps_database_url: str | None = None,
+              maps_reader_url: str | None = None) -> MailStack:
         """Write configs under ``root``, start both daemons and wait until they listen.
-        ``policy`` = (URL, secret) of Mail Manager's Dovecot auth policy endpoint."""
+        ``policy`` = (URL, secret) of Mail Manager's Dovecot auth policy endpoint;
+        ``maps_database_url`` puts Postfix's lookup tables in that PostgreSQL database
+        (read as ``maps_reader_url`` if given) instead of the embedded SQLite file."""
         dovecot, postfix = _which("dovecot"), _which("postfix")
-        doveadm, sievec, postqueue = _which("doveadm"), _which("sievec"), _which("postqueue")
+        doveadm, sievec = _which("doveadm"), _which("sievec")
+        postqueue, postconf = _which("postqueue"), _which("postconf")
+        missing = missing_binaries(map_types=("pgsql",) if maps_database_url else ("sqlite",))
+        if missing:
+            raise BackendError(f"{', '.join(missing)}: not installed "
+                               "(see scripts/install-system-packages.sh)", permanent=True)
         root = Path(root).resolve()
         root.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o755)
@@ -424,9 +435,12 @@ class MailStack:
             postfix_dir=root / "postfix/etc",
             user_db=root / "db/users.sqlite3",
             maps_dir=root / "maps",
+            maps_database_url=maps_database_url,
+            maps_reader_url=maps_reader_url,
             doveadm=doveadm,
             postfix=postfix,
             postqueue=postqueue,
+            postconf=postconf,
             sievec=sievec,
             dovecot_log=root / "log/dovecot.log",
         )
@@ -570,9 +584,12 @@ class MailStack:
             "postfix_dir": str(self.config.postfix_dir),
             "user_db": str(self.config.user_db),
             "maps_dir": str(self.config.maps_dir),
+            "maps_database_url": self.config.maps_database_url,
+            "maps_reader_url": self.config.maps_reader_url,
             "doveadm": self.config.doveadm,
             "postfix": self.config.postfix,
             "postqueue": self.config.postqueue,
+            "postconf": self.config.postconf,
             "sievec": self.config.sievec,
             "dovecot_log": str(self.config.dovecot_log) if self.config.dovecot_log else None,
             "postfix_log": str(self.root / "log/postfix.log"),

@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--policy-url", help="Mail Manager's Dovecot auth policy endpoint")
     start.add_argument("--policy-secret", default=os.environ.get("MAIL_POLICY_SECRET", ""),
                        help="shared secret sent to the policy endpoint (default: $MAIL_POLICY_SECRET)")
+    start.add_argument("--maps-database-url", default=os.environ.get("MAIL_MAPS_DATABASE_URL"),
+                       help="PostgreSQL database for Postfix's lookup tables instead of the "
+                            "embedded SQLite file (default: $MAIL_MAPS_DATABASE_URL)")
+    start.add_argument("--maps-reader-url", default=os.environ.get("MAIL_MAPS_READER_URL"),
+                       help="the same database as a role that may only SELECT, for Postfix "
+                            "(default: $MAIL_MAPS_READER_URL, else the writer's URL)")
     args = parser.parse_args(argv)
     policy = (args.policy_url, args.policy_secret) if args.policy_url else None
 
@@ -39,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        stack = MailStack.start(args.dir, policy=policy)
+        stack = MailStack.start(args.dir, policy=policy, maps_database_url=args.maps_database_url,
+                                maps_reader_url=args.maps_reader_url)
     except BackendError as exc:
         print(f"mailstack: {exc}", file=sys.stderr)
         return 1

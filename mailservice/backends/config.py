@@ -6,22 +6,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .render import COMBINED_NAMES
-
 
 @dataclass(frozen=True)
 class DovecotPostfixConfig:
     dovecot_conf: Path  # absolute; every doveadm/sievec call gets it with -c
     postfix_dir: Path  # absolute Postfix config directory (postfix -c)
     user_db: Path  # SQLite file read by Dovecot's sql passdb/userdb
-    maps_dir: Path  # Postfix map fragments and combined tables
+    # Postfix's lookup configs (postfix-<name>.cf) and, on the embedded default, the
+    # SQLite maps database (maps.sqlite3); group maps_group, mode 2775.
+    maps_dir: Path
     # Group given read access to user_db: Dovecot's auth process runs unprivileged (its
     # auth-worker, which runs the SQL lookups by default, is root).
     db_group: str | None = "dovecot"
+    # Postfix's own group: its daemons must create the SQLite maps' -wal/-shm files, so the
+    # maps folder and database are group-writable by it (the worker's user needs the group
+    # too when it is not root).
+    maps_group: str | None = "postfix"
+    # PostgreSQL for the maps instead of the embedded SQLite file: the worker writes with
+    # maps_database_url, Postfix reads through proxy:pgsql: with maps_reader_url (a role
+    # that may only SELECT; the writer grants it) or, without one, the writer's URL.
+    maps_database_url: str | None = None
+    maps_reader_url: str | None = None
     # Found on PATH, then in /usr/sbin and /usr/bin (a worker's PATH may lack sbin).
     doveadm: str = "doveadm"
     postfix: str = "postfix"
     postqueue: str = "postqueue"
+    postconf: str = "postconf"
     sievec: str = "sievec"
     timeout: float = 30.0
     # Dovecot's log_path: read for LMTP deliveries a Sieve script made fail (None: not
@@ -37,7 +47,10 @@ class DovecotPostfixConfig:
         }
         optional = {
             name: data[name]
-            for name in ("db_group", "doveadm", "postfix", "postqueue", "sievec", "timeout")
+            for name in (
+                "db_group", "maps_group", "maps_database_url", "maps_reader_url",
+                "doveadm", "postfix", "postconf", "postqueue", "sievec", "timeout",
+            )
             if name in data
         }
         if data.get("dovecot_log"):
@@ -45,8 +58,6 @@ class DovecotPostfixConfig:
         return cls(**paths, **optional)
 
     @property
-    def fragments_dir(self) -> Path:
-        return self.maps_dir / "domains.d"
-
-    def combined_map(self, kind: str) -> Path:
-        return self.maps_dir / COMBINED_NAMES[kind]
+    def maps_db(self) -> Path:
+        """The embedded maps database (when maps_database_url is not set)."""
+        return self.maps_dir / "maps.sqlite3"

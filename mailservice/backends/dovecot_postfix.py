@@ -1,11 +1,12 @@
-"""Dovecot + Postfix adapter: Postfix maps route mail, a SQLite database feeds Dovecot's auth.
+"""Dovecot + Postfix adapter: SQL lookup tables route mail, a SQLite database feeds Dovecot's auth.
 
-Layout on disk (all under ``DovecotPostfixConfig``):
+Layout (all under ``DovecotPostfixConfig``):
 
-* ``maps_dir/domains.d/<domain>.<kind>``: one fragment per served domain and map kind,
-  rendered by the pure ``render.render_fragments()``;
-* ``maps_dir/<combined name>``: the texthash tables Postfix reads, regenerated from all
-  fragments (``postfix_maps.py``);
+* Postfix's lookup tables: the rows of each served domain, rendered by the pure
+  ``render.render_map_rows()``, in ``maps_dir/maps.sqlite3`` or the host's PostgreSQL
+  (``postfix_maps.py``), read by Postfix through ``maps_dir/postfix-<name>.cf``; a change is
+  effective at the next SMTP command, only a new domain reloads Postfix
+  (``postfix_reload.py``);
 * ``user_db``: SQLite, read by Dovecot's sql passdb/userdb (``render.render_dovecot_sql_conf()``)
   and holding the record of each service (``user_db.py``);
 * Sieve scripts live in each mailbox's home and are managed with ``doveadm sieve``
@@ -26,10 +27,11 @@ from dataclasses import replace
 
 from .base import ApplyReport, BackendError, MailBackend, ServiceState, SieveHold
 from .config import DovecotPostfixConfig
-from .postfix_maps import PostfixMaps
+from .postfix_maps import open_maps
+from .postfix_reload import PostfixReload
 from .purge import MailboxPurge
 from .quota import QuotaUsage, parse_quota_report
-from .render import DOMAIN_RE, normalize, render_fragments
+from .render import DOMAIN_RE, MapRows, normalize, render_map_rows
 from .sieve_store import SieveStore
 from .tools import Tools, doveadm_user, is_transient
 from .user_db import UserDatabase
@@ -45,13 +47,14 @@ class DovecotPostfixBackend(MailBackend):
         self.tools = Tools(config)
         self.user_db = UserDatabase(config)
         self.sieve = SieveStore(self.user_db, self.tools, email_type_header=email_type_header)
-        self.maps = PostfixMaps(config, self.tools)
+        self.maps = open_maps(config)
+        self.postfix_reload = PostfixReload(config, self.tools)
         self.purge = MailboxPurge(self.user_db, self.tools)
 
     # storage ------------------------------------------------------------------------
 
     def ensure_storage(self) -> None:
-        """Create the maps directory, empty tables and the user database if absent."""
+        """Create the lookup tables, their Postfix configs and the user database if absent."""
         self.maps.ensure()
         self.user_db.ensure()
 
@@ -77,8 +80,7 @@ class DovecotPostfixBackend(MailBackend):
             self.ensure_storage()
             to_kick = self.user_db.write_records(state)
             holds = self.sieve.sync(state)
-            self.maps.write_fragments(state.domain, render_fragments(state))
-            self.maps.sync_combined_maps()
+            self._route(state.domain, render_map_rows(state))
             for email in sorted(to_kick):
                 self.kick(email)
         return ApplyReport(sieve_holds=holds)
@@ -95,7 +97,9 @@ class DovecotPostfixBackend(MailBackend):
                         held_sieve_sha256=held[box.email].sha256 if box.email in held else "")
                 for box in recorded.mailboxes
             )
-            faults = self.maps.faults(recorded if served else None, domain)
+            faults = self.maps.faults(render_map_rows(recorded) if served else None, domain)
+            if self.postfix_reload.pending():
+                faults.append("postfix: a reload for a new domain is still due")
         return replace(recorded, mailboxes=mailboxes, faults=tuple(faults))
 
     def remove_service(self, domain: str) -> None:
@@ -103,11 +107,20 @@ class DovecotPostfixBackend(MailBackend):
         with self._lock():
             self.ensure_storage()
             # Routing first, so no mail is accepted for users about to disappear.
-            self.maps.write_fragments(domain, None)
-            self.maps.sync_combined_maps()
+            self._route(domain, None)
             emails = self.user_db.remove_service(domain)
             for email in emails:
                 self.kick(email)
+
+    def _route(self, domain: str, rows: MapRows | None) -> None:
+        """Write the domain's lookup rows; reload Postfix (and wait) only for a new domain."""
+        new_domain = rows is not None and not self.maps.serves(domain)
+        if new_domain:
+            self.postfix_reload.request()
+        self.maps.write_domain(domain, rows)
+        if new_domain:
+            self.postfix_reload.committed()
+        self.postfix_reload.run_if_pending()
 
     def list_folders(self, email: str) -> list[str]:
         out = self.tools.doveadm("mailbox", "list", "-u", doveadm_user(email)).stdout

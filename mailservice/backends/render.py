@@ -1,6 +1,6 @@
-"""Pure renderers of the Dovecot + Postfix adapter: a ServiceState → the Postfix map
-fragments of its domain, the combined tables, and Dovecot's SQL passdb/userdb config.
-No I/O here; `postfix_maps.py` writes the maps."""
+"""Pure renderers of the Dovecot + Postfix adapter: a ServiceState → the rows of its domain
+in Postfix's SQL lookup tables, the lookups' Postfix config, and Dovecot's SQL
+passdb/userdb config. No I/O here; `postfix_maps.py` writes the rows."""
 
 from __future__ import annotations
 
@@ -11,24 +11,40 @@ from pathlib import Path
 
 from .base import DevicePasswordState, ForwardState, MailboxState, ServiceState
 
-# Map kinds, each rendered per domain and combined into the one table Postfix reads.
-MAP_KINDS = ("domains", "mailboxes", "aliases", "identities", "disabled")
-COMBINED_NAMES = {
-    "domains": "virtual_domains",  # virtual_mailbox_domains
-    "mailboxes": "virtual_mailboxes",  # virtual_mailbox_maps
-    "aliases": "virtual_aliases",  # virtual_alias_maps, first table: forwards + catchall
-    "identities": "virtual_identities",  # virtual_alias_maps, second table
-    "disabled": "disabled_recipients",  # smtpd check_recipient_access
+# The tables Postfix looks addresses up in, each with its columns (every table but
+# "domains" also has a "domain" column naming the service a row belongs to).
+MAP_TABLES: dict[str, tuple[str, ...]] = {
+    "domains": ("domain",),
+    "mailboxes": ("email", "enabled"),  # enabled: 1 or 0
+    "aliases": ("source", "target"),  # forwards, one row per target, and the catchall
+    "sender_logins": ("sender", "login"),  # the SASL logins that may send as an address
 }
+# One service's rows: table -> sorted row tuples.
+MapRows = Mapping[str, tuple[tuple, ...]]
+
 DISABLED_REPLY = "550 5.2.1 Mailbox disabled"
+# The Postfix lookups over MAP_TABLES. "{targets}" and "{logins}" stand for the driver's
+# string aggregate of that column: a key has one result, its values comma-separated, which
+# is how Postfix reads several alias targets or logins.
+POSTFIX_LOOKUPS = {
+    "domains": "SELECT 'OK' FROM domains WHERE domain = '%s'",  # virtual_mailbox_domains
+    "mailboxes": "SELECT 'OK' FROM mailboxes WHERE email = '%s' AND enabled = 1",
+    # virtual_alias_maps, first table: forwards and the catchall's "@domain" row.
+    "aliases": "SELECT {targets} FROM aliases WHERE source = '%s' HAVING count(*) > 0",
+    # virtual_alias_maps, second table: every mailbox, disabled ones too, maps to itself.
+    "identities": "SELECT email FROM mailboxes WHERE email = '%s'",
+    # check_recipient_access
+    "disabled": f"SELECT '{DISABLED_REPLY}' FROM mailboxes WHERE email = '%s' AND enabled = 0",
+    "sender_logins": "SELECT {logins} FROM sender_logins WHERE sender = '%s' HAVING count(*) > 0",
+}
 
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
-# Conservative: map files are whitespace- and comma-separated, '#' starts a comment, and
-# doveadm treats '*' and '?' in a user name as wildcards.
+# Conservative: Postfix reads several alias targets comma-separated, config and map files
+# are whitespace-separated with '#' comments, and doveadm treats '*' and '?' in a user name
+# as wildcards.
 LOCAL_RE = re.compile(r"^[^\s@,#\"\\;:<>()\[\]*?]{1,64}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-
 
 
 # --- pure rendering -------------------------------------------------------------------
@@ -100,57 +116,82 @@ def normalize(state: ServiceState) -> ServiceState:
     )
 
 
-def render_fragments(state: ServiceState) -> dict[str, str]:
-    """Postfix map fragments of one service, by kind (see MAP_KINDS); deterministic."""
+def render_map_rows(state: ServiceState) -> MapRows:
+    """The rows of one service in each Postfix lookup table (see MAP_TABLES); deterministic."""
     state = normalize(state)
     d = state.domain
-    lines: dict[str, list[str]] = {kind: [] for kind in MAP_KINDS}
-    lines["domains"].append(f"{d} OK")
+    rows: dict[str, set[tuple]] = {table: set() for table in MAP_TABLES}
+    rows["domains"].add((d,))
     for box in state.mailboxes:
-        # Every mailbox maps to itself so that the catchall's "@domain" line, which
-        # Postfix tries only after all full-address keys, cannot capture it. A disabled
-        # mailbox keeps its identity (mail must be refused, not caught) and is refused
-        # at RCPT by the access table, because an alias entry alone counts as "listed".
-        lines["identities"].append(f"{box.email} {box.email}")
-        if box.enabled:
-            lines["mailboxes"].append(f"{box.email} OK")
-        else:
-            lines["disabled"].append(f"{box.email} {DISABLED_REPLY}")
-    for fwd in state.forwards:
-        lines["aliases"].append(f"{fwd.source} {', '.join(fwd.targets)}")
+        # A disabled mailbox keeps its row: the identity lookup then maps it to itself, so
+        # the catchall cannot capture it, and the "disabled" lookup refuses it at RCPT
+        # (an alias entry alone counts as "listed", so Postfix would accept it).
+        rows["mailboxes"].add((box.email, int(box.enabled)))
     enabled = {box.email for box in state.mailboxes if box.enabled}
+    mailboxes = {box.email for box in state.mailboxes}
+    for fwd in state.forwards:
+        for target in fwd.targets:
+            rows["aliases"].add((fwd.source, target))
+            # An alias (a source that is no mailbox) lets each of its mailboxes send as it;
+            # a redirection does not make its target the owner of the redirected address.
+            if fwd.source not in mailboxes and target in enabled:
+                rows["sender_logins"].add((fwd.source, target))
+    for email in enabled:
+        rows["sender_logins"].add((email, email))
     # A disabled catchall catches nothing: unknown addresses are then refused at RCPT
-    # instead of being accepted and bounced later.
+    # instead of being accepted and bounced later. Postfix tries "@domain" only after every
+    # table has missed the full address, and the identity lookup answers for each mailbox.
     if state.catchall and state.catchall in enabled:
-        lines["aliases"].append(f"@{d} {state.catchall}")
-    header = f"# Mail Manager: {d}. Generated; edits are reverted by the next apply.\n"
-    return {kind: header + "".join(line + "\n" for line in lines[kind]) for kind in MAP_KINDS}
+        rows["aliases"].add((f"@{d}", state.catchall))
+    return {table: tuple(sorted(found)) for table, found in rows.items()}
 
 
-def combine_fragments(kind: str, fragments: Mapping[str, str]) -> str:
-    """The one table Postfix reads for ``kind``, from all domains' fragments (by domain)."""
-    parts = [f"# Mail Manager: {COMBINED_NAMES[kind]}, generated from domains.d/*.{kind}.\n"]
-    for domain in sorted(fragments):
-        text = fragments[domain]
-        parts.append(text if text.endswith("\n") or not text else text + "\n")
-    return "".join(parts)
+def map_faults(want: MapRows, have: MapRows) -> list[str]:
+    """Rows the lookup tables have that the service's record does not render to, and the
+    reverse; for drift() (a hand-edited table, a half-written push)."""
+    faults = []
+    for table in MAP_TABLES:
+        wanted, found = set(want.get(table, ())), set(have.get(table, ()))
+        for row in sorted(found - wanted):
+            faults.append(f"{table}: unexpected row {_show(table, row)!r}")
+        for row in sorted(wanted - found):
+            faults.append(f"{table}: missing row {_show(table, row)!r}")
+    return faults
 
 
-def parse_map(text: str) -> list[tuple[str, str]]:
-    """(key, value) entries of a texthash file, comments and blank lines skipped."""
-    entries = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.partition(" ") if " " in line else line.partition("\t")
-        entries.append((key.lower(), " ".join(value.split())))
-    return entries
+def _show(table: str, row: tuple) -> str:
+    if table == "mailboxes":
+        return f"{row[0]} {'enabled' if row[1] else 'disabled'}"
+    return " ".join(str(value) for value in row)
 
 
-def entry_domain(kind: str, key: str) -> str:
-    """The domain an entry of a map belongs to."""
-    return key if kind == "domains" else key.rpartition("@")[2]
+def render_postfix_lookup(name: str, *, driver: str, connection: Mapping[str, str]) -> str:
+    """A Postfix sqlite_table(5) / pgsql_table(5) file for one of POSTFIX_LOOKUPS.
+
+    ``connection`` holds the driver's own settings: ``dbpath`` for sqlite; ``hosts``,
+    ``user``, ``password``, ``dbname`` for pgsql."""
+    aggregate = "group_concat({}, ',')" if driver == "sqlite" else "string_agg({}, ',')"
+    query = POSTFIX_LOOKUPS[name].format(
+        targets=aggregate.format("target"), logins=aggregate.format("login")
+    )
+    lines = [f"# Mail Manager: Postfix {name} lookup ({driver}). Generated."]
+    lines += [f"{key} = {value}" for key, value in connection.items()]
+    lines.append(f"query = {query}")
+    return "\n".join(lines) + "\n"
+
+
+def render_postfix_map_settings(tables: Mapping[str, str]) -> str:
+    """The main.cf lines that use the lookups; ``tables`` = name → Postfix table reference
+    (e.g. ``proxy:pgsql:/srv/maps/postfix-aliases.cf``)."""
+    return (
+        f"virtual_mailbox_domains = {tables['domains']}\n"
+        f"virtual_mailbox_maps = {tables['mailboxes']}\n"
+        "# Full-address keys are searched in both tables before the catchall's \"@domain\".\n"
+        f"virtual_alias_maps = {tables['aliases']}, {tables['identities']}\n"
+        f"smtpd_recipient_restrictions = check_recipient_access {tables['disabled']}\n"
+        "# Which SASL logins may use an envelope sender (enforced by reject_sender_login_mismatch).\n"
+        f"smtpd_sender_login_maps = {tables['sender_logins']}\n"
+    )
 
 
 def render_dovecot_sql_conf(user_db: Path) -> str:

@@ -37,14 +37,11 @@ def purge_and_wait(model, pk, timeout=30.0):
 
 def wait_pushed(domain: str, timeout: float = 15.0) -> None:
     """For a removed service, whose sync endpoint is a 404 like the service itself."""
-    from tests.e2e import POSTFIX_SETTLE_SECONDS
-
     deadline = time.monotonic() + timeout
     while (job := PushJob.objects.get(target_id=domain)).sync_status != "applied":
         assert job.sync_status != "failed", job.last_error
         assert time.monotonic() < deadline, f"not applied after {timeout}s: {job}"
         time.sleep(0.1)
-    time.sleep(POSTFIX_SETTLE_SECONDS)
 
 
 def doveadm_knows(stack, email: str) -> bool:

@@ -14,7 +14,6 @@ from mailservice import services
 from mailservice.desired import desired_state
 from mailservice.models import Permission
 from manager.core.errors import ServiceError
-from tests.e2e import POSTFIX_SETTLE_SECONDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -47,7 +46,6 @@ class Mailbox:
 
     def apply(self):
         self.backend.apply(desired_state(self.service))
-        time.sleep(POSTFIX_SETTLE_SECONDS)
 
     def deliver(self, sample: str) -> str:
         """Send a sample .eml to the address through the inbound port; its Message-ID."""

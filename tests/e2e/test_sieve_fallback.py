@@ -23,7 +23,6 @@ from mailservice.desired import desired_state
 from mailservice.models import Address, Permission
 from manager.audit.models import AuditEntry
 from manager.core.errors import ServiceError
-from tests.e2e import POSTFIX_SETTLE_SECONDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -53,7 +52,6 @@ class Mailbox:
 
     def push(self):
         push.push_mail_service(self.service.domain)
-        time.sleep(POSTFIX_SETTLE_SECONDS)
         self.address.refresh_from_db()
 
     def store_script_unchecked(self, script):

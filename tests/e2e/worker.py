@@ -5,7 +5,7 @@ PID; nothing here ever touches the machine's shared Redis (6379) or PostgreSQL.
 Run as a script (``python tests/e2e/worker.py <celery worker args>``) this file starts a
 Celery worker after installing one test-only hook: when ``MM_E2E_PAUSE_FILE`` is set,
 the mail adapter pauses ``MM_E2E_PAUSE_SECONDS`` in the middle of ``apply()`` (after the
-user database is written, before the Postfix map fragments are), and creates that file
+user database is written, before Postfix's lookup rows are), and creates that file
 when it enters the pause. A test can then SIGKILL the worker at a known point inside a
 push instead of hoping that a timed kill lands there. Production code has no such hook.
 """
@@ -253,14 +253,14 @@ def _install_pause_hook() -> None:
     seconds = float(os.environ.get("MM_E2E_PAUSE_SECONDS", "30"))
     from mailservice.backends.postfix_maps import PostfixMaps
 
-    original = PostfixMaps.write_fragments
+    original = PostfixMaps.write_domain
 
-    def paused(self, domain, fragments):
+    def paused(self, domain, rows):
         Path(flag).write_text(str(os.getpid()))
         time.sleep(seconds)
-        return original(self, domain, fragments)
+        return original(self, domain, rows)
 
-    PostfixMaps.write_fragments = paused
+    PostfixMaps.write_domain = paused
 
 
 def _worker_main() -> None:

@@ -1,4 +1,4 @@
-"""The pure parts of the mail backend adapter: map rendering, validation and drift()."""
+"""The pure parts of the mail backend adapter: lookup rows and configs, validation, drift()."""
 
 import hashlib
 
@@ -15,13 +15,14 @@ from mailservice.backends.base import (
 from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
 from mailservice.backends.render import (
     DISABLED_REPLY,
-    MAP_KINDS,
-    combine_fragments,
-    entry_domain,
+    MAP_TABLES,
+    POSTFIX_LOOKUPS,
+    map_faults,
     normalize,
-    parse_map,
     render_dovecot_sql_conf,
-    render_fragments,
+    render_map_rows,
+    render_postfix_lookup,
+    render_postfix_map_settings,
 )
 
 D = "example.test"
@@ -53,59 +54,55 @@ def service(**kwargs) -> ServiceState:
     return ServiceState(**defaults)
 
 
-def lines(text: str) -> list[str]:
-    return [f"{k} {v}" for k, v in parse_map(text)]
+def test_every_table_is_rendered_and_the_domain_listed_once():
+    rows = render_map_rows(service())
+    assert set(rows) == set(MAP_TABLES)
+    assert rows["domains"] == ((D,),)
 
 
-def test_every_kind_is_rendered_with_a_header():
-    fragments = render_fragments(service())
-    assert set(fragments) == set(MAP_KINDS)
-    for text in fragments.values():
-        assert text.startswith("# Mail Manager: example.test.")
-        assert text.endswith("\n")
+def test_every_mailbox_has_a_row_saying_whether_it_receives_mail():
+    # The disabled one keeps its row: its identity keeps it out of the catchall and the
+    # "disabled" lookup refuses it at RCPT.
+    assert render_map_rows(service())["mailboxes"] == (
+        (f"alice@{D}", 1), (f"bob@{D}", 1), (f"catch@{D}", 1), (f"gone@{D}", 0))
 
 
-def test_domain_is_listed_once():
-    assert lines(render_fragments(service())["domains"]) == [f"{D} OK"]
-
-
-def test_only_enabled_mailboxes_receive_mail():
-    fragments = render_fragments(service())
-    assert lines(fragments["mailboxes"]) == [f"alice@{D} OK", f"bob@{D} OK", f"catch@{D} OK"]
-    assert lines(fragments["disabled"]) == [f"gone@{D} {DISABLED_REPLY}"]
-
-
-def test_catchall_line_comes_with_identities_for_every_mailbox():
-    fragments = render_fragments(service())
-    assert f"@{D} catch@{D}" in lines(fragments["aliases"])
-    # Identities keep real (and disabled) mailboxes out of the catchall.
-    assert lines(fragments["identities"]) == [
-        f"{local}@{D} {local}@{D}" for local in ("alice", "bob", "catch", "gone")
-    ]
+def test_catchall_is_an_alias_row_of_the_domain():
+    assert (f"@{D}", f"catch@{D}") in render_map_rows(service())["aliases"]
 
 
 def test_disabled_catchall_catches_nothing():
     state = service(
         mailboxes=(box("alice"), box("catch", enabled=False)), forwards=(), device_passwords=()
     )
-    aliases = lines(render_fragments(state)["aliases"])
-    assert not any(line.startswith("@") for line in aliases)
+    assert render_map_rows(state)["aliases"] == ()
 
 
-def test_no_catchall_line_without_catchall():
-    aliases = lines(render_fragments(service(catchall=None))["aliases"])
-    assert not any(line.startswith("@") for line in aliases)
+def test_no_catchall_row_without_catchall():
+    aliases = render_map_rows(service(catchall=None))["aliases"]
+    assert not any(source.startswith("@") for source, _ in aliases)
 
 
-def test_forward_with_copy_keeps_source_among_sorted_targets():
-    aliases = lines(render_fragments(service())["aliases"])
-    assert f"alice@{D} alice@elsewhere.test, alice@{D}" in aliases
-    assert f"info@{D} alice@{D}, bob@{D}" in aliases
+def test_forwards_have_one_row_per_target_and_a_copy_keeps_the_source():
+    aliases = render_map_rows(service())["aliases"]
+    assert (f"alice@{D}", f"alice@{D}") in aliases
+    assert (f"alice@{D}", "alice@elsewhere.test") in aliases
+    assert {(f"info@{D}", f"alice@{D}"), (f"info@{D}", f"bob@{D}")} <= set(aliases)
+    assert len(aliases) == 5
 
 
-def test_catchall_line_is_last_of_the_aliases():
-    aliases = lines(render_fragments(service())["aliases"])
-    assert aliases[-1] == f"@{D} catch@{D}"
+def test_sender_logins_are_each_enabled_mailbox_and_the_mailboxes_behind_its_aliases():
+    state = service(forwards=(
+        ForwardState(f"info@{D}", (f"bob@{D}", f"gone@{D}", "x@elsewhere.test")),
+        # A redirection: alice's mail also goes to bob, but bob does not own alice.
+        ForwardState(f"alice@{D}", (f"alice@{D}", f"bob@{D}")),
+    ))
+    assert render_map_rows(state)["sender_logins"] == (
+        (f"alice@{D}", f"alice@{D}"),
+        (f"bob@{D}", f"bob@{D}"),
+        (f"catch@{D}", f"catch@{D}"),
+        (f"info@{D}", f"bob@{D}"),
+    )
 
 
 def test_rendering_is_deterministic_and_order_insensitive():
@@ -117,7 +114,7 @@ def test_rendering_is_deterministic_and_order_insensitive():
         ),
         device_passwords=tuple(reversed(state.device_passwords)),
     )
-    assert render_fragments(state) == render_fragments(shuffled)
+    assert render_map_rows(state) == render_map_rows(shuffled)
 
 
 def test_addresses_are_lowercased():
@@ -128,9 +125,9 @@ def test_addresses_are_lowercased():
         device_passwords=(),
         catchall=f"ALICE@{D}",
     )
-    fragments = render_fragments(state)
-    assert lines(fragments["identities"]) == [f"alice@{D} alice@{D}"]
-    assert lines(fragments["aliases"]) == [f"info@{D} alice@{D}", f"@{D} alice@{D}"]
+    rows = render_map_rows(state)
+    assert rows["mailboxes"] == ((f"alice@{D}", 1),)
+    assert rows["aliases"] == ((f"@{D}", f"alice@{D}"), (f"info@{D}", f"alice@{D}"))
 
 
 @pytest.mark.parametrize(
@@ -159,24 +156,37 @@ def test_invalid_states_are_refused(change, message):
         normalize(service(**change))
 
 
-def test_combined_table_concatenates_fragments_by_domain():
-    a = render_fragments(service())
-    b = render_fragments(
-        ServiceState(domain="b.test", mailboxes=(MailboxState("x@b.test", True, 0, None),))
-    )
-    combined = combine_fragments("identities", {"b.test": b["identities"], D: a["identities"]})
-    entries = parse_map(combined)
-    assert [entry_domain("identities", key) for key, _ in entries] == ["b.test"] + [D] * 4
-    assert combined == combine_fragments(
-        "identities", {D: a["identities"], "b.test": b["identities"]}
-    )
-
-
-def test_parse_map_skips_comments_and_normalises_spacing():
-    assert parse_map("# c\n\nA@x.test   b@x.test,\tc@x.test\n@x.test\tz@x.test\n") == [
-        ("a@x.test", "b@x.test, c@x.test"),
-        ("@x.test", "z@x.test"),
+def test_map_faults_name_unexpected_and_missing_rows():
+    want = render_map_rows(service())
+    have = dict(want)
+    have["aliases"] = (*want["aliases"], (f"evil@{D}", "thief@outside.test"))
+    have["mailboxes"] = tuple(r for r in want["mailboxes"] if r[0] != f"gone@{D}")
+    assert map_faults(want, have) == [
+        f"mailboxes: missing row 'gone@{D} disabled'",
+        f"aliases: unexpected row 'evil@{D} thief@outside.test'",
     ]
+    assert map_faults(want, want) == []
+    assert map_faults({}, {}) == []
+
+
+def test_postfix_lookups_use_the_drivers_aggregate_and_connection():
+    sqlite = render_postfix_lookup("aliases", driver="sqlite", connection={"dbpath": "/m/x.db"})
+    assert "dbpath = /m/x.db\n" in sqlite
+    assert ("query = SELECT group_concat(target, ',') FROM aliases WHERE source = '%s' "
+            "HAVING count(*) > 0\n") in sqlite
+    pgsql = render_postfix_lookup("sender_logins", driver="pgsql", connection={
+        "hosts": "inet:127.0.0.1:5432", "user": "postfix_ro", "dbname": "maps"})
+    assert "hosts = inet:127.0.0.1:5432\nuser = postfix_ro\ndbname = maps\n" in pgsql
+    assert "SELECT string_agg(login, ',') FROM sender_logins WHERE sender = '%s'" in pgsql
+    disabled = render_postfix_lookup("disabled", driver="sqlite", connection={})
+    assert f"SELECT '{DISABLED_REPLY}' FROM mailboxes" in disabled
+
+
+def test_main_cf_settings_search_aliases_before_identities():
+    settings = render_postfix_map_settings({name: f"t:{name}" for name in POSTFIX_LOOKUPS})
+    assert "virtual_alias_maps = t:aliases, t:identities\n" in settings
+    assert "smtpd_recipient_restrictions = check_recipient_access t:disabled\n" in settings
+    assert "smtpd_sender_login_maps = t:sender_logins\n" in settings
 
 
 def test_sql_conf_checks_the_password_in_the_where_clause():

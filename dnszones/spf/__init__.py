@@ -18,4 +18,4 @@ from .analysis import (  # noqa: F401
 )
 from .edit import EditRefused, Merged, merge, with_qualifier  # noqa: F401
 from .flatten import Flattened, flatten  # noqa: F401
-from .terms import Parsed, Term, parse, render  # noqa: F401
+from .terms import Parsed, Term, parse, render, render_message  # noqa: F401

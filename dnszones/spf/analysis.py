@@ -27,6 +27,7 @@ from .terms import (
     gettext_noop,
     is_spf,
     parse,
+    render_message,
 )
 
 Lookup = Callable[[str, str], Sequence[str]]
@@ -370,7 +371,7 @@ def _spf_type(state: _Analysis, domain: str) -> None:
 
 
 def _english(template: str, params: dict) -> str:
-    return template % params
+    return render_message(template, params)
 
 
 def finding_data(finding: Finding, message=_english) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .terms import STRICTNESS, Term, gettext_noop, parse, render
+from .terms import STRICTNESS, Term, gettext_noop, parse, render, render_message
 
 QUALIFIER_CHOICES = ("-", "~", "?")
 
@@ -17,7 +17,7 @@ class EditRefused(Exception):
     params: dict = field(default_factory=dict)
 
     def __str__(self):
-        return self.template % self.params
+        return render_message(self.template, self.params)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def _parsed(text: str):
         raise EditRefused("invalid_spf", gettext_noop(
             "“%(record)s” is not a valid SPF record (column %(position)d: %(problem)s)."),
             {"record": text.strip()[:200], "position": problem.position,
-             "problem": problem.template % problem.params})
+             "problem": (problem.template, problem.params)})
     return parsed
 
 

@@ -12,6 +12,14 @@ def gettext_noop(text: str) -> str:
     return text
 
 
+def render_message(template: str, params: dict, translate=lambda text: text) -> str:
+    """A message in the reader's language: a parameter that is itself a (template, params)
+    pair is a message too (the result of a term, the problem in a record)."""
+    values = {key: render_message(*value, translate) if isinstance(value, tuple) else value
+              for key, value in (params or {}).items()}
+    return translate(template) % values
+
+
 VERSION = "v=spf1"
 MECHANISMS = ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
 # The terms that make a DNS query: at most 10 per evaluation (RFC 7208 §4.6.4).
@@ -295,7 +303,7 @@ def explain(term: Term, domain: str) -> tuple[str, dict]:
         return _UNKNOWN_MODIFIER, {"name": term.name}
     template = _EXPLAIN[term.name]
     params = {"domain": term.domain or domain, "network": term.network,
-              "result": RESULT.get(term.qualifier, RESULT["+"])}
+              "result": (RESULT.get(term.qualifier, RESULT["+"]), {})}
     if term.macros:
         template = template + _MACRO_NOTE
     if term.cidr4 is not None or term.cidr6 is not None:

@@ -87,7 +87,10 @@ def sample_ips(records, *, extra: int = 40, seed: int = 7) -> list[str]:
         for word in text.split():
             kind, _sep, network = word.lstrip("+-~?").partition(":")
             if kind in ("ip4", "ip6"):
-                net = ipaddress.ip_network(network, strict=False)
+                try:
+                    net = ipaddress.ip_network(network, strict=False)
+                except ValueError:  # the syntax errors of the bad_syntax case
+                    continue
                 ips |= {net.network_address, net.broadcast_address,
                         net.network_address + rng.randrange(net.num_addresses)}
                 if net.num_addresses > 1:  # just outside the block

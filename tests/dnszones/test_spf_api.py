@@ -222,3 +222,22 @@ def test_a_lookup_failure_leaves_the_flattened_record_alone(api, owner, zone, dn
         settings.DNS_RESOLVER = f"127.0.0.1:{silent.getsockname()[1]}"
         settings.DNS_RESOLVER_TIMEOUT = 0.2
         assert tasks.reflatten_spf_records() == {"example.org": "skipped"}
+
+
+def test_a_long_flattened_record_is_stored_as_255_byte_strings(api, owner, zone, dns):
+    from dns import rdata
+
+    chain = {f"_w{i}.wide.example.org": {"TXT": [f"v=spf1 include:_w{i + 1}.wide.example.org -all"]}
+             for i in range(5)}
+    chain["_w5.wide.example.org"] = {"TXT": ["v=spf1 " + " ".join(
+        f"ip4:198.51.{i}.{2 * i + 1}" for i in range(30)) + " -all"]}
+    apex = OVER.replace(" ~all", " include:_w0.wide.example.org ~all")
+    dns([apex], **chain)
+    record = make_record(owner, zone, "@", "TXT", apex)
+    change = api(owner).post(spf_url(zone), {"action": "flatten"}, format="json").json()
+    assert change["inlined"] == ["include:_spf.p1.example.org", "include:_w0.wide.example.org"]
+    assert (change["lookups_before"], change["lookups_after"]) == (19, 9)
+    record.refresh_from_db()
+    strings = rdata.from_text("IN", "TXT", record.value).strings
+    assert len(strings) >= 2 and all(len(s) <= 255 for s in strings)
+    assert b"".join(strings).decode() == change["after"] and len(change["after"]) > 255

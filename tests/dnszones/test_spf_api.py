@@ -241,3 +241,10 @@ def test_a_long_flattened_record_is_stored_as_255_byte_strings(api, owner, zone,
     strings = rdata.from_text("IN", "TXT", record.value).strings
     assert len(strings) >= 2 and all(len(s) <= 255 for s in strings)
     assert b"".join(strings).decode() == change["after"] and len(change["after"]) > 255
+
+
+def test_the_reflattening_runs_periodically(settings):
+    from manager.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reflatten-spf-records"]
+    assert entry["task"] in app.tasks and entry["schedule"] > 0

@@ -64,3 +64,13 @@ def test_people_without_the_domain_get_404(client, member, outsider, zone, publi
         assert client.get(f"/dns/domains/{zone.pk}/spf/").status_code == 404
         assert client.post(f"/dns/domains/{zone.pk}/spf/", {"action": "flatten",
                                                             "operation": "apply"}).status_code == 404
+
+
+def test_the_page_speaks_french(client, owner, zone, published):
+    client.force_login(owner)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    page = client.get(f"/dns/domains/{zone.pk}/spf/").content.decode()
+    assert "Requêtes DNS" in page and "au-delà de la limite" in page
+    assert "le serveur de réception rejette le message si l’émetteur n’est pas listé" in page
+    assert "demande 13 requêtes DNS" in page  # the core's message, translated
+    assert "over the limit" not in page

@@ -85,3 +85,33 @@ class Record(models.Model):
     @property
     def fqdn(self) -> str:
         return self.domain.name if self.name == "@" else f"{self.name}.{self.domain.name}"
+
+
+class SpfFlattening(models.Model):
+    """A domain whose published SPF record is flattened: `source` is the record as its
+    owner writes it, with the providers' includes (the source of truth, what qualifier
+    switches and merges change); `flattened` is derived from it (includes replaced by the
+    addresses they authorise) and is what the zone's apex TXT record holds. A periodic
+    task derives it again when a provider's addresses change."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="spf_flattening")
+    source = models.TextField(_("SPF record with includes"))
+    flattened = models.TextField(_("flattened SPF record"), editable=False)
+    inlined = models.JSONField(default=list, editable=False)  # the includes replaced
+    lookups_source = models.PositiveIntegerField(default=0, editable=False)
+    lookups_flattened = models.PositiveIntegerField(default=0, editable=False)
+    flattened_at = models.DateTimeField(editable=False)
+    checked_at = models.DateTimeField(editable=False)
+
+    organisation_field = "domain__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain_id"]
+
+    def __str__(self):
+        return f"SPF of {self.domain.name}"
+
+    @property
+    def audit_organisation_id(self):
+        return self.domain.organisation_id

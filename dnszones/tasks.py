@@ -2,8 +2,16 @@
 from celery import shared_task
 
 from . import push
+from .services.spf import reflatten_all
 
 
 @shared_task(ignore_result=True)
 def reconcile_dns_zones() -> int:
     return len(push.reconcile())
+
+
+@shared_task(ignore_result=True)
+def reflatten_spf_records() -> dict:
+    """Flattened SPF records derived again from their sources: a provider whose addresses
+    changed is followed within one period (DNS_SPF_REFLATTEN_SECONDS)."""
+    return reflatten_all()

@@ -309,3 +309,8 @@ DNS_RESOLVER_TIMEOUT = float(env("DNS_RESOLVER_TIMEOUT", "3"))
 CELERY_BEAT_SCHEDULE["reconcile-dns-zones"] = {
     "task": "dnszones.tasks.reconcile_dns_zones",
     "schedule": float(env("DNS_RECONCILE_SECONDS", "300"))}
+# Flattened SPF records are derived again from their includes this often, so a provider's
+# new addresses are published within one period.
+CELERY_BEAT_SCHEDULE["reflatten-spf-records"] = {
+    "task": "dnszones.tasks.reflatten_spf_records",
+    "schedule": float(env("DNS_SPF_REFLATTEN_SECONDS", "3600"))}

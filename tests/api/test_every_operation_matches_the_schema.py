@@ -248,6 +248,13 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
          domain_pk=d, id=record, expect=200)
     walk("patch", records + "{id}/", {"ttl": 600}, domain_pk=d, id=record, expect=200)
     assert walk("get", v1 + "/domains/{id}/check/", id=d, expect=200)[0]["present"] is True
+    walk("post", records, {"type": "TXT", "value": "v=spf1 ip4:192.0.2.1 -all"}, domain_pk=d,
+         expect=201)
+    spf = v1 + "/domains/{id}/spf/"
+    assert walk("get", spf, id=d, expect=200)["records_found"] == 0  # not served by dns_server
+    walk("post", spf, {"action": "qualifier", "qualifier": "~all", "dry_run": True}, id=d,
+         expect=200)
+    walk("post", spf, {"action": "flatten"}, id=d, expect=400)  # within the limit
     dns_server.close()
     zone_file = v1 + "/domains/{id}/zone-file/"
     walk("get", zone_file, id=d, expect=200)

@@ -67,8 +67,8 @@ def test_the_migration_links_existing_mail_services_to_created_domains():
     assert service.domain_ref.uses_our_dns is False
 
 
-PURE = sorted("dnszones.zone" if p.stem == "__init__" else f"dnszones.zone.{p.stem}"
-              for p in (ROOT / "dnszones" / "zone").glob("*.py"))
+PURE = sorted(f"dnszones.{core}" if p.stem == "__init__" else f"dnszones.{core}.{p.stem}"
+              for core in ("zone", "spf") for p in (ROOT / "dnszones" / core).glob("*.py"))
 CHILD = """
 import importlib, json, sys
 sys.modules["subprocess"] = None
@@ -79,8 +79,8 @@ print(json.dumps([n for n in json.loads(sys.argv[2]) if n in sys.modules]))
 """
 
 
-def test_the_zone_core_imports_without_django_subprocess_or_lookups():
-    assert "dnszones.zone.zonefile" in PURE
+def test_the_zone_and_spf_cores_import_without_django_subprocess_or_lookups():
+    assert "dnszones.zone.zonefile" in PURE and "dnszones.spf.flatten" in PURE
     # dnspython itself imports socket, threading and tempfile; what the core must not reach
     # is Django, the database, or the network modules that do lookups.
     unwanted = ["django", "django.db", "dnszones.models", "dns.resolver", "dns.query"]

@@ -78,3 +78,10 @@ def purge_mail_service(service_id: int, now: str | None = None) -> bool:
     except (BackendError, push.outbox.PushError) as exc:
         log.warning("purge of mail service %s failed: %s", service_id, exc)
         return False
+
+
+@shared_task(ignore_result=True)
+def advance_dkim_rotations(now: str | None = None) -> int:
+    from .services import dkim_advance
+
+    return len(dkim_advance(now=_moment(now)))

@@ -4,12 +4,12 @@
 # run command start private instances on loopback.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
-  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix knot redis-server)" >&2
+  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix opendkim knot redis-server)" >&2
   exit 0
 fi
 packages=(dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved
           dovecot-sqlite dovecot-pgsql postfix knot knot-dnsutils redis-server
-          python3-venv openssl gettext)
+          opendkim opendkim-tools python3-venv openssl gettext)
 [ "${WITH_BROWSER:-1}" = 1 ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do

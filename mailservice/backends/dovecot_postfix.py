@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from .base import ApplyReport, BackendError, MailBackend, ServiceState, SieveHold
 from .config import DovecotPostfixConfig
+from .dkim_tables import DkimTables
 from .postfix_maps import PostfixMaps
 from .purge import MailboxPurge
 from .render import normalize, render_fragments
@@ -46,6 +47,7 @@ class DovecotPostfixBackend(MailBackend):
         self.sieve = SieveStore(self.user_db, self.tools, email_type_header=email_type_header)
         self.maps = PostfixMaps(config, self.tools)
         self.purge = MailboxPurge(self.user_db, self.tools)
+        self.dkim = DkimTables(config)
 
     # storage ------------------------------------------------------------------------
 
@@ -78,6 +80,7 @@ class DovecotPostfixBackend(MailBackend):
             holds = self.sieve.sync(state)
             self.maps.write_fragments(state.domain, render_fragments(state))
             self.maps.sync_combined_maps()
+            self.dkim.write(state.domain, state.dkim)
             for email in sorted(to_kick):
                 self.kick(email)
         return ApplyReport(sieve_holds=holds)
@@ -95,7 +98,8 @@ class DovecotPostfixBackend(MailBackend):
                 for box in recorded.mailboxes
             )
             faults = self.maps.faults(recorded if served else None, domain)
-        return replace(recorded, mailboxes=mailboxes, faults=tuple(faults))
+            dkim = self.dkim.read(domain)
+        return replace(recorded, mailboxes=mailboxes, faults=tuple(faults), dkim=dkim)
 
     def remove_service(self, domain: str) -> None:
         domain = domain.strip().lower().rstrip(".")
@@ -105,6 +109,7 @@ class DovecotPostfixBackend(MailBackend):
             self.maps.write_fragments(domain, None)
             self.maps.sync_combined_maps()
             emails = self.user_db.remove_service(domain)
+            self.dkim.remove(domain)
             for email in emails:
                 self.kick(email)
 

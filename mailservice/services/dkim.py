@@ -124,7 +124,8 @@ def _published(key: DkimKey, now) -> str:
     DkimKey.objects.filter(pk=key.pk).update(published_at=now,
                                              switch_after=now + timedelta(seconds=ttl))
     audit.record(actor=None, action="other", obj=key.mail_service, verb="dkim.selector_published",
-                 after={"selector": key.selector, "switch_after": now + timedelta(seconds=ttl)})
+                 after={"selector": key.selector,
+                        "switch_after": (now + timedelta(seconds=ttl)).isoformat()})
     return f"dkim.selector_published {key.selector}"
 
 
@@ -138,7 +139,7 @@ def _switch(key: DkimKey, now) -> str:
     DkimKey.objects.filter(pk=key.pk).update(state=State.ACTIVE, activated_at=now)
     audit.record(actor=None, action="other", obj=service, verb="dkim.switched",
                  after={"selector": key.selector, "retired": [k.selector for k in old],
-                        "retired_record_until": retire_until})
+                        "retired_record_until": retire_until.isoformat()})
     push(service)  # the signer now signs with the new key
     return f"dkim.switched {key.selector}"
 

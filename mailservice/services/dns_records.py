@@ -10,7 +10,7 @@ Removing the service removes its managed records and nothing else.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 
@@ -73,7 +73,8 @@ def plan(service: MailService, domain: Domain, rows=None) -> list[PlannedRecord]
         if own is not None:
             planned.append(PlannedRecord(record, data, INSTALLED, own))
             continue
-        theirs = [r for r in others if same_kind(record, r.name, r.type, r.value)]
+        stored = replace(record, name=data.name, value=data.value)  # TXT quoted as stored
+        theirs = [r for r in others if same_kind(stored, r.name, r.type, r.value)]
         if theirs:
             equal = next((r for r in theirs if r.value == data.value), None)
             planned.append(PlannedRecord(record, data, OWNER if equal else KEPT, equal or theirs[0]))

@@ -80,9 +80,10 @@ class DovecotPostfixBackend(MailBackend):
             holds = self.sieve.sync(state)
             self.maps.write_fragments(state.domain, render_fragments(state))
             self.maps.sync_combined_maps()
-            self.dkim.write(state.domain, state.dkim)
             for email in sorted(to_kick):
                 self.kick(email)
+            # Last: a host without a signer fails the push visibly, mail served all the same.
+            self.dkim.write(state.domain, state.dkim)
         return ApplyReport(sieve_holds=holds)
 
     def actual(self, domain: str) -> ServiceState:

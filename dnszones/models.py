@@ -56,6 +56,11 @@ class Record(models.Model):
     type = models.CharField(_("type"), max_length=8, choices=Type.choices)
     ttl = models.PositiveIntegerField(_("TTL"), default=DEFAULT_TTL)
     value = models.TextField(_("value"))
+    # Who installed the record: "" for the owner, "mail_service:<id>" for a mail service
+    # (mailservice/services/dns_records.py), which removes what it installed, and only
+    # that, when it goes. An owner's edit makes the record the owner's (records.py).
+    managed_by = models.CharField(_("installed by"), max_length=64, blank=True, default="",
+                                  editable=False, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

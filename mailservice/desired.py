@@ -1,8 +1,16 @@
 """The desired backend state of a mail service, read from the database."""
 from collections import defaultdict
 
-from .backends.base import DevicePasswordState, ForwardState, MailboxState, ServiceState
-from .models import Address, Alias, DevicePassword, MailService, Redirection, SortingRule
+from . import dkim_keys
+from .backends.base import (
+    BackendError,
+    DevicePasswordState,
+    DkimState,
+    ForwardState,
+    MailboxState,
+    ServiceState,
+)
+from .models import Address, Alias, DevicePassword, DkimKey, MailService, Redirection, SortingRule
 from .selectors import active_script, to_rule
 
 
@@ -63,4 +71,18 @@ def desired_state(service: MailService) -> ServiceState:
             passwords.append(DevicePasswordState(ref=str(ref), email=email, token_sha256=token_sha256,
                                                  can_send=can_send and not address.is_catchall))
     return ServiceState(domain=domain, mailboxes=tuple(mailboxes), forwards=tuple(forwards),
-                        device_passwords=tuple(passwords), catchall=catchall)
+                        device_passwords=tuple(passwords), catchall=catchall,
+                        dkim=_signing_key(service))
+
+
+def _signing_key(service: MailService) -> DkimState | None:
+    """The key the signer must sign the domain's mail with: the active one (during a
+    rotation the new key only has its record published; services/dkim.py)."""
+    key = (DkimKey.objects.filter(mail_service=service, state=DkimKey.State.ACTIVE)
+           .order_by("-activated_at", "-id").only("selector", "private_key").first())
+    if key is None:
+        return None
+    try:
+        return DkimState(selector=key.selector, private_key=dkim_keys.decrypt(key.private_key))
+    except dkim_keys.KeyUnreadable as exc:
+        raise BackendError(f"{service.domain}: {exc}", permanent=True) from exc

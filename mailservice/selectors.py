@@ -20,6 +20,7 @@ from .models import (
     AddressAccess,
     Alias,
     DeliveryEvent,
+    DkimKey,
     MailService,
     Permission,
     Redirection,
@@ -279,3 +280,69 @@ def storage_summary(service: MailService) -> StorageSummary:
     totals = service.addresses.aggregate(allocated=Sum("quota_mb"), used=Sum("quota_used_mb"))
     return StorageSummary(limit_mb=service.storage_limit_mb, allocated_mb=totals["allocated"] or 0,
                           used_mb=round(totals["used"] or 0, 2))
+
+
+# --- The service's DNS records and DKIM keys ---------------------------------------------
+
+@dataclass(frozen=True)
+class MailDnsRecord:
+    """One record the service needs, for the pages and the API."""
+
+    name: str  # relative to the zone
+    fqdn: str
+    type: str
+    ttl: int
+    value: str  # as people read it (a TXT record's strings joined)
+    purpose: str  # mail_records.MX, SPF, …
+    status: str  # services.dns_records INSTALLED, OWNER, KEPT, MISSING
+    their_value: str = ""  # KEPT/OWNER: the owner's record in its place
+    reason: str = ""
+    present: bool | None = None  # external domain, after a check: is it there?
+
+
+@dataclass(frozen=True)
+class MailDns:
+    domain: object  # dnszones.Domain, or None for a service not linked to one
+    records: tuple[MailDnsRecord, ...]
+    dkim_keys: tuple  # DkimKey rows, newest first, without the removed ones
+
+    @property
+    def uses_our_dns(self) -> bool:
+        return bool(self.domain and self.domain.uses_our_dns)
+
+    @property
+    def rotating(self) -> bool:
+        return any(k.state == DkimKey.State.PUBLISHING for k in self.dkim_keys)
+
+
+def mail_dns(service: MailService, *, check: bool = False) -> MailDns:
+    """The records the service needs and how its domain has them; with `check`, for a
+    domain at an external DNS host, whether each is there (the product's resolver)."""
+    from dnszones.external import check_records
+    from dnszones.zone.records import shown_value
+
+    from .services.dns_records import INSTALLED, plan
+
+    keys = tuple(DkimKey.objects.filter(mail_service=service)
+                 .exclude(state=DkimKey.State.REMOVED).order_by("-created", "-id"))
+    domain = service.domain_ref
+    if domain is None:
+        return MailDns(domain=None, records=(), dkim_keys=keys)
+    planned = plan(service, domain)
+    present = {}
+    if check and not domain.uses_our_dns:
+        mine = [item.row for item in planned if item.status == INSTALLED]
+        present = {result.record.pk: result.present for result in check_records(domain, mine)}
+    rows = []
+    for item in planned:
+        data = item.data
+        name = data.name if data else item.record.name
+        theirs = item.row if item.row is not None and item.status != INSTALLED else None
+        rows.append(MailDnsRecord(
+            name=name, fqdn=domain.name if name == "@" else f"{name}.{domain.name}",
+            type=item.record.type, ttl=item.row.ttl if item.row is not None else domain.default_ttl,
+            value=shown_value(item.record.type, data.value if data else item.record.value),
+            purpose=item.record.purpose, status=item.status,
+            their_value=theirs.shown_value if theirs else "", reason=item.reason,
+            present=present.get(item.row.pk) if item.status == INSTALLED else None))
+    return MailDns(domain=domain, records=tuple(rows), dkim_keys=keys)

@@ -88,3 +88,10 @@ def watch_quota_usage() -> int:
 @shared_task(ignore_result=True)
 def report_quota_usage(host: str) -> int:
     return quota.report_host_quota_usage(host)
+
+
+@shared_task(ignore_result=True)
+def advance_dkim_rotations(now: str | None = None) -> int:
+    from .services import dkim_advance
+
+    return len(dkim_advance(now=_moment(now)))

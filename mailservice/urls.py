@@ -5,6 +5,7 @@ from .views import (
     addresses,
     clientsetup,
     delivery_log,
+    dns_records,
     invitations,
     mail_services,
     my_mail,
@@ -27,4 +28,5 @@ urlpatterns = [
     *clientsetup.urlpatterns,
     *policy.urlpatterns,
     *delivery_log.urlpatterns,
+    *dns_records.urlpatterns,
 ]

@@ -259,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
     # Each host's worker asks its Dovecot how much space every mailbox uses.
     "watch-quota-usage": {"task": "mailservice.tasks.watch_quota_usage",
                           "schedule": float(env("QUOTA_REPORT_SECONDS", "900"))},
+    # DKIM key rotations move on: switch once the new selector is served and cached
+    # copies of the old answer expired, withdraw a retired key's record later.
+    "advance-dkim-rotations": {"task": "mailservice.tasks.advance_dkim_rotations",
+                               "schedule": float(env("DKIM_ROTATION_SECONDS", "300"))},
 }
 
 # --- Mail product settings ------------------------------------------------------------
@@ -282,6 +286,21 @@ DELIVERY_LOG_DAYS = int(env("DELIVERY_LOG_DAYS", "20"))
 MAIL_REMOVAL_GRACE_DAYS = float(env("MAIL_REMOVAL_GRACE_DAYS", "30"))
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
 MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
+
+# The DNS records a mail service installs on its domain (mailservice/mail_records.py): the
+# MX target (per backend host in MAIL_MX_HOSTS, JSON {"<backend host>": "mx2.example.net"}),
+# the SPF domain its strict SPF includes, the DMARC report address, the host answering
+# autoconfig/autodiscover (their CNAME target).
+MAIL_MX_HOST = env("MAIL_MX_HOST", "mx.example.net")
+MAIL_MX_HOSTS = json.loads(env("MAIL_MX_HOSTS", "{}"))
+MAIL_SPF_INCLUDE = env("MAIL_SPF_INCLUDE", "_spf.example.net")
+MAIL_DMARC_REPORT_ADDRESS = env("MAIL_DMARC_REPORT_ADDRESS", "dmarc-reports@example.net")
+MAIL_CLIENT_SETUP_HOST = env("MAIL_CLIENT_SETUP_HOST", "setup.example.net")
+# DKIM keys: encrypted at rest with this secret (empty: derived from SECRET_KEY); a retired
+# key's selector record stays published this many days after the switch, for mail still
+# in transit and verifiers that cache.
+MAIL_DKIM_KEY_SECRET = env("MAIL_DKIM_KEY_SECRET", "")
+MAIL_DKIM_RETIRED_DAYS = float(env("MAIL_DKIM_RETIRED_DAYS", "7"))
 
 LOGGING = {
     "version": 1,

@@ -4,12 +4,12 @@
 # run command start private instances on loopback.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
-  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix postfix-sqlite knot redis-server)" >&2
+  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix postfix-sqlite opendkim knot redis-server)" >&2
   exit 0
 fi
 packages=(dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved
           dovecot-sqlite dovecot-pgsql postfix postfix-sqlite postfix-pgsql knot knot-dnsutils
-          redis-server
+          redis-server opendkim opendkim-tools
           python3-venv openssl gettext)
 [ "${WITH_BROWSER:-1}" = 1 ] && packages+=(chromium)
 missing=()

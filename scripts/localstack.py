@@ -9,6 +9,7 @@ the background and stopped by PID; nothing in /etc is read or changed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pwd
@@ -20,7 +21,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mailservice.backends.base import BackendError
@@ -31,7 +32,7 @@ from mailservice.backends.render import render_dovecot_sql_conf
 
 HOST = "127.0.0.1"
 VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
-REQUIRED_BINARIES = ("dovecot", "doveadm", "postfix", "postconf", "sievec")
+REQUIRED_BINARIES = ("dovecot", "doveadm", "postfix", "postconf", "sievec", "opendkim")
 # Postfix's SQL lookup table types, from the postfix-sqlite / postfix-pgsql packages.
 DYNAMIC_MAPS = Path("/etc/postfix/dynamicmaps.cf")
 PORT_NAMES = ("imap", "lmtp", "managesieve", "smtp", "submission")
@@ -148,6 +149,101 @@ def write_dovecot_quota(*, root: Path, config: DovecotPostfixConfig) -> None:
     with open(config.dovecot_conf, "a") as conf:
         # The mail uid has no passwd entry to own the warning socket (see the renderer).
         conf.write(render_dovecot_quota_conf(warning_script=script))
+
+
+# --- DKIM signing (OpenDKIM) ------------------------------------------------------------
+# OpenDKIM signs what authenticated users submit (BACKENDS-2.md §2): a milter on the
+# submission service only. Its KeyTable, SigningTable and key files are written by the
+# adapter (mailservice/backends/dkim_tables.py) from each service's desired state, which
+# then signals SIGUSR1 by the pid file: a new domain is signed without a restart.
+OPENDKIM_USER = "opendkim"
+
+
+@dataclass(frozen=True)
+class OpenDkimPaths:
+    conf: Path
+    tables_dir: Path  # KeyTable, SigningTable: no secrets, readable by OpenDKIM
+    # The private keys: 0700, owned by OpenDKIM's user, and not under /tmp: OpenDKIM's
+    # RequireSafeKeys refuses (tempfails the message) a key under a world-writable folder.
+    keys_dir: Path
+    run_dir: Path  # socket and pid file: OpenDKIM's, entered by Postfix's group
+
+    @property
+    def socket(self) -> Path:
+        return self.run_dir / "opendkim.sock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "opendkim.pid"
+
+
+def opendkim_paths(root: Path, base_dir: Path, keys_dir: Path) -> OpenDkimPaths:
+    # The socket lives in the short base_dir (108-byte limit of UNIX socket paths).
+    return OpenDkimPaths(conf=root / "opendkim/opendkim.conf", tables_dir=root / "opendkim",
+                         keys_dir=keys_dir, run_dir=base_dir / "odk")
+
+
+def render_opendkim_conf(paths: OpenDkimPaths) -> str:
+    return f"""# Mail Manager local stack: private OpenDKIM. Generated.
+# Sign only: the milter runs on the submission service, where every client authenticated.
+Mode s
+Canonicalization relaxed/simple
+OversignHeaders From
+KeyTable file:{paths.tables_dir}/KeyTable
+SigningTable refile:{paths.tables_dir}/SigningTable
+Socket local:{paths.socket}
+PidFile {paths.pid_file}
+UserID {OPENDKIM_USER}
+# The socket's group is Postfix's (the folder is setgid postfix): Postfix connects.
+UMask 007
+# In the foreground, a child of the stack, stopped by PID. It logs to syslog only.
+Background no
+Syslog yes
+"""
+
+
+def render_postfix_dkim(paths: OpenDkimPaths) -> str:
+    """main.cf lines: the submission service's milters (master.cf names the parameter).
+    `default_action=accept`: should OpenDKIM be down, mail goes out unsigned rather than
+    every submission being refused (451 at connect)."""
+    return f"""
+# --- DKIM signing ---
+submission_milters = {{ unix:{paths.socket}, default_action=accept }}
+"""
+
+
+def prepare_opendkim(paths: OpenDkimPaths) -> None:
+    """Folders with the owners and modes OpenDKIM and Postfix need, and empty tables."""
+    dkim_user = pwd.getpwnam(OPENDKIM_USER)
+    postfix_gid = pwd.getpwnam("postfix").pw_gid
+    paths.tables_dir.mkdir(parents=True, exist_ok=True)
+    for table in ("KeyTable", "SigningTable"):
+        (paths.tables_dir / table).touch()
+    paths.keys_dir.mkdir(parents=True, exist_ok=True)
+    os.chown(paths.keys_dir, dkim_user.pw_uid, dkim_user.pw_gid)
+    os.chmod(paths.keys_dir, 0o700)
+    paths.run_dir.mkdir(exist_ok=True)
+    os.chown(paths.run_dir, dkim_user.pw_uid, postfix_gid)
+    os.chmod(paths.run_dir, 0o2750)
+    paths.conf.write_text(render_opendkim_conf(paths))
+
+
+def _configure_opendkim(root: Path, base_dir: Path, config: DovecotPostfixConfig) -> OpenDkimPaths:
+    paths = opendkim_paths(root, base_dir, dkim_keys_dir(root))
+    prepare_opendkim(paths)
+    with open(config.postfix_dir / "main.cf", "a") as main_cf:
+        main_cf.write(render_postfix_dkim(paths))
+    return paths
+
+
+DKIM_KEYS_PARENT = Path("/var/lib/mail-manager-localstack")
+
+
+def dkim_keys_dir(root: Path) -> Path:
+    """The stack's key folder, under parents only root can write (the stack's own root is
+    usually under /tmp); named after the root's path, removed when the stack stops."""
+    tag = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return DKIM_KEYS_PARENT / f"{root.name}-{tag}" / "keys"
 
 
 def render_dovecot_conf(
@@ -325,6 +421,7 @@ def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
             "smtpd_sasl_security_options=noanonymous",
             "smtpd_client_restrictions=permit_sasl_authenticated,reject",
             "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+            "smtpd_milters=$submission_milters",  # DKIM signing (render_postfix_dkim)
         )
     )
     rows = [
@@ -368,6 +465,8 @@ class MailStack:
     host: str = HOST
     _dovecot: subprocess.Popen | None = field(default=None, repr=False)
     _postfix: subprocess.Popen | None = field(default=None, repr=False)
+    dkim: OpenDkimPaths | None = None
+    _opendkim: subprocess.Popen | None = field(default=None, repr=False)
 
     # ports by name, for readability in tests
     @property
@@ -483,11 +582,15 @@ class MailStack:
         with open(config.postfix_dir / "main.cf", "a") as main_cf:
             main_cf.write(render_postfix_logging(header_checks=header_checks))
         (config.postfix_dir / "master.cf").write_text(render_postfix_master_cf(ports=ports))
-        return cls(root=root, base_dir=base_dir, ports=ports, config=config)
+        dkim = _configure_opendkim(root, base_dir, config)
+        return cls(root=root, base_dir=base_dir, ports=ports, dkim=dkim,
+                   config=replace(config, dkim_dir=dkim.tables_dir, dkim_keys_dir=dkim.keys_dir,
+                                  dkim_user=OPENDKIM_USER, opendkim_pid_file=dkim.pid_file))
 
     def _start_daemons(self, dovecot: str, postfix: str, timeout: float) -> None:
         conf, etc = str(self.config.dovecot_conf), str(self.config.postfix_dir)
         self._dovecot = self._spawn([dovecot, "-F", "-c", conf], "dovecot.out")
+        self._start_opendkim(timeout)
         check = subprocess.run(
             [postfix, "-c", etc, "check"], capture_output=True, text=True, check=False
         )
@@ -548,6 +651,43 @@ class MailStack:
     def backend(self) -> DovecotPostfixBackend:
         return DovecotPostfixBackend(self.config)
 
+    # DKIM signing (OpenDKIM) ------------------------------------------------------------
+
+    @property
+    def opendkim_pid(self) -> int | None:
+        return self._opendkim.pid if self._opendkim else None
+
+    def _start_opendkim(self, timeout: float) -> None:
+        self._opendkim = self._spawn([_which("opendkim"), "-f", "-x", str(self.dkim.conf)],
+                                     "opendkim.out")
+        deadline = time.monotonic() + timeout
+        while not self.dkim.socket.exists():
+            if self._opendkim.poll() is not None:
+                raise BackendError(f"opendkim exited with status {self._opendkim.returncode} "
+                                   f"during startup:\n{self._log_tail()}", permanent=True)
+            if time.monotonic() > deadline:
+                raise BackendError(f"opendkim made no socket after {timeout}s", permanent=False)
+            time.sleep(0.05)
+
+    def _stop_opendkim(self, timeout: float) -> None:
+        if self._opendkim is not None:
+            if self._opendkim.poll() is None:
+                self._opendkim.send_signal(signal.SIGTERM)
+            _wait_or_kill(self._opendkim, timeout)
+            self._opendkim = None
+        if self.dkim is not None:
+            shutil.rmtree(self.dkim.keys_dir.parent, ignore_errors=True)
+
+    def _dkim_json(self) -> dict:
+        """What the adapter needs to write the signer's tables and signal it."""
+        return {
+            "dkim_dir": str(self.config.dkim_dir),
+            "dkim_keys_dir": str(self.config.dkim_keys_dir),
+            "dkim_user": self.config.dkim_user,
+            "opendkim_pid_file": str(self.config.opendkim_pid_file),
+            "opendkim_pid": self.opendkim_pid,
+        }
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM each daemon by PID and wait; SIGKILL what is still there after ``timeout``."""
         if self._postfix is not None:
@@ -566,6 +706,7 @@ class MailStack:
                 self._dovecot.send_signal(signal.SIGTERM)
             _wait_or_kill(self._dovecot, timeout)
             self._dovecot = None
+        self._stop_opendkim(timeout)
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def to_json(self) -> dict:
@@ -594,6 +735,7 @@ class MailStack:
             "dovecot_log": str(self.config.dovecot_log) if self.config.dovecot_log else None,
             "postfix_log": str(self.root / "log/postfix.log"),
             "logs": str(self.root / "log"),
+            **self._dkim_json(),
         }
 
     def __enter__(self) -> MailStack:

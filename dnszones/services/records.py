@@ -70,6 +70,9 @@ def record_update(*, actor, record: Record, **changes) -> Record:
     record.name, record.type, record.ttl, record.value = data.name, data.type, data.ttl, data.value
     after = audit.snapshot(record, RECORD_FIELDS)
     if before != after:
+        # A record a mail service installed becomes the owner's once they change it: the
+        # service will not remove or overwrite their choice.
+        record.managed_by = ""
         record.save()
         _share_ttl(domain, data, record)
         audit.record(actor=actor, action="update", obj=record, before=before, after=after)

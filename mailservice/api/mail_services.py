@@ -13,6 +13,7 @@ from ..filters import MailServiceFilter
 from ..models import MailService
 from ..plans import PLAN_CHOICES
 from ..selectors import StorageSummary, storage_summary
+from .dns_records import MailDnsActionsMixin
 from .removal import RemovedMailServiceSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
 
@@ -83,7 +84,7 @@ class SyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
 
 # A paginated list, like the resource's own list.
 @extend_schema_view(removed=extend_schema(responses=RemovedMailServiceSerializer(many=True)))
-class MailServiceViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
+class MailServiceViewSet(MailDnsActionsMixin, RestoreMixin, SyncContextMixin, ServiceModelViewSet):
     """Mail services of the caller's organisations; create/update/delete need an
     owner, legal representative or admin role. DELETE stops serving the service at once
     but keeps its addresses and mail for MAIL_REMOVAL_GRACE_DAYS: until then it is listed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,22 @@ class ForwardState:
 
 
 @dataclass(frozen=True)
+class DkimState:
+    """The key the signer signs the domain's mail with (`d=<domain>; s=<selector>`)."""
+
+    selector: str
+    # PEM (PKCS#8 or PKCS#1) of the RSA private key; never shown in a repr or a drift line.
+    private_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class ServiceState:
     domain: str
     mailboxes: tuple[MailboxState, ...] = ()
     forwards: tuple[ForwardState, ...] = ()  # aliases and redirections
     device_passwords: tuple[DevicePasswordState, ...] = ()
     catchall: str | None = None  # full address of the catchall mailbox, or None
+    dkim: DkimState | None = None  # None: the domain's mail is not signed
     # Only set by MailBackend.actual(): inconsistencies between the backend's own stores
     # (a hand-edited map file, a missing routing line) that ServiceState cannot express
     # field by field. A desired state leaves it empty, so any fault is a drift.
@@ -215,8 +225,23 @@ def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
     if want_catchall != have_catchall:
         diffs.append(f"catchall is {have_catchall or 'none'}, want {want_catchall or 'none'}")
 
+    diffs.extend(_dkim_drift(desired.dkim, actual.dkim))
     diffs.extend(f"backend: {fault}" for fault in actual.faults)
     return diffs
+
+
+def _dkim_drift(want: DkimState | None, have: DkimState | None) -> list[str]:
+    if want is None and have is None:
+        return []
+    if have is None:
+        return [f"dkim key {want.selector}: missing"]
+    if want is None:
+        return [f"dkim key {have.selector}: unexpected"]
+    if want.selector != have.selector:
+        return [f"dkim selector is {have.selector}, want {want.selector}"]
+    if want.private_key.strip() != have.private_key.strip():
+        return [f"dkim key {want.selector}: key differs"]
+    return []
 
 
 def script_sha(script: str | None) -> str:

@@ -37,6 +37,14 @@ class DovecotPostfixConfig:
     # Dovecot's log_path: read for LMTP deliveries a Sieve script made fail (None: not
     # watched; such mail then waits in Postfix's queue until the script is changed).
     dovecot_log: Path | None = None
+    # The DKIM signer (OpenDKIM; dkim_tables.py): the folder of its KeyTable and
+    # SigningTable, the 0700 folder of the private keys, the user the key files are given
+    # to (when the worker runs as root), and its pid file, signalled to reload the tables.
+    # No dkim_dir: this host signs nothing.
+    dkim_dir: Path | None = None
+    dkim_keys_dir: Path | None = None
+    dkim_user: str | None = None
+    opendkim_pid_file: Path | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> DovecotPostfixConfig:
@@ -53,8 +61,11 @@ class DovecotPostfixConfig:
             )
             if name in data
         }
-        if data.get("dovecot_log"):
-            optional["dovecot_log"] = Path(str(data["dovecot_log"]))
+        for name in ("dovecot_log", "dkim_dir", "dkim_keys_dir", "opendkim_pid_file"):
+            if data.get(name):
+                optional[name] = Path(str(data[name]))
+        if data.get("dkim_user"):
+            optional["dkim_user"] = str(data["dkim_user"])
         return cls(**paths, **optional)
 
     @property

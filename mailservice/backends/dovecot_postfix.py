@@ -27,6 +27,7 @@ from dataclasses import replace
 
 from .base import ApplyReport, BackendError, MailBackend, ServiceState, SieveHold
 from .config import DovecotPostfixConfig
+from .dkim_tables import DkimTables
 from .postfix_maps import open_maps
 from .postfix_reload import PostfixReload
 from .purge import MailboxPurge
@@ -50,6 +51,7 @@ class DovecotPostfixBackend(MailBackend):
         self.maps = open_maps(config)
         self.postfix_reload = PostfixReload(config, self.tools)
         self.purge = MailboxPurge(self.user_db, self.tools)
+        self.dkim = DkimTables(config)
 
     # storage ------------------------------------------------------------------------
 
@@ -83,6 +85,8 @@ class DovecotPostfixBackend(MailBackend):
             self._route(state.domain, render_map_rows(state))
             for email in sorted(to_kick):
                 self.kick(email)
+            # Last: a host without a signer fails the push visibly, mail served all the same.
+            self.dkim.write(state.domain, state.dkim)
         return ApplyReport(sieve_holds=holds)
 
     def actual(self, domain: str) -> ServiceState:
@@ -100,7 +104,8 @@ class DovecotPostfixBackend(MailBackend):
             faults = self.maps.faults(render_map_rows(recorded) if served else None, domain)
             if self.postfix_reload.pending():
                 faults.append("postfix: a reload for a new domain is still due")
-        return replace(recorded, mailboxes=mailboxes, faults=tuple(faults))
+            dkim = self.dkim.read(domain)
+        return replace(recorded, mailboxes=mailboxes, faults=tuple(faults), dkim=dkim)
 
     def remove_service(self, domain: str) -> None:
         domain = domain.strip().lower().rstrip(".")
@@ -109,6 +114,7 @@ class DovecotPostfixBackend(MailBackend):
             # Routing first, so no mail is accepted for users about to disappear.
             self._route(domain, None)
             emails = self.user_db.remove_service(domain)
+            self.dkim.remove(domain)
             for email in emails:
                 self.kick(email)
 

@@ -113,6 +113,7 @@ def normalize(state: ServiceState) -> ServiceState:
         forwards=tuple(forwards[k] for k in sorted(forwards)),
         device_passwords=tuple(passwords[k] for k in sorted(passwords)),
         catchall=catchall,
+        dkim=state.dkim,  # checked where it is written (dkim_tables.py)
     )
 
 

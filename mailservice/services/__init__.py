@@ -5,6 +5,8 @@ aliases, redirections), `people` (users of an address, invitations, device passw
 mailbox's folders, in the backend), `rule_tester` (a message through the address's
 filters)."""
 from .common import PUSH_KIND, push, require_feature
+from .dkim import dkim_advance, dkim_rotate
+from .dns_records import mail_records_install
 from .folders import folder_choices, folder_create, folder_list
 from .mail import (
     address_create,
@@ -69,9 +71,9 @@ __all__ = [
     "PUSH_KIND", "TemplateApplication", "access_disconnect_devices", "access_grant",
     "access_remove", "access_update", "address_create", "address_delete", "address_restore", "address_update",
     "addresses_bulk", "alias_create", "alias_delete", "apply_templates_to_new_address",
-    "check_message_size", "decode_sieve_file", "device_password_create",
+    "check_message_size", "decode_sieve_file", "dkim_advance", "dkim_rotate", "device_password_create",
     "device_password_record_use", "device_password_revoke", "folder_choices", "folder_create",
-    "folder_list", "invalid_sieve", "invitation_accept", "invitation_by_token",
+    "folder_list", "invalid_sieve", "mail_records_install", "invitation_accept", "invitation_by_token",
     "invitation_create", "invitation_resend", "invitation_revoke", "invitation_url",
     "mail_service_create", "mail_service_delete", "mail_service_restore", "mail_service_sync", "mail_service_update",
     "new_device_secret", "parse_rule", "push", "redirection_create", "redirection_delete",

@@ -37,6 +37,8 @@ from .common import (
     push,
     require_feature,
 )
+from .dkim import dkim_first_key
+from .dns_records import mail_records_install, mail_records_remove
 from .rules import check_rule_set
 from .templates import apply_templates_to_new_address
 
@@ -78,6 +80,8 @@ def mail_service_create(*, actor, organisation, domain: str, plan: str, capacity
                                          domain_ref=domain_ref)
     audit.record(actor=actor, action="create", obj=service,
                  after=audit.snapshot(service, SERVICE_FIELDS))
+    dkim_first_key(actor=actor, service=service)
+    mail_records_install(actor=actor, service=service)
     push(service)
     return service
 
@@ -157,6 +161,7 @@ def mail_service_delete(*, actor, service: MailService) -> None:
     audit.record(actor=actor, action="delete", obj=service,
                  before={**audit.snapshot(service, SERVICE_FIELDS), "purge_after": None},
                  after={"purge_after": service.purge_after.isoformat()})
+    mail_records_remove(actor=actor, service=service)
     push(service)  # the push of a service not in use removes it from the backend
 
 
@@ -171,6 +176,7 @@ def mail_service_restore(*, actor, service: MailService) -> MailService:
     service.save(update_fields=["removed_at", "purge_after"])
     audit.record(actor=actor, action="other", verb="mail_service.restore", obj=service,
                  before=before, after={"purge_after": None})
+    mail_records_install(actor=actor, service=service)
     push(service)
     return service
 

@@ -21,7 +21,7 @@ from .. import services
 from ..forms import MailServiceCreateForm, MailServicePlanForm
 from ..models import Address, MailService
 from ..plans import PLANS
-from ..selectors import storage_summary, sync_jobs
+from ..selectors import mail_dns, storage_summary, sync_jobs
 
 PLAN_FEATURES = [
     ("max_addresses", gettext_lazy("Addresses")),
@@ -143,6 +143,7 @@ class MailServiceDetailView(RestrictedView):
             "can_delete": may(user, DELETE, organisation_id=service.organisation_id),
             "plan_form": MailServicePlanForm(initial={"plan": service.plan,
                                                       "capacity": service.capacity}),
+            "dns": mail_dns(service),
             **extra,
         }
 

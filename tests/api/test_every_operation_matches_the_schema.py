@@ -120,6 +120,9 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("patch", v1 + "/mail-services/{id}/", {"plan": "starter"}, id=extra, expect=200)
     walk("get", v1 + "/mail-services/{id}/sync/", id=s, expect=200)
     walk("post", v1 + "/mail-services/{id}/sync/", {}, id=s, expect=202)
+    walk("get", v1 + "/mail-services/{id}/dns-records/", id=s, expect=200)
+    walk("post", v1 + "/mail-services/{id}/dkim/rotate/", {}, id=s, expect=201)
+    walk("post", v1 + "/mail-services/{id}/dkim/rotate/", {}, id=s, expect=409)
     templates = v1 + "/mail-services/{service_pk}/rule-templates/"
     walk("get", templates, service_pk=s, expect=200)
     template = walk("post", templates, {"name": "Newsletters", "rules": [
@@ -229,6 +232,7 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
 
     dns_server = TinyDns("@ 300 SOA ns. h. 1 2 3 4 5\nwww 300 A 192.0.2.1\n", "zone.example.")
     settings.DNS_RESOLVER = dns_server.address
+    walk("get", v1 + "/mail-services/{id}/dns-records/?check=1", id=s, expect=200)
     walk("get", v1 + "/domains/", expect=200)
     d = walk("post", v1 + "/domains/", {"organisation": o, "name": "zone.example"}, expect=201)["id"]
     walk("post", v1 + "/domains/", {"organisation": o, "name": "xn--zz.example"}, expect=400)

@@ -31,7 +31,8 @@ class AddressSignatures:
 def chosen_signature(address: AddressSignatures) -> tuple[str, str] | None:
     """(html, text) stamped on the address's mail. The server sees the address that
     logged in, not which of its users sent: an address with one user stamps that user's
-    signature; a shared address (no user, or several) stamps its generic one."""
+    signature; a shared address (no user, or several) stamps its generic one, and so
+    does an address whose one user has no signature of its template yet."""
     if len(address.users) == 1 and address.users[0] in address.signatures:
         return address.signatures[address.users[0]]
     return address.signatures.get(None)

@@ -29,6 +29,7 @@ def job_start(*, actor, template: SignatureTemplate, kind: str, addresses=None) 
     of the service's when None); for `regenerate`, those with outdated signatures."""
     service = template.mail_service
     require_manager(actor, service)
+    template = SignatureTemplate.objects.select_for_update().get(pk=template.pk)
     if kind not in SignatureJob.Kind.values:
         raise ServiceError(_("Unknown operation."), code="invalid")
     if not template.is_published:
@@ -154,7 +155,7 @@ def job_step(job_id: int) -> bool:
     if job.kind == SignatureJob.Kind.ACTIVATE:
         before = _activate(template, [a for a in ids if a in addresses])
     audit.record(actor=job.created_by, action="other", verb=f"signature_job.{job.kind}",
-                 obj=template, before={"addresses": before} if before else None,
+                 obj=template, before={"previous_templates": before} if before else None,
                  after={"job": job.pk, "version": version.number,
                         "addresses": [a for a in ids if a in addresses],
                         "signatures_created": len(created), "signatures_renewed": len(renewed)})

@@ -177,6 +177,7 @@ def template_create(*, actor, service, name: str, layout: str, fields: list, ext
     audit.record(actor=actor, action="create", obj=template, after=_snapshot(template))
     if publish:
         template_publish(actor=actor, template=template)
+        template.refresh_from_db()
     return template
 
 

@@ -362,10 +362,12 @@ class AddressSignaturesView(RestrictedView):
 @require_GET
 def download(request, pk):
     """The signature as an .html file for a mail client that imports one."""
-    signature = get_object_or_404(Signature.objects.restrict(request.user, "view")
-                                  .select_related("address__mail_service"), pk=pk)
-    address = signature.address
-    if not manages(request.user, address) and signature.user_id != request.user.pk:
+    signature = get_object_or_404(Signature.objects.only("pk", "address_id", "user_id", "html"),
+                                  pk=pk)
+    address = mail_selectors.address_for(request.user, signature.address_id)  # 404 if hidden
+    if not manages(request.user, address) and not (
+            signature.user_id == request.user.pk
+            and may_on_address(request.user, Permission.MANAGE_SIGNATURE, address)):
         raise Http404
     document = format_html('<!doctype html><html><head><meta charset="utf-8">'
                            "<title>{}</title></head><body>{}</body></html>",

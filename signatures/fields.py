@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -74,9 +75,11 @@ def clean_url(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=16384)
 def clean_phone(value: str, region: str = DEFAULT_REGION) -> str:
     """"+41 22 123 45 67": the international format (what `tel:` links and every client
-    abroad understand)."""
+    abroad understand). Cached: parsing is the costliest check of a signature, and a
+    company's numbers repeat across its people."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:

@@ -192,29 +192,56 @@ def _attribute_filter(tag, attribute, value):
     return value
 
 
-_CLEANER = nh3.Cleaner(
-    tags={"table", "tbody", "tr", "td", "a", "img", "span", "div", "p", "br", "strong", "b",
-          "em", "i", "u", "small"},
-    clean_content_tags={"script", "style"},
-    attributes={"*": {"style"}, "table": {"cellpadding", "cellspacing", "border", "role", "width"},
-                "td": {"width", "colspan", "valign", "align"}, "a": {"href"},
-                "img": {"src", "alt", "width", "height"}},
-    url_schemes={"https", "mailto", "tel"},
-    attribute_filter=_attribute_filter,
-    filter_style_properties={
-        "color", "background-color", "font-family", "font-size", "font-weight", "font-style",
-        "line-height", "text-decoration", "text-align", "vertical-align", "white-space",
-        "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
-        "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
-        "border", "border-top", "border-right", "border-bottom", "border-left",
-        "border-collapse", "border-radius", "width", "height", "max-width", "display"},
-    link_rel=None,
-)
+_TAGS = {"table", "tbody", "tr", "td", "a", "img", "span", "div", "p", "br", "strong", "b", "em",
+         "i", "u", "small"}
+_ATTRIBUTES = {"*": {"style"}, "table": {"cellpadding", "cellspacing", "border", "role", "width"},
+               "td": {"width", "colspan", "valign", "align"}, "a": {"href"},
+               "img": {"src", "alt", "width", "height"}}
+_STYLES = {"color", "background-color", "font-family", "font-size", "font-weight", "font-style",
+           "line-height", "text-decoration", "text-align", "vertical-align", "white-space",
+           "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
+           "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
+           "border", "border-top", "border-right", "border-bottom", "border-left",
+           "border-collapse", "border-radius", "width", "height", "max-width", "display"}
+
+
+def _cleaner(**extra):
+    return nh3.Cleaner(tags=_TAGS, clean_content_tags={"script", "style"}, attributes=_ATTRIBUTES,
+                       url_schemes={"https", "mailto", "tel"}, filter_style_properties=_STYLES,
+                       link_rel=None, **extra)
+
+
+# nh3 keeps relative URLs whatever its schemes; the strict cleaner also runs every URL
+# through `_allowed_url`. Its Python callback costs more than the rest of the clean, so a
+# signature is cleaned by the fast one and cleaned strictly only if a URL attribute is
+# left that is not absolute https, mailto: or tel: (the administrator's HTML always is).
+_STRICT = _cleaner(attribute_filter=_attribute_filter)
+_FAST = _cleaner()
+_ABSOLUTE_PREFIXES = ('href="https://', 'href="mailto:', 'href="tel:', 'src="https://')
+
+
+def _needs_strict(cleaned: str) -> bool:
+    """A URL attribute that is not absolute https, mailto: or tel:, or a style that
+    fetches (nh3 writes attributes lower-case and double-quoted)."""
+    urls = cleaned.count('href="') + cleaned.count('src="')
+    if urls != sum(cleaned.count(prefix) for prefix in _ABSOLUTE_PREFIXES):
+        return True
+    lowered = cleaned.lower()
+    return "url(" in lowered or "expression" in lowered
+
+
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
 
 
 def sanitise(markup: str) -> str:
-    return _CLEANER.clean(markup)
+    """Markup with only the signature's tags, attributes, style properties and absolute
+    https, mailto: and tel: URLs left."""
+    cleaned = _FAST.clean(markup)
+    return _STRICT.clean(cleaned) if _needs_strict(cleaned) else cleaned
+
+
+def sanitise_strictly(markup: str) -> str:
+    return _STRICT.clean(markup)
 
 
 def _e(value: str) -> str:
@@ -319,7 +346,7 @@ def render(design: Design, values: Mapping[str, str], images: Mapping[str, Image
         notice = "<br>".join(_e(x) for x in value["legal_notice"].split("\n"))
         rows += (f'<tr><td colspan="{columns}" style="padding-top:8px;font-size:11px;'
                  f'color:#777777">{notice}</td></tr>')
-    extra = _extra(design, value, notes) if design.extra_html.strip() else ""
+    extra = sanitise_strictly(_extra(design, value, notes)) if design.extra_html.strip() else ""
     if extra.strip():
         rows += f'<tr><td colspan="{columns}" style="padding-top:8px">{extra}</td></tr>'
     markup = ""
@@ -329,7 +356,7 @@ def render(design: Design, values: Mapping[str, str], images: Mapping[str, Image
             f'style="border-collapse:collapse;font-family:Arial,Helvetica,sans-serif;'
             f'font-size:13px;line-height:1.4;color:{text_color}">'
             f"<tbody>{rows}</tbody></table>")
-    width = max(width, _widest(markup))
+    width = max(width, _widest(extra))  # the widths of our own markup are known
     if width > limits.SIGNATURE_WIDTH_MAX_PX:
         notes.append(RenderWarning(TOO_WIDE, "", {"width": width, "limit": limits.SIGNATURE_WIDTH_MAX_PX}))
     size = len(markup.encode())

@@ -7,7 +7,14 @@ from playwright.sync_api import expect
 from signatures import services
 from signatures.models import Signature, SignatureJob
 from tests.browser.session import logged_in_context
-from tests.factories import add_member, grant, make_address, make_mail_service, make_organisation, make_user
+from tests.factories import (
+    add_member,
+    grant,
+    make_address,
+    make_mail_service,
+    make_organisation,
+    make_user,
+)
 from tests.signatures.conftest import make_template
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,7 +66,7 @@ def test_hostile_values_are_inert_text_in_the_preview_and_open_no_dialog(browser
     opened = watch_dialogs(page)
     page.goto(f"{live_server.url}/signatures/addresses/{alice.pk}/")
     expect(page.get_by_test_id("signature-preview")).to_contain_text(HOSTILE)
-    page.fill("#v-%d-website" % Signature.objects.get().pk, "javascript:alert(5)")
+    page.fill(f"#v-{Signature.objects.get().pk}-website", "javascript:alert(5)")
     page.get_by_role("button", name="Save my signature").click()
     expect(page.locator(".messages, [role=alert]").first).to_contain_text("https://")
     assert "alert(5)" not in Signature.objects.get().html and "href=\"javascript" not in page.content()

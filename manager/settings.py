@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "manager.core.middleware.RequestIdMiddleware",
     "manager.core.middleware.HtmxVaryMiddleware",
     "manager.accounts.middleware.CurrentOrganisationMiddleware",
+    "manager.accounts.middleware.RememberLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "manager.urls"

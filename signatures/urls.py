@@ -1,15 +1,4 @@
-"""Signature template pages (templates come with the signatures issue)."""
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.urls import path
+"""Signature pages under /signatures/ (the views module holds them)."""
+from .views import app_name, url_prefix, urlpatterns
 
-url_prefix = "signatures/"  # where manager/urls.py mounts these pages
-app_name = "signatures"
-
-
-@login_required
-def index(request):
-    return render(request, "signatures/index.html", {})
-
-
-urlpatterns = [path("", index, name="index")]
+__all__ = ["app_name", "url_prefix", "urlpatterns"]

@@ -25,6 +25,7 @@ class MyMailView(LoginRequiredMixin, View):
                 "rules": Permission.MANAGE_RULES in mine,
                 "autoreply": Permission.MANAGE_AUTOREPLY in mine,
                 "redirections": Permission.MANAGE_REDIRECTIONS in mine,
+                "signature": Permission.MANAGE_SIGNATURE in mine,
                 "active_devices": access.active_devices,
                 "last_device_use": access.last_device_use,
                 # Creating a password posts to the address's device page, which shows it once.

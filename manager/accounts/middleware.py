@@ -21,3 +21,23 @@ class CurrentOrganisationMiddleware:
     def __call__(self, request):
         request.organisation = SimpleLazyObject(lambda: _current(request))
         return self.get_response(request)
+
+
+class RememberLanguageMiddleware:
+    """Keeps the language a logged-in person uses the panel in on their account (one
+    UPDATE when it changes, none otherwise), for the e-mails sent to them outside a
+    request. Placed after LocaleMiddleware and AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        language = getattr(request, "LANGUAGE_CODE", "")
+        if (user is not None and user.is_authenticated and language
+                and getattr(user, "language", language) != language):
+            from .models import User
+
+            User.objects.filter(pk=user.pk).update(language=language)
+        return response

@@ -137,6 +137,65 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
          expect=200)
     walk("delete", templates + "{id}/", service_pk=s, id=template, expect=204)
 
+    # Signature templates, their images, jobs and the signatures of an address.
+    from tests.signatures.conftest import png
+
+    signature_templates = v1 + "/mail-services/{service_pk}/signature-templates/"
+    images = v1 + "/mail-services/{service_pk}/signature-images/"
+    walk("get", images, service_pk=s, expect=200)
+    logo = walk("post", images, {"file": upload("logo.png", png(), "image/png"), "alt": "Acme"},
+                multipart=True, service_pk=s, expect=201)["id"]
+    walk("post", images, {"file": upload("x.svg", b"<svg onload=alert(1)/>", "image/svg+xml"),
+                          "alt": "x"}, multipart=True, service_pk=s, expect=400)
+    walk("get", signature_templates, service_pk=s, expect=200)
+    design = {"name": "Corporate", "layout": "logo", "fields": [
+        {"key": "first_name", "source": "auto"}, {"key": "department", "source": "user"},
+        {"key": "logo", "source": "fixed", "value": logo}]}
+    signature_template = walk("post", signature_templates, design, service_pk=s,
+                              expect=201)["id"]
+    walk("post", signature_templates, {**design, "fields": [{"key": "photo"}]}, service_pk=s,
+         expect=400)
+    walk("get", signature_templates + "{id}/", service_pk=s, id=signature_template, expect=200)
+    walk("put", signature_templates + "{id}/", {"name": "Corporate 2026"}, service_pk=s,
+         id=signature_template, expect=200)
+    walk("patch", signature_templates + "{id}/", {"accent_color": "#aa3300"}, service_pk=s,
+         id=signature_template, expect=200)
+    walk("post", signature_templates + "{id}/activate/", {"addresses": [a]}, service_pk=s,
+         id=signature_template, expect=409)  # a draft is not activated
+    walk("get", signature_templates + "{id}/preview/?user=" + str(owner.pk), service_pk=s,
+         id=signature_template, expect=200)
+    walk("post", signature_templates + "{id}/publish/", {}, service_pk=s, id=signature_template,
+         expect=200)
+    walk("get", signature_templates + "{id}/versions/", service_pk=s, id=signature_template,
+         expect=200)
+    job = walk("post", signature_templates + "{id}/activate/", {"addresses": [a]}, service_pk=s,
+               id=signature_template, expect=202)["id"]
+    from signatures.services import job_run
+
+    job_run(job)
+    assert walk("get", v1 + "/signature-jobs/{id}/", id=job, expect=200)["progress"] == 100
+    walk("post", signature_templates + "{id}/create-signatures/", {}, service_pk=s,
+         id=signature_template, expect=202)
+    walk("post", signature_templates + "{id}/regenerate/", {}, service_pk=s,
+         id=signature_template, expect=202)
+    walk("get", signature_templates + "{id}/report/", service_pk=s, id=signature_template,
+         expect=200)
+    walk("get", signature_templates + "{id}/report/csv/", service_pk=s, id=signature_template,
+         expect=200)
+    copy_id = walk("post", signature_templates + "{id}/duplicate/", {}, service_pk=s,
+                   id=signature_template, expect=201)["id"]
+    walk("delete", signature_templates + "{id}/", service_pk=s, id=copy_id, expect=204)
+    signatures_url = v1 + "/addresses/{address_pk}/signatures/"
+    mine = walk("get", signatures_url, address_pk=a, expect=200)["results"][0]["id"]
+    walk("get", signatures_url + "{id}/", address_pk=a, id=mine, expect=200)
+    walk("put", signatures_url + "{id}/", {"values": {"department": "Sales"}}, address_pk=a,
+         id=mine, expect=200)
+    walk("patch", signatures_url + "{id}/", {"values": {"logo": "x"}}, address_pk=a, id=mine,
+         expect=400)
+    walk("get", signatures_url + "settings/", address_pk=a, expect=200)
+    walk("put", signatures_url + "settings/", {"stamping": False, "on_replies": True},
+         address_pk=a, expect=200)
+
     # Addresses and what hangs from them.
     walk("get", v1 + "/addresses/", expect=200)
     bob = walk("post", v1 + "/addresses/", {"mail_service": s, "local_part": "bob"}, expect=201)["id"]

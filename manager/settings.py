@@ -314,3 +314,17 @@ CELERY_BEAT_SCHEDULE["reconcile-dns-zones"] = {
 CELERY_BEAT_SCHEDULE["reflatten-spf-records"] = {
     "task": "dnszones.tasks.reflatten_spf_records",
     "schedule": float(env("DNS_SPF_REFLATTEN_SECONDS", "3600"))}
+
+# --- The security check of a domain's mail DNS (dnszones/services/security.py) ------------
+# What our mail service needs in a domain's DNS; the records a mail service installs use the
+# same values. MX: the host each backend host receives mail on ({"<backend host>":
+# "mx2.example.net"}, JSON), MAIL_MX_HOST for the others.
+MAIL_MX_HOST = env("MAIL_MX_HOST", "mx.example.net")
+MAIL_MX_HOSTS = json.loads(env("MAIL_MX_HOSTS", "{}"))
+MAIL_SPF_INCLUDE = env("MAIL_SPF_INCLUDE", "_spf.example.net")  # authorises our outgoing servers
+MAIL_AUTOCONFIG_HOST = env("MAIL_AUTOCONFIG_HOST", "autoconfig.example.net")
+MAIL_AUTODISCOVER_HOST = env("MAIL_AUTODISCOVER_HOST", "autodiscover.example.net")
+MAIL_DMARC_RECORD = env("MAIL_DMARC_RECORD", "v=DMARC1; p=quarantine")  # the one a fix creates
+CELERY_BEAT_SCHEDULE["security-check-domains"] = {
+    "task": "dnszones.tasks.security_check_domains",
+    "schedule": float(env("DNS_SECURITY_CHECK_SECONDS", "21600"))}

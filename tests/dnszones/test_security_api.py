@@ -146,3 +146,21 @@ def test_the_domain_page_section_has_fix_buttons_and_the_list_a_badge(client, ow
                            {"operation": "fix", "code": "mx_elsewhere", "name": "@"})
     assert response.status_code == 302
     assert [r.value for r in Record.objects.filter(domain=zone, type="MX")] == ["10 mx.ours.example."]
+
+
+def test_the_check_runs_periodically(settings):
+    from manager.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["security-check-domains"]
+    assert entry["task"] in app.tasks and entry["schedule"] > 0
+
+
+def test_the_findings_and_the_policy_summary_are_in_the_users_language(client, owner, zone, dns):
+    dns({**PROBLEMS, "_dmarc.example.org": {"TXT": ["v=DMARC1; p=none; pct=50; rua=mailto:d@example.org"]}})
+    client.force_login(owner)
+    assert client.post("/i18n/setlang/", {"language": "fr", "next": "/"}).status_code == 302
+    html = client.get(reverse("dnszones:security_check", args=[zone.pk])).content.decode()
+    assert "Les enregistrements MX pointent vers mx.elsewhere.example" in html
+    assert ("Politique DMARC : le courrier qui échoue au contrôle DMARC est quand même remis "
+            "(surveillance seulement) ; cela s&#x27;applique à 50 % de ce courrier") in html
+    assert "Corriger : remplacer l'enregistrement" in html

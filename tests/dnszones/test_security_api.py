@@ -140,7 +140,7 @@ def test_the_domain_page_section_has_fix_buttons_and_the_list_a_badge(client, ow
     assert section.status_code == 200
     html = section.content.decode()
     assert 'data-code="mx_elsewhere"' in html and "Fix: replace the record" in html
-    assert "Open the SPF doctor" not in html  # the SPF record is fixed by a button here
+    assert "Repair it on the SPF page" not in html  # the SPF record is fixed by a button here
     listing = client.get(reverse("dnszones:index")).content.decode()
     assert 'data-severity="error"' in listing and "security-badge" in listing
     response = client.post(reverse("dnszones:security_check", args=[zone.pk]),
@@ -173,4 +173,4 @@ def test_an_spf_problem_without_a_one_record_fix_links_to_the_spf_doctor(client,
     client.force_login(owner)
     html = client.get(reverse("dnszones:security_check", args=[zone.pk])).content.decode()
     assert 'data-code="spf_several"' in html
-    assert reverse("dnszones:spf", args=[zone.pk]) in html and "Open the SPF doctor" in html
+    assert reverse("dnszones:spf", args=[zone.pk]) in html and "Repair it on the SPF page" in html

@@ -4,6 +4,8 @@ product's one resolver (DNS_RESOLVER), its cache (SecurityCheck: periodic in Cel
 demand) and the fixes: for a zone we serve, a finding's record change applied through the
 record service; for a zone served elsewhere, the exact record to create there (the API and
 the page show it, nothing is applied)."""
+import logging
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +21,8 @@ from ..zone.records import txt_text
 from .common import require
 from .records import record_create, record_delete
 from .spf import dns_lookup
+
+log = logging.getLogger(__name__)
 
 
 def message(template: str, params: dict | None = None) -> str:
@@ -95,7 +99,11 @@ def check_all() -> dict:
     (the check reports the failure) and the next one is checked."""
     counts = {}
     for domain in Domain.objects.order_by("pk"):
-        worst = run_check(domain).worst
+        try:
+            worst = run_check(domain).worst
+        except Exception:  # one domain's surprise must not stop the others' checks
+            log.exception("security check of %s failed", domain.name)
+            worst = "failed"
         counts[worst] = counts.get(worst, 0) + 1
     return counts
 

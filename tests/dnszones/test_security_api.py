@@ -174,3 +174,21 @@ def test_an_spf_problem_without_a_one_record_fix_links_to_the_spf_doctor(client,
     html = client.get(reverse("dnszones:security_check", args=[zone.pk])).content.decode()
     assert 'data-code="spf_several"' in html
     assert reverse("dnszones:spf", args=[zone.pk]) in html and "Repair it on the SPF page" in html
+
+
+def test_one_domain_failing_does_not_stop_the_periodic_check(owner, organisation, zone, dns,
+                                                          monkeypatch):
+    from dnszones.services import security
+
+    other = make_domain(owner, organisation, "sub.example.org")
+    dns(PROBLEMS)
+    real = security.expected
+
+    def expected(domain):
+        if domain.pk == zone.pk:
+            raise RuntimeError("surprise")
+        return real(domain)
+
+    monkeypatch.setattr(security, "expected", expected)
+    assert tasks.security_check_domains() == {"failed": 1, "error": 1}
+    assert SecurityCheck.objects.filter(domain=other).exists()

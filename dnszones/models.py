@@ -120,3 +120,23 @@ class SpfFlattening(models.Model):
     @property
     def audit_organisation_id(self):
         return self.domain.organisation_id
+
+
+class SecurityCheck(models.Model):
+    """The last security check of a domain's mail DNS (dnszones.security), cached: the
+    findings language-neutral (message templates and parameters), and the worst severity
+    for the domain list's badge."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="security_check")
+    findings = models.JSONField(default=list, editable=False)
+    worst = models.CharField(max_length=8, default="ok", editable=False)
+    checked_at = models.DateTimeField(editable=False)
+
+    organisation_field = "domain__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain_id"]
+
+    def __str__(self):
+        return f"security check of {self.domain.name}"

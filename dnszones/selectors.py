@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from manager.core import outbox
 from manager.core.models import PushJob, SyncStatus
 
-from .models import PUSH_KIND, Domain, Record
+from .models import PUSH_KIND, Domain, Record, SecurityCheck
 from .zone import zonefile
 
 
@@ -65,3 +65,10 @@ def sync_status(domain: Domain, job: PushJob | None) -> str:
     if job is None:
         return SyncStatus.PENDING if domain.uses_our_dns else SyncStatus.APPLIED
     return job.sync_status
+
+
+def security_badges(domain_ids) -> dict:
+    """The domain list's security badge per domain id: (worst severity, checked at), from
+    the cached checks (a domain not checked yet has none)."""
+    return {row["domain_id"]: row for row in SecurityCheck.objects.filter(
+        domain_id__in=list(domain_ids)).values("domain_id", "worst", "checked_at")}

@@ -35,6 +35,7 @@ from .forms import (
     ZoneImportForm,
 )
 from .models import Domain, Record, SpfFlattening
+from .services import security as security_services
 from .services import spf as spf_services
 from .spf import terms as spf_terms
 
@@ -70,8 +71,12 @@ class DomainListView(RestrictedView):
                            .filter(organisation=organisation)
                            .annotate(n_records=Count("records")).order_by("name"))
         jobs = selectors.sync_jobs([d.name for d in domains])
+        checks = selectors.security_badges([d.pk for d in domains])
         for domain in domains:
             domain.sync = zone_status(self.request.user, domain, jobs.get(domain.name))
+            row = checks.get(domain.pk)
+            domain.security = row and {"worst": row["worst"], "label": severity_label(row["worst"]),
+                                       "badge": SEVERITY_BADGES[row["worst"]]}
         can_add = organisation is not None and may(self.request.user, ADD,
                                                    organisation_id=organisation.pk)
         return {"domains": domains, "can_add": can_add, "form": form or DomainCreateForm()}
@@ -446,3 +451,62 @@ class SpfView(DomainMixin, RestrictedView):
 
 
 urlpatterns += [path("domains/<int:pk>/spf/", SpfView.as_view(), name="spf")]
+
+
+# --- the security check -----------------------------------------------------------------------
+
+SEVERITY_BADGES = {"ok": "applied", "info": "", "warning": "pending", "error": "failed"}
+
+
+def severity_label(severity: str) -> str:
+    return {"ok": _("No problem"), "info": _("Information"), "warning": _("Warning"),
+            "error": _("Problem")}[severity]
+
+
+class SecurityCheckView(DomainMixin, RestrictedView):
+    """The security check section of the domain page (loaded by htmx from the cache, the
+    check is run when there is none): each finding with its severity, explanation and fix
+    — a button for our zones, the record to create for a zone served elsewhere. POST
+    `refresh` checks again; `fix` applies a finding's fix through the record service."""
+
+    model = Domain
+    template = "dnszones/_security_check.html"
+
+    def context(self, domain, *, refresh=False):
+        data = security_services.check_data(
+            security_services.security_check(domain, refresh=refresh))
+        for finding in data["findings"]:
+            finding["badge"] = SEVERITY_BADGES[finding["severity"]]
+            finding["label"] = severity_label(finding["severity"])
+        return {"domain": domain, "check": data, "badge": SEVERITY_BADGES[data["worst"]],
+                "worst_label": severity_label(data["worst"]),
+                "can_change": may(self.request.user, CHANGE, organisation_id=domain.organisation_id)}
+
+    def get(self, request, pk):
+        response = render(request, self.template, self.context(self.get_domain(pk)))
+        add_never_cache_headers(response)
+        return response
+
+    def post(self, request, pk):
+        domain = self.get_domain(pk)
+        back = reverse("dnszones:domain_detail", args=[domain.pk]) + "#security-check"
+        if request.POST.get("operation") == "fix":
+            domain = self.get_domain(pk, CHANGE)
+            try:
+                record = security_services.apply_fix(actor=request.user, domain=domain,
+                                                     code=request.POST.get("code", ""),
+                                                     name=request.POST.get("name") or None)
+            except ServiceError as exc:
+                refused(request, exc)
+                return done(request, back)
+            messages.success(request, _("The zone is changed at %(name)s: the finding disappears "
+                                        "at the next check, once the DNS serves the change.")
+                             % {"name": record.fqdn})
+        else:
+            security_services.security_check(domain, refresh=True)
+            messages.success(request, _("The security check is done again."))
+        return done(request, back)
+
+
+urlpatterns += [path("domains/<int:pk>/security-check/", SecurityCheckView.as_view(),
+                     name="security_check")]

@@ -334,3 +334,15 @@ CELERY_BEAT_SCHEDULE["reconcile-dns-zones"] = {
 CELERY_BEAT_SCHEDULE["reflatten-spf-records"] = {
     "task": "dnszones.tasks.reflatten_spf_records",
     "schedule": float(env("DNS_SPF_REFLATTEN_SECONDS", "3600"))}
+
+# --- The security check of a domain's mail DNS (dnszones/services/security.py) ------------
+# What our mail service needs in a domain's DNS: the same values the records a mail service
+# installs use (MAIL_MX_HOST(S), MAIL_SPF_INCLUDE, MAIL_CLIENT_SETUP_HOST above), so a
+# domain whose records we installed passes the check.
+MAIL_AUTOCONFIG_HOST = env("MAIL_AUTOCONFIG_HOST", MAIL_CLIENT_SETUP_HOST)
+MAIL_AUTODISCOVER_HOST = env("MAIL_AUTODISCOVER_HOST", MAIL_CLIENT_SETUP_HOST)
+# The DMARC record a fix creates: the one a mail service installs.
+MAIL_DMARC_RECORD = env("MAIL_DMARC_RECORD", f"v=DMARC1; p=none; rua=mailto:{MAIL_DMARC_REPORT_ADDRESS}")
+CELERY_BEAT_SCHEDULE["security-check-domains"] = {
+    "task": "dnszones.tasks.security_check_domains",
+    "schedule": float(env("DNS_SECURITY_CHECK_SECONDS", "21600"))}

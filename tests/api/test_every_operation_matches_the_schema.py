@@ -318,6 +318,10 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("post", spf, {"action": "qualifier", "qualifier": "~all", "dry_run": True}, id=d,
          expect=200)
     walk("post", spf, {"action": "flatten"}, id=d, expect=400)  # within the limit
+    security = v1 + "/domains/{id}/security-check/"
+    assert walk("get", security, id=d, expect=200)["worst"] == "error"  # no MX, no SPF there
+    walk("post", security, {}, id=d, expect=200)
+    walk("post", security + "fix/", {"code": "mx_missing"}, id=d, expect=409)  # served elsewhere
     dns_server.close()
     zone_file = v1 + "/domains/{id}/zone-file/"
     walk("get", zone_file, id=d, expect=200)

@@ -63,4 +63,15 @@ def desired_state(service: MailService) -> ServiceState:
             passwords.append(DevicePasswordState(ref=str(ref), email=email, token_sha256=token_sha256,
                                                  can_send=can_send and not address.is_catchall))
     return ServiceState(domain=domain, mailboxes=tuple(mailboxes), forwards=tuple(forwards),
-                        device_passwords=tuple(passwords), catchall=catchall)
+                        device_passwords=tuple(passwords), catchall=catchall,
+                        synonyms=_synonyms(service))
+
+
+def _synonyms(service: MailService) -> tuple[str, ...]:
+    """The synonym domains of the service's domain: they receive its mail."""
+    from dnszones.models import Domain
+
+    if service.domain_ref_id is None:
+        return ()
+    return tuple(Domain.objects.filter(synonym_of_id=service.domain_ref_id)
+                 .order_by("name").values_list("name", flat=True))

@@ -84,6 +84,9 @@ def domain_delete(*, actor, domain: Domain) -> None:
     if services:
         raise Conflict(_("A mail service uses %(domain)s: delete the mail service first.")
                        % {"domain": domain.unicode_name}, code="domain_in_use")
+    if domain.synonyms.exists():
+        raise Conflict(_("%(domain)s has synonym domains: dissociate them first.")
+                       % {"domain": domain.unicode_name}, code="domain_in_use")
     audit.record(actor=actor, action="delete", obj=domain,
                  before=audit.snapshot(domain, DOMAIN_FIELDS))
     push(domain)  # the push of a missing domain removes its zone from the DNS server

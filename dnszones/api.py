@@ -65,7 +65,8 @@ class DomainSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mod
     """A domain of an organisation. `name` may be sent in Unicode or as an A-label; it is
     stored and answered as the A-label (`unicode_name` is the readable form).
     `uses_our_dns`: our DNS serves its zone (else: the records are to be created at the
-    owner's DNS host, see `check/`). `organisation` and `name` are fixed once created."""
+    owner's DNS host, see `check/`). `organisation` and `name` are fixed once created.
+    `synonym_of`: the main domain's id when this domain is a synonym (see `synonyms/`)."""
 
     fixed_after_creation = ("organisation",)
 
@@ -77,9 +78,9 @@ class DomainSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mod
     class Meta:
         model = Domain
         fields = ["id", "organisation", "name", "unicode_name", "uses_our_dns", "dns_host",
-                  "default_ttl", "serial", "record_count", "created", "sync_status",
-                  "sync_error", "last_applied"]
-        read_only_fields = ["id", "dns_host", "serial", "created"]
+                  "default_ttl", "serial", "record_count", "synonym_of", "created",
+                  "sync_status", "sync_error", "last_applied"]
+        read_only_fields = ["id", "dns_host", "serial", "synonym_of", "created"]
         extra_kwargs = {"default_ttl": {"required": False}, "uses_our_dns": {"required": False}}
 
     def __init__(self, *args, **kwargs):
@@ -490,14 +491,7 @@ class RecordViewSet(DomainScopedMixin, mixins.ListModelMixin, mixins.RetrieveMod
 # --- synonyms ---------------------------------------------------------------------------------
 
 class SynonymSerializer(SyncStatusMixin, serializers.ModelSerializer):
-    """A synonym domain of the main domain in the URL: it serves a copy of the main zone
-    (owner names re-rooted, targets the main domain's hosts; no DKIM keys, no
-    `_acme-challenge`, DMARC report addresses rewritten) and receives the main domain's
-    mail (its addresses, aliases and catchall). Create with `domain`, the name of a domain
-    of the same organisation that uses our DNS and is linked to no product; its own records
-    are deleted. Refusals are 400 with a `code`: `unknown_domain`, `same_domain`,
-    `other_organisation`, `main_is_synonym`, `main_external_dns`, `main_has_newsletter`,
-    `already_synonym`, `has_synonyms`, `external_dns`, `linked_to_product`."""
+    """A synonym domain: `synonym_of` is the main domain's id."""
 
     domain = serializers.CharField(write_only=True, max_length=253,
                                    help_text="The name of the domain to make a synonym.")
@@ -513,8 +507,17 @@ class SynonymSerializer(SyncStatusMixin, serializers.ModelSerializer):
 
 class SynonymViewSet(DomainScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
                      mixins.DestroyModelMixin, RestrictedViewSet):
-    """The synonyms of a domain. DELETE dissociates one (the domain stays, with nothing of
-    the main domain: its zone is back to SOA and NS only and its mail is refused)."""
+    """The synonym domains of the domain in the URL. A synonym serves a copy of the main
+    zone (owner names re-rooted, targets the main domain's hosts; no DKIM keys, no
+    `_acme-challenge`, DMARC report addresses rewritten), kept in sync with it, and receives
+    the main domain's mail (its addresses, aliases and catchall). POST with `domain`, the
+    name of a domain of the same organisation that uses our DNS and is linked to no
+    product; its own records are deleted. Refusals are 400 with a `code`:
+    `unknown_domain`, `same_domain`, `other_organisation`, `main_is_synonym`,
+    `main_external_dns`, `main_has_newsletter`, `already_synonym`, `has_synonyms`,
+    `external_dns`, `linked_to_product`. DELETE dissociates (the domain stays, with
+    nothing of the main domain: its zone is back to SOA and NS only and its mail is
+    refused at RCPT)."""
 
     queryset = Domain.objects.all()
     serializer_class = SynonymSerializer

@@ -103,6 +103,14 @@ def test_the_main_domains_mail_service_receives_the_synonym(owner, organisation,
     assert mail_desired_state(service).synonyms == ()
 
 
+def test_a_synonym_keeps_our_dns_until_dissociated(owner, owner_api, zone, synonym):
+    services.synonym_add(actor=owner, main=zone, synonym=synonym)
+    response = owner_api.patch(f"/api/v1/domains/{synonym.pk}/", {"uses_our_dns": False},
+                               format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "synonym_zone"
+    assert owner_api.get(f"/api/v1/domains/{synonym.pk}/").json()["synonym_of"] == zone.pk
+
+
 def test_a_main_domain_with_synonyms_cannot_be_deleted(owner, owner_api, zone, synonym):
     services.synonym_add(actor=owner, main=zone, synonym=synonym)
     response = owner_api.delete(f"/api/v1/domains/{zone.pk}/")

@@ -15,7 +15,9 @@ from dnszones import push as dns_push
 from dnszones import services as dns_services
 from mailservice import push as mail_push
 from mailservice import services
+from mailservice.backends.base import drift
 from mailservice.backends.tools import doveadm_user
+from mailservice.desired import desired_state
 from manager.core import outbox
 from manager.core.models import PushJob
 from tests.e2e import rcpt_code, send_message
@@ -103,6 +105,11 @@ def test_a_synonym_answers_the_main_zone_and_receives_its_mail_until_dissociated
     assert response.status_code == 201, response.content
     run_pushes()
 
+    # What the real backend serves is the desired state: no drift for a reconcile to repair.
+    service = main.mail_services.get()
+    assert drift(desired_state(service), mail_stack.backend().actual(MAIN)) == []
+    assert desired_state(service).synonyms == (SYNONYM,)
+
     # The zone: the main domain's MX and A under the synonym's name, no DKIM key, our NS.
     assert answer(knot, f"{SYNONYM}.", "MX") == {f"10 mx1.{MAIN}."}
     assert answer(knot, f"{SYNONYM}.", "A") == {"192.0.2.10"}
@@ -138,3 +145,4 @@ def test_a_synonym_answers_the_main_zone_and_receives_its_mail_until_dissociated
         assert rcpt_code(mail_stack, recipient) >= 550, recipient
     # the main domain is untouched
     assert rcpt_code(mail_stack, f"alice@{MAIN}") == 250
+    assert drift(desired_state(service), mail_stack.backend().actual(MAIN)) == []

@@ -177,7 +177,25 @@ def zone_context(request, domain, **extra):
             "mail_services": list(domain.mail_services.order_by("domain")),
             "synonyms": list(domain.synonyms.order_by("name")),
             "synonym_form": synonym_form(request, domain),
+            "synonym_refusals": synonym_refusals(request, domain),
             **extra}
+
+
+def synonym_refusals(request, domain) -> list[tuple[Domain, str]]:
+    """The organisation's other domains that cannot become synonyms of this one, each
+    with the reason, so the page tells before the owner tries."""
+    if domain.synonym_of_id is not None or not may(request.user, CHANGE,
+                                                   organisation_id=domain.organisation_id):
+        return []
+    candidates = (Domain.objects.restrict(request.user, "view")
+                  .filter(organisation_id=domain.organisation_id)
+                  .exclude(pk=domain.pk).exclude(synonym_of=domain).order_by("name")[:100])
+    found = []
+    for candidate in candidates:
+        problem = services.synonyms.refusal(domain, candidate)
+        if problem is not None:
+            found.append((candidate, problem.message))
+    return found
 
 
 def synonym_form(request, domain, data=None) -> SynonymAddForm:

@@ -55,6 +55,16 @@ def test_a_refusal_is_shown_with_its_reason(browser, zone, synonym):
     assert Domain.objects.get(pk=synonym.pk).synonym_of_id is None
 
 
+def test_the_page_tells_which_domains_cannot_be_added_and_why(browser, owner, organisation, zone,
+                                                              synonym):
+    services.domain_update(actor=owner, domain=make_domain(owner, organisation, "ext.example"),
+                           uses_our_dns=False)
+    html = page(browser, zone)
+    assert "Domains that cannot be added, and why" in html
+    assert "ext.example must use our DNS to become a synonym." in html
+    assert "synonym.example must" not in html and "synonym.example is" not in html
+
+
 def test_a_domain_of_another_organisation_is_not_offered(browser, zone, outsider, other_organisation):
     foreign = make_domain(outsider, other_organisation, "foreign.example")
     assert "foreign.example" not in page(browser, zone)

@@ -94,7 +94,12 @@ def domain_delete(*, actor, domain: Domain) -> None:
     audit.record(actor=actor, action="delete", obj=domain,
                  before=audit.snapshot(domain, DOMAIN_FIELDS))
     push(domain)  # the push of a missing domain removes its zone from the DNS server
+    main = domain.synonym_of
     domain.delete()
+    if main is not None:  # its mail service stops receiving the deleted synonym's mail
+        from .synonyms import push_mail
+
+        push_mail(main)
 
 
 @transaction.atomic

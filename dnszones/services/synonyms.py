@@ -47,7 +47,7 @@ def refusal(main: Domain, synonym: Domain) -> ServiceError | None:
     return None
 
 
-def _push_mail(main: Domain) -> None:
+def push_mail(main: Domain) -> None:
     """The main domain's mail service serves its synonyms too: push it again."""
     from mailservice.models import PUSH_KIND, MailService
 
@@ -73,7 +73,7 @@ def synonym_add(*, actor, main: Domain, synonym: Domain) -> Domain:
                  before={"synonym_of": None, "records": deleted},
                  after={"synonym_of": main.name, "records": 0})
     zone_changed(synonym)
-    _push_mail(main)
+    push_mail(main)
     return synonym
 
 
@@ -92,5 +92,5 @@ def synonym_remove(*, actor, synonym: Domain) -> Domain:
     audit.record(actor=actor, action="update", obj=synonym, verb="dns_zone.synonym_remove",
                  before={"synonym_of": main.name}, after={"synonym_of": None})
     zone_changed(synonym)
-    _push_mail(main)
+    push_mail(main)
     return synonym

@@ -111,6 +111,17 @@ def test_a_synonym_keeps_our_dns_until_dissociated(owner, owner_api, zone, synon
     assert owner_api.get(f"/api/v1/domains/{synonym.pk}/").json()["synonym_of"] == zone.pk
 
 
+def test_a_deleted_synonym_stops_receiving_the_main_domains_mail(owner, owner_api, organisation,
+                                                                 synonym):
+    service = make_mail_service(owner, organisation, "mailmain.example", plan="premium")
+    services.domain_update(actor=owner, domain=service.domain_ref, uses_our_dns=True)
+    services.synonym_add(actor=owner, main=service.domain_ref, synonym=synonym)
+    PushJob.objects.all().delete()
+    assert owner_api.delete(f"/api/v1/domains/{synonym.pk}/").status_code == 204
+    assert pending(MAIL_PUSH_KIND, "mailmain.example") and pending(PUSH_KIND, "synonym.example")
+    assert mail_desired_state(service).synonyms == ()
+
+
 def test_a_main_domain_with_synonyms_cannot_be_deleted(owner, owner_api, zone, synonym):
     services.synonym_add(actor=owner, main=zone, synonym=synonym)
     response = owner_api.delete(f"/api/v1/domains/{zone.pk}/")

@@ -70,3 +70,17 @@ class RecordListFilter(RecordFilter):
     name = django_filters.CharFilter(method="filter_name", label=_("Name contains"))
     type = django_filters.ChoiceFilter(choices=Record.Type.choices, label=_("Type"),
                                        empty_label=_("All types"))
+
+
+class SynonymAddForm(forms.Form):
+    """A domain of the same organisation to make a synonym of the page's domain; the
+    service checks the preconditions and says which one is not met."""
+
+    synonym = forms.ModelChoiceField(label=_("Domain"), queryset=None,
+                                     empty_label=_("Choose a domain"))
+
+    def __init__(self, *args, main, queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["synonym"].queryset = queryset.filter(
+            organisation_id=main.organisation_id).exclude(pk=main.pk).order_by("name")
+        self.fields["synonym"].label_from_instance = lambda domain: domain.unicode_name

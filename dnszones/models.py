@@ -27,6 +27,11 @@ class Domain(models.Model):
     # The zone as the last successful push left it on the server (zone.state JSON): the
     # next push's prerequisites require exactly this, so an out-of-band edit is detected.
     applied_state = models.JSONField(null=True, blank=True, editable=False)
+    # A synonym domain serves a copy of its main domain's zone and receives its mail;
+    # it has no records of its own (they are deleted when it becomes one).
+    synonym_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="synonyms", editable=False,
+                                   verbose_name=_("synonym of"))
     created = models.DateTimeField(auto_now_add=True)
 
     organisation_field = "organisation"
@@ -140,3 +145,28 @@ class SecurityCheck(models.Model):
 
     def __str__(self):
         return f"security check of {self.domain.name}"
+
+
+class ProductLink(models.Model):
+    """A product other than mail that uses a domain (a newsletter, a website). Mail is
+    linked through its mail service (MailService.domain_ref); these are the others, which
+    a synonym domain must have none of and a main domain no newsletter of."""
+
+    class Product(models.TextChoices):
+        NEWSLETTER = "newsletter", _("Newsletter")
+        WEBSITE = "website", _("Website")
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="product_links")
+    product = models.CharField(_("product"), max_length=20, choices=Product.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    organisation_field = "domain__organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain_id", "product"]
+        constraints = [models.UniqueConstraint(fields=["domain", "product"],
+                                               name="one_link_per_product")]
+
+    def __str__(self):
+        return f"{self.get_product_display()} on {self.domain.name}"

@@ -32,6 +32,7 @@ from .forms import (
     DomainSettingsForm,
     RecordForm,
     RecordListFilter,
+    SynonymAddForm,
     ZoneImportForm,
 )
 from .models import Domain, Record, SpfFlattening
@@ -130,6 +131,23 @@ class DomainDetailView(DomainMixin, RestrictedView):
                                   zone_context(request, domain, settings_form=form), status=400)
                 services.domain_update(actor=request.user, domain=domain, **form.cleaned_data)
                 messages.success(request, _("Settings saved."))
+            elif operation == "synonym_add":
+                form = synonym_form(request, domain, request.POST)
+                if not form.is_valid():
+                    return render(request, self.template,
+                                  zone_context(request, domain, synonym_form=form), status=400)
+                synonym = services.synonym_add(actor=request.user, main=domain,
+                                               synonym=form.cleaned_data["synonym"])
+                messages.success(request, _("%(synonym)s is now a synonym of %(main)s.")
+                                 % {"synonym": synonym.unicode_name, "main": domain.unicode_name})
+            elif operation == "synonym_remove":
+                synonym = get_object_or_404(Domain.objects.restrict(request.user, "view"),
+                                            pk=request.POST.get("synonym") or 0)
+                if synonym.pk != domain.pk and synonym.synonym_of_id != domain.pk:
+                    raise Http404
+                services.synonym_remove(actor=request.user, synonym=synonym)
+                messages.success(request, _("%(synonym)s is dissociated: it keeps nothing of "
+                                            "its main domain.") % {"synonym": synonym.unicode_name})
             elif operation == "delete":
                 services.domain_delete(actor=request.user, domain=domain)
                 messages.success(request, _("Domain %(domain)s deleted.") % {"domain": domain.unicode_name})
@@ -162,7 +180,32 @@ def zone_context(request, domain, **extra):
             "settings_form": DomainSettingsForm(initial={"uses_our_dns": domain.uses_our_dns,
                                                          "default_ttl": domain.default_ttl}),
             "mail_services": list(domain.mail_services.order_by("domain")),
+            "synonyms": list(domain.synonyms.order_by("name")),
+            "synonym_form": synonym_form(request, domain),
+            "synonym_refusals": synonym_refusals(request, domain),
             **extra}
+
+
+def synonym_refusals(request, domain) -> list[tuple[Domain, str]]:
+    """The organisation's other domains that cannot become synonyms of this one, each
+    with the reason, so the page tells before the owner tries."""
+    if domain.synonym_of_id is not None or not may(request.user, CHANGE,
+                                                   organisation_id=domain.organisation_id):
+        return []
+    candidates = (Domain.objects.restrict(request.user, "view")
+                  .filter(organisation_id=domain.organisation_id)
+                  .exclude(pk=domain.pk).exclude(synonym_of=domain).order_by("name")[:100])
+    found = []
+    for candidate in candidates:
+        problem = services.synonyms.refusal(domain, candidate)
+        if problem is not None:
+            found.append((candidate, problem.message))
+    return found
+
+
+def synonym_form(request, domain, data=None) -> SynonymAddForm:
+    return SynonymAddForm(data, main=domain,
+                          queryset=Domain.objects.restrict(request.user, "view"))
 
 
 class RecordsView(DomainMixin, RestrictedView):

@@ -72,7 +72,7 @@ def desired_state(service: MailService) -> ServiceState:
                                                  can_send=can_send and not address.is_catchall))
     return ServiceState(domain=domain, mailboxes=tuple(mailboxes), forwards=tuple(forwards),
                         device_passwords=tuple(passwords), catchall=catchall,
-                        dkim=_signing_key(service))
+                        dkim=_signing_key(service), synonyms=_synonyms(service))
 
 
 def _signing_key(service: MailService) -> DkimState | None:
@@ -86,3 +86,13 @@ def _signing_key(service: MailService) -> DkimState | None:
         return DkimState(selector=key.selector, private_key=dkim_keys.decrypt(key.private_key))
     except dkim_keys.KeyUnreadable as exc:
         raise BackendError(f"{service.domain}: {exc}", permanent=True) from exc
+
+
+def _synonyms(service: MailService) -> tuple[str, ...]:
+    """The synonym domains of the service's domain: they receive its mail."""
+    from dnszones.models import Domain
+
+    if service.domain_ref_id is None:
+        return ()
+    return tuple(Domain.objects.filter(synonym_of_id=service.domain_ref_id)
+                 .order_by("name").values_list("name", flat=True))

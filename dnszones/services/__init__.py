@@ -8,4 +8,5 @@ from .domains import (  # noqa: F401
     domain_update,
 )
 from .records import record_create, record_delete, record_update  # noqa: F401
+from .synonyms import synonym_add, synonym_remove  # noqa: F401
 from .zone_files import ZoneImport, zone_import  # noqa: F401

@@ -29,6 +29,15 @@ def require(actor, action, organisation_id):
                            code="permission_denied", status=403)
 
 
+def not_a_synonym(domain: Domain) -> None:
+    """A synonym's zone is its main domain's copy: its records are edited there."""
+    if domain.synonym_of_id is not None:
+        raise ServiceError(gettext("%(domain)s is a synonym of %(main)s: edit the records of "
+                                   "%(main)s.") % {"domain": domain.unicode_name,
+                                                   "main": domain.synonym_of.unicode_name},
+                           code="synonym_zone")
+
+
 def record_refused(error: RecordError) -> ServiceError:
     text = message(error.template, error.params)
     return ServiceError(text, code="invalid_record", fields={error.field: [text]})
@@ -39,6 +48,10 @@ def zone_changed(domain: Domain) -> None:
     Domain.objects.filter(pk=domain.pk).update(serial=F("serial") + 1)
     if domain.uses_our_dns:
         push(domain)
+    # The synonyms serve a copy of this zone (dnszones.zone.synonym): theirs changed too.
+    for synonym in Domain.objects.filter(synonym_of=domain, uses_our_dns=True):
+        Domain.objects.filter(pk=synonym.pk).update(serial=F("serial") + 1)
+        push(synonym)
 
 
 def push(domain: Domain) -> None:

@@ -66,6 +66,10 @@ def domain_update(*, actor, domain: Domain, uses_our_dns: bool | None = None,
     domain = Domain.objects.select_for_update().get(pk=domain.pk)
     before = audit.snapshot(domain, DOMAIN_FIELDS)
     if uses_our_dns is not None:
+        if domain.synonym_of_id is not None and not uses_our_dns:
+            raise ServiceError(_("%(domain)s is a synonym: its zone is served by our DNS until "
+                                 "it is dissociated.") % {"domain": domain.unicode_name},
+                               code="synonym_zone", fields={"uses_our_dns": [_("Dissociate first.")]})
         domain.uses_our_dns = bool(uses_our_dns)
     if default_ttl is not None:
         domain.default_ttl = _clean_default_ttl(default_ttl)
@@ -84,10 +88,18 @@ def domain_delete(*, actor, domain: Domain) -> None:
     if services:
         raise Conflict(_("A mail service uses %(domain)s: delete the mail service first.")
                        % {"domain": domain.unicode_name}, code="domain_in_use")
+    if domain.synonyms.exists():
+        raise Conflict(_("%(domain)s has synonym domains: dissociate them first.")
+                       % {"domain": domain.unicode_name}, code="domain_in_use")
     audit.record(actor=actor, action="delete", obj=domain,
                  before=audit.snapshot(domain, DOMAIN_FIELDS))
     push(domain)  # the push of a missing domain removes its zone from the DNS server
+    main = domain.synonym_of
     domain.delete()
+    if main is not None:  # its mail service stops receiving the deleted synonym's mail
+        from .synonyms import push_mail
+
+        push_mail(main)
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from manager.core.errors import ServiceError
 from ..models import Domain, Record
 from ..zone.records import RecordData, RecordError, clean_record, conflict
 from ..zone.zonefile import MAX_RECORDS
-from .common import RECORD_FIELDS, record_refused, require, zone_changed
+from .common import RECORD_FIELDS, not_a_synonym, record_refused, require, zone_changed
 
 
 def _checked(domain: Domain, *, name, type, ttl, value, exclude=None) -> RecordData:
@@ -33,7 +33,9 @@ def _share_ttl(domain: Domain, data: RecordData, record: Record) -> None:
 
 def _locked(domain: Domain) -> Domain:
     # One zone's edits in turn: the checks beside the other records must see them all.
-    return Domain.objects.select_for_update().get(pk=domain.pk)
+    domain = Domain.objects.select_for_update().get(pk=domain.pk)
+    not_a_synonym(domain)
+    return domain
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from manager.core.errors import ServiceError
 from ..models import Domain, Record
 from ..zone import zonefile
 from ..zone.changes import ZoneChanges, import_changes
-from .common import message, require, zone_changed
+from .common import message, not_a_synonym, require, zone_changed
 
 ZONE_FILE_MAX_CHARS = 2 * 1024 * 1024
 
@@ -34,6 +34,7 @@ def line_message(item) -> str:
 def zone_import(*, actor, domain: Domain, text: str, dry_run: bool = False) -> ZoneImport:
     require(actor, CHANGE, domain.organisation_id)
     domain = Domain.objects.select_for_update().get(pk=domain.pk)
+    not_a_synonym(domain)
     if len(text or "") > ZONE_FILE_MAX_CHARS:
         raise ServiceError(_("The zone file is larger than the limit."), code="too_large",
                            fields={"zone_file": [_("Too large.")]})

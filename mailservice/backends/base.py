@@ -85,6 +85,9 @@ class ServiceState:
     device_passwords: tuple[DevicePasswordState, ...] = ()
     catchall: str | None = None  # full address of the catchall mailbox, or None
     dkim: DkimState | None = None  # None: the domain's mail is not signed
+    # Synonym domains: mail to local@synonym is routed as local@domain (its mailboxes,
+    # aliases and catchall), nothing else is served there.
+    synonyms: tuple[str, ...] = ()
     # Only set by MailBackend.actual(): inconsistencies between the backend's own stores
     # (a hand-edited map file, a missing routing line) that ServiceState cannot express
     # field by field. A desired state leaves it empty, so any fault is a drift.
@@ -226,6 +229,11 @@ def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
         diffs.append(f"catchall is {have_catchall or 'none'}, want {want_catchall or 'none'}")
 
     diffs.extend(_dkim_drift(desired.dkim, actual.dkim))
+    want_synonyms = {name.lower() for name in desired.synonyms}
+    have_synonyms = {name.lower() for name in actual.synonyms}
+    diffs.extend(f"synonym {name}: missing" for name in sorted(want_synonyms - have_synonyms))
+    diffs.extend(f"synonym {name}: unexpected" for name in sorted(have_synonyms - want_synonyms))
+
     diffs.extend(f"backend: {fault}" for fault in actual.faults)
     return diffs
 

@@ -101,6 +101,9 @@ class DovecotPostfixBackend(MailBackend):
                         held_sieve_sha256=held[box.email].sha256 if box.email in held else "")
                 for box in recorded.mailboxes
             )
+            # The synonyms are recorded in the maps alone: their rows must agree with them.
+            synonyms = tuple(row[0] for row in self.maps.read_domain(domain)["synonyms"])
+            recorded = replace(recorded, synonyms=synonyms)
             faults = self.maps.faults(render_map_rows(recorded) if served else None, domain)
             if self.postfix_reload.pending():
                 faults.append("postfix: a reload for a new domain is still due")
@@ -119,8 +122,10 @@ class DovecotPostfixBackend(MailBackend):
                 self.kick(email)
 
     def _route(self, domain: str, rows: MapRows | None) -> None:
-        """Write the domain's lookup rows; reload Postfix (and wait) only for a new domain."""
-        new_domain = rows is not None and not self.maps.serves(domain)
+        """Write the domain's lookup rows; reload Postfix (and wait) only for a new domain (a
+        new synonym is one too)."""
+        names = [domain, *(row[0] for row in (rows or {}).get("synonyms", ()))]
+        new_domain = rows is not None and not all(self.maps.serves(name) for name in names)
         if new_domain:
             self.postfix_reload.request()
         self.maps.write_domain(domain, rows)

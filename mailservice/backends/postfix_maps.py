@@ -47,12 +47,13 @@ from .render import (
     render_postfix_map_settings,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the synonyms table
 PRIMARY_KEYS = {
     "domains": ("domain",),
     "mailboxes": ("email",),
     "aliases": ("source", "target"),
     "sender_logins": ("sender", "login"),
+    "synonyms": ("synonym",),
 }
 # Valid SQL for SQLite and PostgreSQL alike.
 SCHEMA = """
@@ -68,6 +69,8 @@ CREATE TABLE IF NOT EXISTS sender_logins (
     sender TEXT NOT NULL, login TEXT NOT NULL, domain TEXT NOT NULL,
     PRIMARY KEY (sender, login));
 CREATE INDEX IF NOT EXISTS sender_logins_domain ON sender_logins (domain);
+CREATE TABLE IF NOT EXISTS synonyms (synonym TEXT PRIMARY KEY, domain TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS synonyms_domain ON synonyms (domain);
 """
 
 # run(sql with "?" placeholders, params) -> rows
@@ -122,7 +125,8 @@ class PostfixMaps(abc.ABC):
 
     def serves(self, domain: str) -> bool:
         with self._transaction(write=False) as run:
-            return bool(run("SELECT 1 FROM domains WHERE domain = ?", (domain,)))
+            return bool(run("SELECT 1 FROM domains WHERE domain = ? UNION ALL "
+                            "SELECT 1 FROM synonyms WHERE synonym = ?", (domain, domain)))
 
     def read_domain(self, domain: str) -> MapRows:
         with self._transaction(write=False) as run:

@@ -18,6 +18,9 @@ MAP_TABLES: dict[str, tuple[str, ...]] = {
     "mailboxes": ("email", "enabled"),  # enabled: 1 or 0
     "aliases": ("source", "target"),  # forwards, one row per target, and the catchall
     "sender_logins": ("sender", "login"),  # the SASL logins that may send as an address
+    # Synonym domains of the service, accepted like "domains" (a table of their own so
+    # that each row names the service it belongs to).
+    "synonyms": ("synonym",),
 }
 # One service's rows: table -> sorted row tuples.
 MapRows = Mapping[str, tuple[tuple, ...]]
@@ -27,7 +30,9 @@ DISABLED_REPLY = "550 5.2.1 Mailbox disabled"
 # string aggregate of that column: a key has one result, its values comma-separated, which
 # is how Postfix reads several alias targets or logins.
 POSTFIX_LOOKUPS = {
-    "domains": "SELECT 'OK' FROM domains WHERE domain = '%s'",  # virtual_mailbox_domains
+    # virtual_mailbox_domains: the services' domains and their synonyms.
+    "domains": "SELECT 'OK' WHERE EXISTS (SELECT 1 FROM domains WHERE domain = '%s') "
+               "OR EXISTS (SELECT 1 FROM synonyms WHERE synonym = '%s')",
     "mailboxes": "SELECT 'OK' FROM mailboxes WHERE email = '%s' AND enabled = 1",
     # virtual_alias_maps, first table: forwards and the catchall's "@domain" row.
     "aliases": "SELECT {targets} FROM aliases WHERE source = '%s' HAVING count(*) > 0",
@@ -107,8 +112,14 @@ def normalize(state: ServiceState) -> ServiceState:
         if catchall not in mailboxes:
             raise ValueError(f"catchall {catchall} is not a mailbox of the service")
 
+    synonyms = {name.strip().lower().rstrip(".") for name in state.synonyms}
+    for name in sorted(synonyms):
+        if not DOMAIN_RE.match(name) or name == domain:
+            raise ValueError(f"invalid synonym {name!r} of {domain}")
+
     return ServiceState(
         domain=domain,
+        synonyms=tuple(sorted(synonyms)),
         mailboxes=tuple(mailboxes[k] for k in sorted(mailboxes)),
         forwards=tuple(forwards[k] for k in sorted(forwards)),
         device_passwords=tuple(passwords[k] for k in sorted(passwords)),
@@ -144,7 +155,29 @@ def render_map_rows(state: ServiceState) -> MapRows:
     # table has missed the full address, and the identity lookup answers for each mailbox.
     if state.catchall and state.catchall in enabled:
         rows["aliases"].add((f"@{d}", state.catchall))
+    _synonym_rows(state, rows)
     return {table: tuple(sorted(found)) for table, found in rows.items()}
+
+
+def _synonym_rows(state: ServiceState, rows: dict[str, set[tuple]]) -> None:
+    """local@synonym is routed as local@domain, one row per address of the service rather
+    than one "@synonym → @domain" row: that would be "listed" for every local part, so mail
+    to an unknown address would be accepted and bounced later instead of refused at RCPT.
+    A disabled mailbox gets a disabled row of its own, refused at RCPT as at the main
+    domain; the catchall's "@synonym" row comes last in Postfix's order, like "@domain"."""
+    sources = {box.email for box in state.mailboxes if box.enabled}
+    sources |= {fwd.source for fwd in state.forwards}
+    disabled = {box.email for box in state.mailboxes if not box.enabled}
+    enabled = {box.email for box in state.mailboxes if box.enabled}
+    for synonym in state.synonyms:
+        rows["synonyms"].add((synonym,))
+        for source in sources:
+            local = source.rpartition("@")[0]
+            rows["aliases"].add((f"{local}@{synonym}", source))
+        for email in disabled:
+            rows["mailboxes"].add((f"{email.rpartition('@')[0]}@{synonym}", 0))
+        if state.catchall and state.catchall in enabled:
+            rows["aliases"].add((f"@{synonym}", state.catchall))
 
 
 def map_faults(want: MapRows, have: MapRows) -> list[str]:

@@ -331,6 +331,15 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     record = walk("get", records, domain_pk=d)["results"][0]["id"]
     walk("delete", records + "{id}/", domain_pk=d, id=record, expect=204)
     walk("delete", v1 + "/domains/{id}/", id=premium.domain_ref_id, expect=409)
+    synonyms = v1 + "/domains/{domain_pk}/synonyms/"
+    main = walk("post", v1 + "/domains/", {"organisation": o, "name": "main.example"}, expect=201)["id"]
+    syn = walk("post", v1 + "/domains/", {"organisation": o, "name": "syn.example"}, expect=201)["id"]
+    walk("post", synonyms, {"domain": "syn.example"}, domain_pk=main, expect=201)
+    walk("post", synonyms, {"domain": "nowhere.example"}, domain_pk=main, expect=400)
+    assert walk("get", synonyms, domain_pk=main, expect=200)["results"][0]["id"] == syn
+    walk("delete", synonyms + "{id}/", domain_pk=main, id=syn, expect=204)
+    walk("delete", v1 + "/domains/{id}/", id=syn, expect=204)
+    walk("delete", v1 + "/domains/{id}/", id=main, expect=204)
     walk("delete", v1 + "/domains/{id}/", id=d, expect=204)
 
     # Tokens, tools, the audit log; then the deletions.

@@ -11,7 +11,7 @@ from manager.core.api import (
 )
 
 from .. import limits, permissions, selectors, services
-from ..filters import AddressFilter
+from ..filters import ADDRESS_ORDERINGS, AddressFilter
 from ..models import Address, Alias, MailService, Permission, Redirection
 from .removal import RemovedAddressSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
@@ -115,8 +115,10 @@ class AddressViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
     def get_queryset(self):
         if self.action in self.removal_actions:
             return super().get_queryset()
-        return super().get_queryset().select_related("mail_service").order_by("mail_service__domain",
-                                                                               "local_part")
+        # The default order is an index's (filters.ADDRESS_ORDERINGS); `ordering` may
+        # pick another.
+        return super().get_queryset().select_related("mail_service").order_by(
+            *ADDRESS_ORDERINGS["email"])
 
     def perform_create(self, serializer):
         data = serializer.validated_data

@@ -145,6 +145,8 @@ def apply_templates_to_new_address(*, actor, address: Address) -> list[RuleTempl
     Dovecot refusal) is left out and named in the audit entry: creating the address
     must not fail because of a template. Returns the templates applied."""
     service = address.mail_service
+    if getattr(service, "has_new_address_templates", True) is False:  # read with its lock
+        return []
     templates = list(RuleTemplate.objects.filter(mail_service=service, for_new_addresses=True)
                      .order_by("name", "pk"))
     if not templates or address.sieve_mode == Address.SieveMode.ADVANCED:

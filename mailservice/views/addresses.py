@@ -14,7 +14,7 @@ from manager.core.permissions import may
 from manager.core.views import RestrictedView, done, htmx_render, refused
 
 from .. import permissions, selectors, services
-from ..filters import AddressListFilter
+from ..filters import ADDRESS_ORDERINGS, AddressListFilter
 from ..forms import (
     AddressBulkForm,
     AddressCreateForm,
@@ -53,7 +53,7 @@ class AddressListView(RestrictedView):
         request = self.request
         filterset = AddressListFilter(request.GET, request=request,
                                       queryset=self.addresses().select_related("mail_service")
-                                      .order_by("mail_service__domain", "local_part"))
+                                      .order_by(*ADDRESS_ORDERINGS["email"]))
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
         # One query for the whole page's backend status, keyed by the service's domain.

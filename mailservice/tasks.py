@@ -88,3 +88,10 @@ def watch_quota_usage() -> int:
 @shared_task(ignore_result=True)
 def report_quota_usage(host: str) -> int:
     return quota.report_host_quota_usage(host)
+
+
+@shared_task(ignore_result=True)
+def run_address_import(job_id: int) -> str:
+    from .services import bulk
+
+    return bulk.import_run(job_id)

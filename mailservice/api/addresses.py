@@ -13,6 +13,7 @@ from manager.core.api import (
 from .. import limits, permissions, selectors, services
 from ..filters import ADDRESS_ORDERINGS, AddressFilter
 from ..models import Address, Alias, MailService, Permission, Redirection
+from .bulk import AddressBulkMixin
 from .removal import RemovedAddressSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
 
@@ -96,7 +97,7 @@ class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mo
 
 # A paginated list, like the resource's own list.
 @extend_schema_view(removed=extend_schema(responses=RemovedAddressSerializer(many=True)))
-class AddressViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
+class AddressViewSet(AddressBulkMixin, RestoreMixin, SyncContextMixin, ServiceModelViewSet):
     """Addresses (mailboxes). Writes need an organisation manager role; the auto-reply
     fields may also be changed by users of the address with that permission. DELETE
     removes the address at once but keeps its mail for MAIL_REMOVAL_GRACE_DAYS: until

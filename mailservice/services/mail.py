@@ -487,15 +487,33 @@ def addresses_bulk(*, actor, addresses, operation: str) -> int:
 
 # --- Aliases and redirections ----------------------------------------------------------
 
+def clean_alias_local_part(local_part: str) -> str:
+    """An alias's local part checked on its own (no database; shared with the import)."""
+    local_part = _clean("local_part", validators.clean_local_part, local_part)
+    if local_part == CATCHALL_LOCAL_PART:
+        raise ServiceError(_("“catchall” is the generic address, not an alias."),
+                           code="reserved", fields={"local_part": [_("Reserved.")]})
+    return local_part
+
+
+def redirection_loops(email: str, target: str, **graph) -> bool:
+    """Would mail redirected from `email` to `target` go round in a loop? The same graph
+    as the linter's loop check: aliases, redirections, forwarding rules (`graph`: see
+    selectors.forwarding_loop; the import adds its file's edges)."""
+    return target == email or forwarding_loop(email, target, **graph) is not None
+
+
+def redirection_loop_error() -> ServiceError:
+    return ServiceError(_("This redirection would send mail round in a loop."),
+                        code="redirection_loop", fields={"target": [_("Creates a loop.")]})
+
+
 @transaction.atomic
 def alias_create(*, actor, address: Address, local_part: str) -> Alias:
     if not manages(actor, address):
         raise permission_refused()
     service = address.mail_service
-    local_part = _clean("local_part", validators.clean_local_part, local_part)
-    if local_part == CATCHALL_LOCAL_PART:
-        raise ServiceError(_("“catchall” is the generic address, not an alias."),
-                           code="reserved", fields={"local_part": [_("Reserved.")]})
+    local_part = clean_alias_local_part(local_part)
     _local_part_free(service, local_part)
     alias = Alias.objects.create(address=address, mail_service=service, local_part=local_part)
     audit.record(actor=actor, action="create", obj=alias,
@@ -520,9 +538,8 @@ def redirection_create(*, actor, address: Address, target: str, keep_copy: bool 
         raise permission_refused([Permission.MANAGE_REDIRECTIONS])
     target = _clean("target", validators.clean_email, target)
     # The same graph as the linter's loop check: aliases, redirections, forwarding rules.
-    if target == address.email or forwarding_loop(address.email, target):
-        raise ServiceError(_("This redirection would send mail round in a loop."),
-                           code="redirection_loop", fields={"target": [_("Creates a loop.")]})
+    if redirection_loops(address.email, target):
+        raise redirection_loop_error()
     if Redirection.objects.filter(address=address, target=target).exists():
         raise Conflict(_("This redirection already exists."), code="duplicate",
                        fields={"target": [_("Already redirected there.")]})

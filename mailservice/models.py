@@ -97,11 +97,13 @@ class AddressQuerySet(RestrictedQuerySet):
         by `mailservice.permissions.may_on_address`)."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        org_ids = organisation_ids_where(user, action)
+        # Subqueries, not a join: a count of the list then reads the address rows alone.
+        services = MailService.with_removed.filter(
+            organisation_id__in=organisation_ids_where(user, action)).values("pk")
         if action == "view":
-            return self.filter(Q(mail_service__organisation_id__in=org_ids)
+            return self.filter(Q(mail_service_id__in=services)
                                | Q(pk__in=AddressAccess.objects.filter(user=user).values("address_id")))
-        return self.filter(mail_service__organisation_id__in=org_ids)
+        return self.filter(mail_service_id__in=services)
 
 
 class InUseAddresses(models.Manager.from_queryset(AddressQuerySet)):
@@ -109,8 +111,9 @@ class InUseAddresses(models.Manager.from_queryset(AddressQuerySet)):
     and not listed; only `Address.removed` and the purge see them."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(removed_at__isnull=True,
-                                             mail_service__removed_at__isnull=True)
+        # A subquery, not a join (see AddressQuerySet.restrict); removed services are few.
+        return super().get_queryset().filter(removed_at__isnull=True).exclude(
+            mail_service_id__in=MailService.removed.values("pk"))
 
 
 class RemovedAddresses(models.Manager.from_queryset(AddressQuerySet)):

@@ -117,9 +117,12 @@ class AddressViewSet(AddressBulkMixin, RestoreMixin, SyncContextMixin, ServiceMo
         if self.action in self.removal_actions:
             return super().get_queryset()
         # The default order is an index's (filters.ADDRESS_ORDERINGS); `ordering` may
-        # pick another.
-        return super().get_queryset().select_related("mail_service").order_by(
-            *ADDRESS_ORDERINGS["email"])
+        # pick another. A page reads its services apart: with no join, the planner walks
+        # the address index in order and stops at the page's end.
+        queryset = super().get_queryset().order_by(*ADDRESS_ORDERINGS["email"])
+        if self.action == "list":
+            return queryset.prefetch_related("mail_service")
+        return queryset.select_related("mail_service")
 
     def perform_create(self, serializer):
         data = serializer.validated_data

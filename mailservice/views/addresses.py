@@ -16,7 +16,6 @@ from manager.core.permissions import may
 from manager.core.views import RestrictedView, done, htmx_render, refused
 
 from .. import permissions, selectors, services
-from ..services import bulk
 from ..filters import ADDRESS_ORDERINGS, AddressListFilter
 from ..forms import (
     AddressBulkForm,
@@ -28,6 +27,7 @@ from ..forms import (
 )
 from ..models import CATCHALL_LOCAL_PART, Address, MailService, Permission
 from ..permissions import manages
+from ..services import bulk
 from .mail_services import backend_status
 
 PAGE_SIZE = 50

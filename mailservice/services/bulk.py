@@ -275,15 +275,17 @@ def _check_redirections(service, rows: list[Row], errors: list[dict]) -> None:
             known[source] = found.get(source, set())
         level = {t for targets in found.values() for t in targets} - known.keys()
 
-    def stored(addresses):
+    def graph(addresses):
+        """Stored edges and the file's, folded once (not once per redirection checked)."""
         missing = set(addresses) - known.keys()
         if missing:
             known.update({a: set() for a in missing} | forward_targets(missing))
-        return {a: known[a] for a in addresses if known.get(a)}
+        found = {a: known[a] | extra.get(a, set()) for a in addresses}
+        return {a: targets for a, targets in found.items() if targets}
 
     for row in rows:
         for target, _keep in row.redirections:
-            if redirection_loops(row.address.email, target, targets_of=stored, extra=extra):
+            if redirection_loops(row.address.email, target, targets_of=graph):
                 errors.append(_error(row.line, "redirections" if _keep else "redirections_no_copy",
                                      f"{target}: {redirection_loop_error().message}"))
 

@@ -314,7 +314,9 @@ def run(args, stack, gunicorn, worker):
                     started = time.perf_counter()
                     case(call)
                     times.append((time.perf_counter() - started) * 1000)
-                counts.append(len(queries.captured_queries))
+                # Statements, not transaction control (BEGIN/COMMIT), as the tests count.
+                counts.append(sum(1 for q in queries.captured_queries
+                                  if q["sql"] not in ("BEGIN", "COMMIT")))
             results[(transport, name)] = times
             figures[(transport, name)] = statistics.median(times)
             rows_out.append((f"{transport}: {name}", percentile(times, 0.5),

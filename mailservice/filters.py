@@ -19,16 +19,38 @@ class MailServiceFilter(django_filters.FilterSet):
         fields = ["organisation", "plan", "backend_host"]
 
 
+# The address list's orderings. Each walks an index of Address in order (models.py): the
+# rows are grouped by mail service first, so a page never sorts the whole table.
+ADDRESS_ORDERINGS = {
+    "email": ("mail_service_id", "local_part"),
+    "-email": ("-mail_service_id", "-local_part"),
+    "created": ("mail_service_id", "created", "id"),
+    "-created": ("-mail_service_id", "-created", "-id"),
+}
+
+
 class AddressFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search local part or display name")
+    """`search` and `q` are the same filter (`search` is DRF's usual name); `ordering`
+    picks one of ADDRESS_ORDERINGS (default `email`: by mail service, then local part)."""
+
+    search = django_filters.CharFilter(method="filter_search",
+                                       label="Search local part or display name")
+    q = django_filters.CharFilter(method="filter_search",
+                                  label="Search local part or display name (same as search)")
     catchall = django_filters.BooleanFilter(method="filter_catchall")
+    ordering = django_filters.ChoiceFilter(
+        method="filter_ordering", choices=[(key, key) for key in ADDRESS_ORDERINGS],
+        label="Order: email (by mail service, then local part) or created; - reverses")
 
     class Meta:
         model = Address
         fields = ["mail_service", "enabled", "sieve_mode"]
 
-    def search(self, queryset, name, value):
+    def filter_search(self, queryset, name, value):
         return queryset.filter(Q(local_part__icontains=value) | Q(display_name__icontains=value))
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*ADDRESS_ORDERINGS[value])
 
     def filter_catchall(self, queryset, name, value):
         if value:
@@ -49,7 +71,9 @@ ENABLED_CHOICES = [("", _("All")), ("true", _("Enabled")), ("false", _("Disabled
 class AddressListFilter(AddressFilter):
     """The API's address filter with labels and choices for the page."""
 
-    q = django_filters.CharFilter(method="search", label=_("Search"))
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    search = None
+    ordering = None
     mail_service = django_filters.ModelChoiceFilter(
         queryset=services_of_current_organisation, label=_("Mail service"),
         empty_label=_("All services"))

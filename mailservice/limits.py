@@ -34,3 +34,9 @@ QUOTA_MB_MAX = 1024 * 1024  # 1 TiB: more than any plan offers, far below what o
 # again would never learn that the person is still away.
 AUTOREPLY_DAYS_MIN = 1
 AUTOREPLY_DAYS_MAX = 30
+
+# --- bulk import --------------------------------------------------------------------------
+# One file of addresses (CSV): more rows go in several files; the size keeps the upload and
+# the worker's memory bounded (the checked rows are held until they are written at once).
+IMPORT_ROWS = 50_000
+IMPORT_BYTES = 20 * 1024 * 1024

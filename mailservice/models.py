@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 # invitation_expiry: migration 0001 names it here.
 from manager.accounts.models import InvitationLink, invitation_expiry  # noqa: F401
-from manager.core.querysets import RestrictedQuerySet, user_organisation_ids
+from manager.core.querysets import RestrictedQuerySet, organisation_ids_where
 
 from . import limits
 from .plans import PLAN_CHOICES, PLANS, address_limit, storage_limit_mb
@@ -97,11 +97,13 @@ class AddressQuerySet(RestrictedQuerySet):
         by `mailservice.permissions.may_on_address`)."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        org_ids = user_organisation_ids(user, action)
+        # Subqueries, not a join: a count of the list then reads the address rows alone.
+        services = MailService.with_removed.filter(
+            organisation_id__in=organisation_ids_where(user, action)).values("pk")
         if action == "view":
-            return self.filter(Q(mail_service__organisation_id__in=org_ids)
+            return self.filter(Q(mail_service_id__in=services)
                                | Q(pk__in=AddressAccess.objects.filter(user=user).values("address_id")))
-        return self.filter(mail_service__organisation_id__in=org_ids)
+        return self.filter(mail_service_id__in=services)
 
 
 class InUseAddresses(models.Manager.from_queryset(AddressQuerySet)):
@@ -109,8 +111,9 @@ class InUseAddresses(models.Manager.from_queryset(AddressQuerySet)):
     and not listed; only `Address.removed` and the purge see them."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(removed_at__isnull=True,
-                                             mail_service__removed_at__isnull=True)
+        # A subquery, not a join (see AddressQuerySet.restrict); removed services are few.
+        return super().get_queryset().filter(removed_at__isnull=True).exclude(
+            mail_service_id__in=MailService.removed.values("pk"))
 
 
 class RemovedAddresses(models.Manager.from_queryset(AddressQuerySet)):
@@ -194,7 +197,16 @@ class Address(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["mail_service", "local_part"], name="unique_local_part"),
         ]
-        indexes = [models.Index(fields=["mail_service", "enabled"])]
+        # The address list: its orderings and filters walk one of these in order (never a
+        # sort of the whole service per page); `unique_local_part` serves the default
+        # order (mail service, local part) and the catchall filter.
+        indexes = [
+            models.Index(fields=["mail_service", "enabled", "local_part"],
+                         name="address_enabled_order"),
+            models.Index(fields=["mail_service", "sieve_mode", "local_part"],
+                         name="address_sieve_mode_order"),
+            models.Index(fields=["mail_service", "created", "id"], name="address_created_order"),
+        ]
 
     def __str__(self):
         return self.email

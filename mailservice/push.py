@@ -47,6 +47,10 @@ def backend_for(host: str) -> DovecotPostfixBackend:
 def queue_for(domain: str) -> str:
     """Each backend host has its own queue: a slow host delays only its services."""
     host = MailService.objects.filter(domain=domain).values_list("backend_host", flat=True).first()
+    return queue_of_host(host)
+
+
+def queue_of_host(host: str | None) -> str:
     return f"mail-{host or 'default'}"
 
 

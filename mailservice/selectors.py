@@ -158,11 +158,13 @@ def forward_targets(addresses: set[str]) -> dict[str, set[str]]:
     return targets
 
 
-def forwarding_loop(source: str, target: str) -> list[str] | None:
+def forwarding_loop(source: str, target: str, *, targets_of=None,
+                    extra=None) -> list[str] | None:
     """The loop that mail forwarded from `source` to `target` would go round (the path from
     `target` back to `source`), or None. What `source` itself forwards to cannot matter:
-    the path ends as soon as it is back."""
-    return loop_path(target, source, forward_targets)
+    the path ends as soon as it is back. `targets_of` replaces the stored graph's lookup
+    (one read ahead for many checks), `extra` adds edges not stored yet."""
+    return loop_path(target, source, targets_of or forward_targets, extra=extra)
 
 
 # --- the rule linter --------------------------------------------------------------------

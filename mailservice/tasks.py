@@ -95,3 +95,10 @@ def advance_dkim_rotations(now: str | None = None) -> int:
     from .services import dkim_advance
 
     return len(dkim_advance(now=_moment(now)))
+
+
+@shared_task(ignore_result=True)
+def run_address_import(job_id: int) -> str:
+    from .services import bulk
+
+    return bulk.import_run(job_id)

@@ -2,7 +2,8 @@
 
 
 def register(router):
-    from . import access, addresses, clientsetup, delivery_log, folders, mail_services, rules
+    from . import access, addresses, bulk, clientsetup, delivery_log, folders, mail_services, rules
 
-    for module in (mail_services, addresses, access, rules, folders, clientsetup, delivery_log):
+    for module in (mail_services, addresses, access, rules, folders, clientsetup, delivery_log,
+                   bulk):
         module.register(router)

@@ -11,8 +11,9 @@ from manager.core.api import (
 )
 
 from .. import limits, permissions, selectors, services
-from ..filters import AddressFilter
+from ..filters import ADDRESS_ORDERINGS, AddressFilter
 from ..models import Address, Alias, MailService, Permission, Redirection
+from .bulk import AddressBulkMixin
 from .removal import RemovedAddressSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
 
@@ -96,7 +97,7 @@ class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mo
 
 # A paginated list, like the resource's own list.
 @extend_schema_view(removed=extend_schema(responses=RemovedAddressSerializer(many=True)))
-class AddressViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
+class AddressViewSet(AddressBulkMixin, RestoreMixin, SyncContextMixin, ServiceModelViewSet):
     """Addresses (mailboxes). Writes need an organisation manager role; the auto-reply
     fields may also be changed by users of the address with that permission. DELETE
     removes the address at once but keeps its mail for MAIL_REMOVAL_GRACE_DAYS: until
@@ -115,8 +116,13 @@ class AddressViewSet(RestoreMixin, SyncContextMixin, ServiceModelViewSet):
     def get_queryset(self):
         if self.action in self.removal_actions:
             return super().get_queryset()
-        return super().get_queryset().select_related("mail_service").order_by("mail_service__domain",
-                                                                               "local_part")
+        # The default order is an index's (filters.ADDRESS_ORDERINGS); `ordering` may
+        # pick another. A page reads its services apart: with no join, the planner walks
+        # the address index in order and stops at the page's end.
+        queryset = super().get_queryset().order_by(*ADDRESS_ORDERINGS["email"])
+        if self.action == "list":
+            return queryset.prefetch_related("mail_service")
+        return queryset.select_related("mail_service")
 
     def perform_create(self, serializer):
         data = serializer.validated_data

@@ -18,6 +18,9 @@ class SyncStatusMixin(serializers.Serializer):
     last_applied = serializers.SerializerMethodField()
 
     def _job(self, obj):
+        service = getattr(obj, "mail_service", obj)
+        if getattr(service, "push_job", None) is not None:  # the write just made (services.push)
+            return service.push_job
         domain = _domain(obj)
         jobs = self.context.get("sync_jobs")
         if jobs is None:

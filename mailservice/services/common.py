@@ -42,8 +42,14 @@ def _clean(field, cleaner, value):
 def push(service: MailService):
     """The mail backend must receive this service's desired state (after commit). The unit
     is named by its domain, which never changes, so a deleted service can still be removed
-    from the backend."""
-    outbox.enqueue(PUSH_KIND, service.domain, organisation_id=service.organisation_id)
+    from the backend. The job, as the change left it, is kept on the service object
+    (`push_job`): the answer to the change shows its sync status without reading it back."""
+    from ..push import queue_of_host
+
+    service.push_job = outbox.enqueue(PUSH_KIND, service.domain,
+                                      organisation_id=service.organisation_id,
+                                      queue=queue_of_host(service.backend_host))
+    return service.push_job
 
 
 def _feature_error(service_or_plan, feature):

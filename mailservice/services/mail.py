@@ -3,11 +3,12 @@ checks the plan, audits, and leaves a push job in the same transaction."""
 
 import datetime
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,7 @@ from ..models import (
     MailService,
     Permission,
     Redirection,
+    RuleTemplate,
 )
 from ..permissions import manages, may_on_address, permission_refused
 from ..plans import PLANS, storage_limit_mb
@@ -32,6 +34,7 @@ from .common import (
     ADDRESS_FIELDS,
     SERVICE_FIELDS,
     _clean,
+    _denied,
     _feature_error,
     _require,
     push,
@@ -182,51 +185,142 @@ def mail_service_restore(*, actor, service: MailService) -> MailService:
 
 
 # --- Addresses -------------------------------------------------------------------------
+# The checks of a new address are shared by `address_create` and the bulk import
+# (services/bulk.py): `clean_new_address` (its own values and its plan's features, no
+# database), `taken_local_parts` (held by an address or an alias), `check_room` (the plan's
+# address count and storage). Only how many rows they see at once differs.
 
-def _local_part_free(service, local_part, *, exclude_address=None, exclude_alias=None):
-    # A removed address keeps its local part and aliases until it is restored or purged:
-    # mail meant for the old mailbox must not reach a new one, and the restore must work.
-    removed = (Address.with_removed.filter(mail_service=service, removed_at__isnull=False)
-               .filter(Q(local_part=local_part) | Q(aliases__local_part=local_part)).first())
-    if removed is not None:
-        email = f"{local_part}@{service.domain}"
-        raise Conflict(_("%(email)s belongs to %(address)s, removed on %(removed)s, which can be "
-                         "restored until %(until)s; restore it, or wait until its mail is purged.")
-                       % {"email": email, "address": removed.email, **_removal_dates(removed)},
-                       code="local_part_removed",
-                       fields={"local_part": [_("Held by a removed address.")]})
-    addresses = Address.objects.filter(mail_service=service, local_part=local_part)
-    aliases = Alias.objects.filter(mail_service=service, local_part=local_part)
-    if exclude_address:
-        addresses = addresses.exclude(pk=exclude_address.pk)
-    if exclude_alias:
-        aliases = aliases.exclude(pk=exclude_alias.pk)
-    if addresses.exists() or aliases.exists():
-        raise Conflict(_("%(email)s is already in use.") % {"email": f"{local_part}@{service.domain}"},
-                       code="local_part_taken", fields={"local_part": [_("Already in use.")]})
+def clean_new_address(service: MailService, *, local_part: str, display_name: str = "",
+                      quota_mb: int | None = None, enabled: bool = True) -> Address:
+    """A new address of `service`, checked on its own values: the local part's syntax,
+    the catchall feature of the plan, the fields' limits. No query: the callers check
+    uniqueness and the plan's room for all their rows at once. Refusals name the field."""
+    local_part = _clean("local_part", validators.clean_local_part, local_part)
+    if local_part == CATCHALL_LOCAL_PART:
+        require_feature(service, "catchall")
+    address = Address(mail_service=service, local_part=local_part,
+                      display_name=(display_name or "").strip(), enabled=enabled)
+    if quota_mb is not None:
+        address.quota_mb = quota_mb
+    try:
+        address.full_clean(exclude=["mail_service"], validate_unique=False,
+                           validate_constraints=False)
+    except ValidationError as exc:
+        raise ServiceError("; ".join(exc.messages), code="invalid",
+                           fields=getattr(exc, "message_dict", {})) from exc
+    return address
 
 
-def _check_storage(service: MailService, quota_mb: int, *, address: Address | None = None) -> None:
-    """The addresses' quotas together stay within the plan's storage (400
+def _holders(service, local_parts):
+    """The addresses and aliases of the service holding any of `local_parts`, as (local
+    part, removed_at, purge_after, holder's local part). A removed address keeps its
+    local part and aliases until it is restored or purged: mail meant for the old mailbox
+    must not reach a new one, and the restore must work."""
+    # Unordered: the two are read as one UNION.
+    addresses = Address.with_removed.filter(mail_service=service,
+                                            local_part__in=local_parts).order_by()
+    aliases = Alias.objects.filter(mail_service=service, local_part__in=local_parts).order_by()
+    return (addresses.values_list("local_part", "removed_at", "purge_after", "local_part"),
+            aliases.values_list("local_part", "address__removed_at", "address__purge_after",
+                                "address__local_part"))
+
+
+def taken_local_parts(service: MailService, local_parts) -> dict[str, ServiceError]:
+    """Which of `local_parts` the service already uses, each with the refusal to give
+    (409 `local_part_taken`, or `local_part_removed` naming the removed address). One
+    query."""
+    addresses, aliases = _holders(service, list(local_parts))
+    taken = {}
+    for local_part, removed_at, purge_after, holder in addresses.union(aliases, all=True):
+        if local_part not in taken or removed_at is not None:
+            taken[local_part] = _taken_error(service, local_part, removed_at, purge_after, holder)
+    return taken
+
+
+def _taken_error(service, local_part, removed_at, purge_after, holder) -> ServiceError:
+    email = f"{local_part}@{service.domain}"
+    if removed_at is None:
+        return Conflict(_("%(email)s is already in use.") % {"email": email},
+                        code="local_part_taken", fields={"local_part": [_("Already in use.")]})
+    dates = _removal_dates(SimpleNamespace(removed_at=removed_at, purge_after=purge_after))
+    return Conflict(_("%(email)s belongs to %(address)s, removed on %(removed)s, which can be "
+                      "restored until %(until)s; restore it, or wait until its mail is purged.")
+                    % {"email": email, "address": f"{holder}@{service.domain}", **dates},
+                    code="local_part_removed",
+                    fields={"local_part": [_("Held by a removed address.")]})
+
+
+def _local_part_free(service, local_part):
+    taken = taken_local_parts(service, [local_part])
+    if local_part in taken:
+        raise taken[local_part]
+
+
+def address_room(service: MailService) -> tuple[int, int]:
+    """How many addresses the service has and the MB their quotas add up to (one query)."""
+    facts = Address.objects.filter(mail_service=service).aggregate(
+        count=Count("pk"), allocated=Sum("quota_mb"))
+    return facts["count"], facts["allocated"] or 0
+
+
+def check_room(service: MailService, *, count: int, allocated: int, new_count: int,
+               new_quota_mb: int, whole_file: bool = False) -> None:
+    """`new_count` more addresses with `new_quota_mb` MB between them fit the plan: its
+    address limit (403 `plan_limit_reached`) and its storage (400 on quota_mb). `count` and
+    `allocated`: what the service has now (`address_room`, read under the service's lock)."""
+    if count + new_count > service.address_limit:
+        values = {"plan": service.plan_info.name, "limit": service.address_limit,
+                  "domain": service.domain, "count": count, "new": new_count}
+        if whole_file:
+            message = _("The file adds %(new)d addresses to %(domain)s, which has %(count)d; "
+                        "the %(plan)s plan allows %(limit)d.") % values
+        else:
+            message = _("The %(plan)s plan allows %(limit)d address(es) on %(domain)s; the "
+                        "limit is reached.") % values
+        raise ServiceError(message, code="plan_limit_reached", status=403)
+    limit = service.storage_limit_mb
+    if limit is not None and allocated + new_quota_mb > limit:
+        free = max(0, limit - allocated)
+        values = {"plan": service.plan_info.name, "domain": service.domain, "limit": limit,
+                  "allocated": allocated, "free": free, "new": new_quota_mb}
+        if whole_file:
+            message = _("The quotas of the file add up to %(new)d MB; the %(plan)s plan gives "
+                        "%(domain)s %(limit)d MB of storage and its addresses have %(allocated)d "
+                        "MB of it, so %(free)d MB are left.") % values
+            field = message
+        else:
+            message = _("The %(plan)s plan gives %(domain)s %(limit)d MB of storage; its other "
+                        "addresses have %(allocated)d MB of it, so this address can have at "
+                        "most %(free)d MB.") % values
+            field = _("At most %(free)d MB on this plan.") % values
+        raise ServiceError(message, code="plan_limit_reached", fields={"quota_mb": [field]})
+
+
+def lock_service(actor, service: MailService, action: str) -> MailService:
+    """The service row, locked for the transaction, if the actor's role allows `action`
+    on it (403 otherwise): one query for the permission and the lock. The lock keeps two
+    concurrent writes from both passing the plan's checks. `has_new_address_templates`
+    comes with it (whether new addresses get rule templates)."""
+    templates = RuleTemplate.objects.filter(mail_service=OuterRef("pk"), for_new_addresses=True)
+    locked = (MailService.objects.restrict(actor, action).select_for_update(of=("self",))
+              .annotate(has_new_address_templates=Exists(templates))
+              .filter(pk=service.pk).first())
+    if locked is None:
+        raise _denied()
+    return locked
+
+
+def _check_storage(service: MailService, quota_mb: int, *, address: Address) -> None:
+    """A changed quota keeps the addresses' quotas within the plan's storage (400
     `plan_limit_reached` on quota_mb). Lowering a quota is always allowed, so a service
     over its storage (e.g. after a plan change) can get back under it. The caller holds
     the service row locked."""
-    limit = service.storage_limit_mb
-    if limit is None or (address is not None and address.pk and quota_mb <= _saved_quota(address)):
+    if service.storage_limit_mb is None or quota_mb <= _saved_quota(address):
         return
-    others = Address.objects.filter(mail_service=service)
-    if address is not None and address.pk:
-        others = others.exclude(pk=address.pk)
-    allocated = others.aggregate(total=Sum("quota_mb"))["total"] or 0
-    if allocated + quota_mb > limit:
-        free = max(0, limit - allocated)
-        values = {"plan": service.plan_info.name, "domain": service.domain, "limit": limit,
-                  "allocated": allocated, "free": free}
-        raise ServiceError(
-            _("The %(plan)s plan gives %(domain)s %(limit)d MB of storage; its other addresses "
-              "have %(allocated)d MB of it, so this address can have at most %(free)d MB.")
-            % values, code="plan_limit_reached",
-            fields={"quota_mb": [_("At most %(free)d MB on this plan.") % values]})
+    facts = Address.objects.filter(mail_service=service).exclude(pk=address.pk).aggregate(
+        allocated=Sum("quota_mb"))
+    check_room(service, count=0, allocated=facts["allocated"] or 0, new_count=0,
+               new_quota_mb=quota_mb)
 
 
 def _saved_quota(address: Address) -> int:
@@ -236,31 +330,18 @@ def _saved_quota(address: Address) -> int:
 @transaction.atomic
 def address_create(*, actor, service: MailService, local_part: str, display_name: str = "",
                    quota_mb: int | None = None, enabled: bool = True) -> Address:
-    _require(actor, ADD, service.organisation_id)
-    # Lock the service row so two concurrent creations can't both pass the plan check.
-    service = MailService.objects.select_for_update().get(pk=service.pk)
-    local_part = _clean("local_part", validators.clean_local_part, local_part)
-    if local_part == CATCHALL_LOCAL_PART:
-        require_feature(service, "catchall")
-    count = service.addresses.count()
-    if count >= service.address_limit:
-        raise ServiceError(
-            _("The %(plan)s plan allows %(limit)d address(es) on %(domain)s; the limit is reached.")
-            % {"plan": service.plan_info.name, "limit": service.address_limit, "domain": service.domain},
-            code="plan_limit_reached", status=403)
-    _local_part_free(service, local_part)
-    address = Address(mail_service=service, local_part=local_part, display_name=display_name.strip(),
-                      enabled=enabled)
-    if quota_mb is not None:
-        address.quota_mb = quota_mb
+    service = lock_service(actor, service, ADD)
+    address = clean_new_address(service, local_part=local_part, display_name=display_name,
+                                quota_mb=quota_mb, enabled=enabled)
+    count, allocated = address_room(service)
+    check_room(service, count=count, allocated=allocated, new_count=1,
+               new_quota_mb=address.quota_mb)
+    taken = taken_local_parts(service, [address.local_part])
+    if taken:
+        raise taken[address.local_part]
     try:
-        address.full_clean()
-        _check_storage(service, address.quota_mb)
-        address.save()
-    except ValidationError as exc:
-        raise ServiceError("; ".join(exc.messages), code="invalid",
-                           fields=getattr(exc, "message_dict", {})) from exc
-    except IntegrityError as exc:
+        address.save(force_insert=True)
+    except IntegrityError as exc:  # created by a concurrent request since the check
         raise Conflict(_("This address already exists."), code="local_part_taken") from exc
     audit.record(actor=actor, action="create", obj=address,
                  after=audit.snapshot(address, ADDRESS_FIELDS))
@@ -329,10 +410,12 @@ def address_update(*, actor, address: Address, **changes) -> Address:
     for key, value in changes.items():
         setattr(address, key, value.strip() if isinstance(value, str) and key != "autoreply_body" else value)
     try:
-        address.full_clean()
+        # The service and the local part are fixed: no query to check them again.
+        address.full_clean(exclude=["mail_service"], validate_unique=False,
+                           validate_constraints=False)
     except ValidationError as exc:
         raise ServiceError("; ".join(exc.messages), code="invalid", fields=exc.message_dict) from exc
-    if "quota_mb" in changes:
+    if "quota_mb" in changes and address.quota_mb > before["quota_mb"]:
         # Locked like address_create, so two raises at once cannot both fit the storage.
         service = MailService.objects.select_for_update().get(pk=address.mail_service_id)
         _check_storage(service, address.quota_mb, address=address)
@@ -340,9 +423,9 @@ def address_update(*, actor, address: Address, **changes) -> Address:
         _clean_autoreply(address)
         # The auto-reply is part of the script delivery runs: Dovecot must accept and run it.
         check_rule_set(address, rules_for(address))
-    address.save()
     after = audit.snapshot(address, ADDRESS_FIELDS)
     if before != after:
+        address.save(update_fields=[n for n in ADDRESS_FIELDS if before[n] != after[n]])
         audit.record(actor=actor, action="update", obj=address, before=before, after=after)
         push(address.mail_service)
     return address
@@ -353,7 +436,8 @@ def address_delete(*, actor, address: Address) -> None:
     """Stop serving the address at once (no mail, no login); its mail, users and settings
     are kept, restorable, until the grace period ends and the purge deletes them."""
     _require(actor, DELETE, address.mail_service.organisation_id)
-    address = Address.objects.select_for_update().select_related("mail_service").get(pk=address.pk)
+    address = (Address.objects.select_for_update(of=("self",)).select_related("mail_service")
+               .get(pk=address.pk))
     _mark_removed(address)
     audit.record(actor=actor, action="delete", obj=address,
                  before={**audit.snapshot(address, ADDRESS_FIELDS), "purge_after": None},
@@ -409,15 +493,33 @@ def addresses_bulk(*, actor, addresses, operation: str) -> int:
 
 # --- Aliases and redirections ----------------------------------------------------------
 
+def clean_alias_local_part(local_part: str) -> str:
+    """An alias's local part checked on its own (no database; shared with the import)."""
+    local_part = _clean("local_part", validators.clean_local_part, local_part)
+    if local_part == CATCHALL_LOCAL_PART:
+        raise ServiceError(_("“catchall” is the generic address, not an alias."),
+                           code="reserved", fields={"local_part": [_("Reserved.")]})
+    return local_part
+
+
+def redirection_loops(email: str, target: str, **graph) -> bool:
+    """Would mail redirected from `email` to `target` go round in a loop? The same graph
+    as the linter's loop check: aliases, redirections, forwarding rules (`graph`: see
+    selectors.forwarding_loop; the import adds its file's edges)."""
+    return target == email or forwarding_loop(email, target, **graph) is not None
+
+
+def redirection_loop_error() -> ServiceError:
+    return ServiceError(_("This redirection would send mail round in a loop."),
+                        code="redirection_loop", fields={"target": [_("Creates a loop.")]})
+
+
 @transaction.atomic
 def alias_create(*, actor, address: Address, local_part: str) -> Alias:
     if not manages(actor, address):
         raise permission_refused()
     service = address.mail_service
-    local_part = _clean("local_part", validators.clean_local_part, local_part)
-    if local_part == CATCHALL_LOCAL_PART:
-        raise ServiceError(_("“catchall” is the generic address, not an alias."),
-                           code="reserved", fields={"local_part": [_("Reserved.")]})
+    local_part = clean_alias_local_part(local_part)
     _local_part_free(service, local_part)
     alias = Alias.objects.create(address=address, mail_service=service, local_part=local_part)
     audit.record(actor=actor, action="create", obj=alias,
@@ -442,9 +544,8 @@ def redirection_create(*, actor, address: Address, target: str, keep_copy: bool 
         raise permission_refused([Permission.MANAGE_REDIRECTIONS])
     target = _clean("target", validators.clean_email, target)
     # The same graph as the linter's loop check: aliases, redirections, forwarding rules.
-    if target == address.email or forwarding_loop(address.email, target):
-        raise ServiceError(_("This redirection would send mail round in a loop."),
-                           code="redirection_loop", fields={"target": [_("Creates a loop.")]})
+    if redirection_loops(address.email, target):
+        raise redirection_loop_error()
     if Redirection.objects.filter(address=address, target=target).exists():
         raise Conflict(_("This redirection already exists."), code="duplicate",
                        fields={"target": [_("Already redirected there.")]})

@@ -6,6 +6,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +28,7 @@ from .common import _denied, push
 
 # --- Users of an address ---------------------------------------------------------------
 
-def _clean_permissions(address, permissions) -> list[str]:
+def clean_permissions(address, permissions) -> list[str]:
     permissions = sorted(set(permissions or []))
     unknown = [p for p in permissions if p not in Permission.values]
     if unknown:
@@ -39,12 +40,23 @@ def _clean_permissions(address, permissions) -> list[str]:
     return permissions
 
 
-def _refuse_login_address(address, user):
+def login_owners(emails) -> dict[str, int]:
+    """The accounts whose login is one of `emails`, by lower-cased e-mail (one query)."""
+    wanted = {e.lower() for e in emails}
+    return dict(User.objects.annotate(login=Lower("email")).filter(login__in=wanted)
+                .values_list("login", "pk"))
+
+
+def refuse_login_address(address_email: str, user_pk: int, owners: dict[str, int]) -> None:
     """An address that is an account's login can't be shared with anyone else."""
-    owner = User.objects.filter(email__iexact=address.email).first()
-    if owner is not None and owner.pk != user.pk:
+    owner = owners.get(address_email.lower())
+    if owner is not None and owner != user_pk:
         raise Conflict(_("%(email)s is the login of an account and cannot be shared.")
-                       % {"email": address.email}, code="address_is_login")
+                       % {"email": address_email}, code="address_is_login")
+
+
+def _refuse_login_address(address, user):
+    refuse_login_address(address.email, user.pk, login_owners([address.email]))
 
 
 @transaction.atomic
@@ -52,7 +64,7 @@ def access_grant(*, actor, address: Address, user, permissions) -> AddressAccess
     """Add an existing member of the organisation as a user of the address."""
     if not manages(actor, address):
         raise _denied()
-    permissions = _clean_permissions(address, permissions)
+    permissions = clean_permissions(address, permissions)
     if not Membership.objects.filter(organisation_id=address.mail_service.organisation_id,
                                      user=user).exists():
         raise ServiceError(_("Only members of the organisation can be added; invite others."),
@@ -72,7 +84,7 @@ def access_update(*, actor, access: AddressAccess, permissions) -> AddressAccess
     if not manages(actor, access.address):
         raise _denied()
     before = {"permissions": access.permissions}
-    access.permissions = _clean_permissions(access.address, permissions)
+    access.permissions = clean_permissions(access.address, permissions)
     access.save(update_fields=["permissions"])
     audit.record(actor=actor, action="update", obj=access, before=before,
                  after={"permissions": access.permissions},
@@ -139,7 +151,7 @@ def invitation_create(*, actor, address: Address, permissions, email: str,
     Nothing in the answer depends on whether the e-mail has an account."""
     if not manages(actor, address):
         raise _denied()
-    permissions = _clean_permissions(address, permissions)
+    permissions = clean_permissions(address, permissions)
     if User.objects.filter(email__iexact=address.email).exists():
         raise Conflict(_("%(email)s is the login of an account and cannot be shared.")
                        % {"email": address.email}, code="address_is_login")

@@ -144,14 +144,51 @@ def apply_templates_to_new_address(*, actor, address: Address) -> list[RuleTempl
     pushes). A template whose rules would not fit with the others (server limits,
     Dovecot refusal) is left out and named in the audit entry: creating the address
     must not fail because of a template. Returns the templates applied."""
-    service = address.mail_service
+    return apply_templates_to_new_addresses(actor=actor, addresses=[address])
+
+
+def apply_templates_to_new_addresses(*, actor, addresses: list[Address]) -> list[RuleTemplate]:
+    """`apply_templates_to_new_address` for many new addresses of one service (the bulk
+    import): the rule set is checked once per kind of address (the catchall's script
+    differs), then written in bulk."""
+    if not addresses:
+        return []
+    service = addresses[0].mail_service
+    if getattr(service, "has_new_address_templates", True) is False:  # read with its lock
+        return []
     templates = list(RuleTemplate.objects.filter(mail_service=service, for_new_addresses=True)
                      .order_by("name", "pk"))
-    if not templates or address.sieve_mode == Address.SieveMode.ADVANCED:
+    addresses = [a for a in addresses if a.sieve_mode != Address.SieveMode.ADVANCED]
+    if not templates or not addresses:
         return []
     if not service.plan_info.sorting_rules:
-        log.info("%s: rule templates not applied, the plan has no sorting rules", address.email)
+        log.info("%s: rule templates not applied, the plan has no sorting rules", service.domain)
         return []
+    outcome = {}  # is_catchall → (rules, applied, left_out), checked on the first of its kind
+    for address in addresses:
+        if address.is_catchall not in outcome:
+            outcome[address.is_catchall] = _template_rules(address, templates)
+    sorting_rules, entries, applied_any = [], [], []
+    for address in addresses:
+        rules, applied, left_out = outcome[address.is_catchall]
+        if not rules and not left_out:
+            continue
+        applied_any = applied
+        sorting_rules += [SortingRule(address=address, position=i, **_stored(r))
+                          for i, r in enumerate(rules, 1)]
+        entries.append(audit.entry(
+            actor=actor, action="update", verb="apply rule templates", obj=address,
+            before={"rules": []},
+            after={"rules": [_stored(r) for r in rules],
+                   "templates": [t.pk for t in applied], "left_out": left_out}))
+    SortingRule.objects.bulk_create(sorting_rules, batch_size=1000)
+    audit.record_many(entries)
+    return applied_any
+
+
+def _template_rules(address: Address, templates: list[RuleTemplate]):
+    """The rules the templates give a new address like this one, the templates applied
+    and those left out (with why)."""
     rules: list[Rule] = []
     applied, left_out = [], []
     for template in templates:
@@ -166,12 +203,4 @@ def apply_templates_to_new_address(*, actor, address: Address) -> list[RuleTempl
             continue
         rules = candidate
         applied.append(template)
-    if not rules and not left_out:
-        return []
-    SortingRule.objects.bulk_create(
-        SortingRule(address=address, position=i, **_stored(r)) for i, r in enumerate(rules, 1))
-    audit.record(actor=actor, action="update", verb="apply rule templates", obj=address,
-                 before={"rules": []},
-                 after={"rules": [_stored(r) for r in rules],
-                        "templates": [t.pk for t in applied], "left_out": left_out})
-    return applied
+    return rules, applied, left_out

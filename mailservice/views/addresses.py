@@ -1,20 +1,22 @@
 """Address pages: the list (search, filters, bulk actions), creation with the catchall
-warnings, and the detail page (settings, auto-reply, aliases, redirections)."""
+warnings, the CSV import (upload, preview, progress) and the detail page (settings,
+auto-reply, aliases, redirections)."""
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from manager.accounts.roles import ADD, DELETE
 from manager.core.errors import ServiceError
+from manager.core.models import Job
 from manager.core.permissions import may
 from manager.core.views import RestrictedView, done, htmx_render, refused
 
 from .. import permissions, selectors, services
-from ..filters import AddressListFilter
+from ..filters import ADDRESS_ORDERINGS, AddressListFilter
 from ..forms import (
     AddressBulkForm,
     AddressCreateForm,
@@ -23,8 +25,9 @@ from ..forms import (
     AutoReplyForm,
     RedirectionForm,
 )
-from ..models import CATCHALL_LOCAL_PART, Address, Permission
+from ..models import CATCHALL_LOCAL_PART, Address, MailService, Permission
 from ..permissions import manages
+from ..services import bulk
 from .mail_services import backend_status
 
 PAGE_SIZE = 50
@@ -53,7 +56,7 @@ class AddressListView(RestrictedView):
         request = self.request
         filterset = AddressListFilter(request.GET, request=request,
                                       queryset=self.addresses().select_related("mail_service")
-                                      .order_by("mail_service__domain", "local_part"))
+                                      .order_by(*ADDRESS_ORDERINGS["email"]))
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
         # One query for the whole page's backend status, keyed by the service's domain.
@@ -266,8 +269,75 @@ class AddressDetailView(AddressMixin, RestrictedView):
         return done(request, url)
 
 
+class AddressImportView(RestrictedView):
+    """Upload a CSV file: a dry run checks every row first (the job page shows its
+    progress, then the preview or the errors); importing is a second step from there."""
+
+    model = Address
+    template = "mailservice/address_import.html"
+
+    def services_(self):
+        organisation = self.request.organisation
+        if organisation is None or not may(self.request.user, ADD, organisation_id=organisation.pk):
+            raise Http404
+        return MailService.objects.restrict(self.request.user, ADD).filter(organisation=organisation)
+
+    def context(self, **extra):
+        return {"services": self.services_(), "columns": bulk.COLUMNS, **extra}
+
+    def get(self, request):
+        return render(request, self.template, self.context())
+
+    def post(self, request):
+        service = self.services_().filter(pk=request.POST.get("mail_service") or 0).first()
+        upload = request.FILES.get("file")
+        if service is None or upload is None:
+            messages.error(request, _("Choose a mail service and a CSV file."))
+            return render(request, self.template, self.context(), status=400)
+        try:
+            job = bulk.import_start(actor=request.user, service=service, data=upload.read(),
+                                    dry_run=True)
+        except ServiceError as exc:
+            status = refused(request, exc)
+            return render(request, self.template, self.context(), status=status)
+        return redirect("mailservice:import_job", pk=job.pk)
+
+
+class ImportJobView(RestrictedView):
+    """An import's page: a progress bar that asks again every second (htmx) while the job
+    runs, then the preview of a dry run with the button to import, the errors of a
+    refused file, or what was imported."""
+
+    model = Job
+    template = "mailservice/import_job.html"
+    partial = "mailservice/_import_job.html"
+
+    def job(self, pk) -> Job:
+        return get_object_or_404(Job.objects.restrict(self.request.user, ADD)
+                                 .filter(kind=bulk.IMPORT_KIND), pk=pk)
+
+    def get(self, request, pk):
+        job = self.job(pk)
+        service = MailService.objects.filter(pk=job.params.get("mail_service")).first()
+        return htmx_render(request, self.template, {"job": job, "service": service},
+                           partial=self.partial)
+
+    def post(self, request, pk):
+        job = self.job(pk)
+        if not (job.state == Job.State.DONE and job.params.get("dry_run")):
+            raise Http404
+        try:
+            again = bulk.import_again(actor=request.user, job=job)
+        except ServiceError as exc:
+            refused(request, exc)
+            return redirect("mailservice:import_job", pk=job.pk)
+        return done(request, reverse("mailservice:import_job", args=[again.pk]))
+
+
 urlpatterns = [
     path("mail/addresses/", AddressListView.as_view(), name="address_list"),
     path("mail/addresses/new/", AddressCreateView.as_view(), name="address_new"),
+    path("mail/addresses/import/", AddressImportView.as_view(), name="address_import"),
+    path("mail/imports/<int:pk>/", ImportJobView.as_view(), name="import_job"),
     path("mail/addresses/<int:pk>/", AddressDetailView.as_view(), name="address_detail"),
 ]

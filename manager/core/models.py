@@ -1,6 +1,9 @@
-"""The push outbox: backend work to do, written in the same transaction as the change."""
+"""The push outbox (backend work to do, written in the same transaction as the change) and
+the long jobs run for a person (bulk imports)."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from .querysets import RestrictedQuerySet
 
 
 class SyncStatus(models.TextChoices):
@@ -75,3 +78,47 @@ class PushAttempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.pk} of {self.job_id}: {'ok' if self.ok else self.error[:40]}"
+
+
+class Job(models.Model):
+    """A long piece of work run by a worker for a person (a bulk import): its state, its
+    progress for the page's bar and the API, and what it found. The worker claims it by a
+    conditional UPDATE (queued → running), so a duplicate delivery does nothing."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=40)  # e.g. "address_import"
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE,
+                                     related_name="+")
+    actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # 0–100
+    # What the job works on (e.g. {"mail_service": 3, "dry_run": false}) and its input
+    # (the uploaded file's text), dropped once the job is over.
+    params = models.JSONField(default=dict)
+    payload = models.TextField(blank=True)
+    # Refusals as [{"line", "column", "message"}]; `result`: what it did or would do.
+    errors = models.JSONField(default=list)
+    result = models.JSONField(default=dict)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    organisation_field = "organisation"
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["organisation", "-created"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.pk} {self.state}"
+
+    @property
+    def is_over(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)

@@ -47,28 +47,40 @@ def handler(kind: str) -> PushHandler:
     return _handlers[kind]
 
 
-def enqueue(kind: str, target_id, *, organisation_id=None) -> PushJob:
+def enqueue(kind: str, target_id, *, organisation_id=None, queue: str | None = None) -> PushJob:
     """Record that the unit must be pushed; the task is sent after commit. Must run inside
-    the transaction of the change so the change and the job land together."""
+    the transaction of the change so the change and the job land together. `queue`: the
+    caller already knows it (else the handler says). A unit pushed before takes one
+    statement (UPDATE … RETURNING), so every write pays one outbox statement."""
     target_id = str(target_id)
-    spec = _handlers.get(kind)
-    queue = spec.queue(target_id) if spec and spec.queue else "default"
-    job, created = PushJob.objects.get_or_create(
-        kind=kind, target_id=target_id,
-        defaults={"organisation_id": organisation_id, "queue": queue},
-    )
-    if not created:
-        # A job being pushed stays claimed: its worker sees the new generation when it
-        # finishes and goes again, so two workers never push the same unit at once.
-        PushJob.objects.filter(pk=job.pk).update(
-            generation=F("generation") + 1, next_attempt_at=None, attempts=0, queue=queue,
-            updated=timezone.now(),
-            state=Case(When(state=PushJob.State.RUNNING, then=Value(PushJob.State.RUNNING)),
-                       default=Value(PushJob.State.PENDING)),
+    if queue is None:
+        spec = _handlers.get(kind)
+        queue = spec.queue(target_id) if spec and spec.queue else "default"
+    job = _bump(kind, target_id, queue)
+    if job is None:
+        job, created = PushJob.objects.get_or_create(
+            kind=kind, target_id=target_id,
+            defaults={"organisation_id": organisation_id, "queue": queue},
         )
-        job.refresh_from_db()
+        if not created:  # created by a concurrent transaction since the UPDATE
+            job = _bump(kind, target_id, queue)
     transaction.on_commit(lambda: send(job))
     return job
+
+
+def _bump(kind: str, target_id: str, queue: str) -> PushJob | None:
+    """A new generation for an existing unit; the row as it is now, or None if the unit
+    has no job yet. A job being pushed stays claimed: its worker sees the new generation
+    when it finishes and goes again, so two workers never push the same unit at once."""
+    table = connection.ops.quote_name(PushJob._meta.db_table)
+    running, pending = PushJob.State.RUNNING, PushJob.State.PENDING
+    rows = list(PushJob.objects.raw(
+        f"UPDATE {table} SET generation = generation + 1, next_attempt_at = NULL, "  # noqa: S608
+        f"attempts = 0, queue = %s, updated = %s, "
+        f"state = CASE WHEN state = %s THEN %s ELSE %s END "
+        f"WHERE kind = %s AND target_id = %s RETURNING *",
+        [queue, timezone.now(), running, running, pending, kind, target_id]))
+    return rows[0] if rows else None
 
 
 def send(job: PushJob, countdown: float | None = None) -> None:

@@ -16,8 +16,9 @@ class RestrictedQuerySet(models.QuerySet):
         if action == "view":
             action = getattr(self.model, "view_action", action)
         path = self.model.organisation_field
-        org_ids = user_organisation_ids(user, action)
+        org_ids = organisation_ids_where(user, action)
         return self.filter(**{f"{path}__in" if path else "pk__in": org_ids})
+
 
 def user_organisation_ids(user, action):
     """Organisation ids where `user` may do `action`, memoised on the user object for the
@@ -30,6 +31,19 @@ def user_organisation_ids(user, action):
         user.__dict__["_mm_org_roles"] = cache
     allowed = set(roles_allowed(action))
     return [org_id for org_id, role in cache.items() if role in allowed]
+
+
+def organisation_ids_where(user, action):
+    """For a filter: the organisations where `user` may do `action` — the memoised list
+    when this request already read the memberships, else a subquery, so a request that
+    only reads rows asks the database once (and sees memberships as they are now)."""
+    cache = user.__dict__.get("_mm_org_roles")
+    if cache is not None:
+        return user_organisation_ids(user, action)
+    from manager.accounts.models import Membership
+
+    return Membership.objects.filter(user=user, role__in=roles_allowed(action)).values(
+        "organisation_id")
 
 
 def user_role(user, organisation_id):

@@ -205,6 +205,17 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
                                           "display_name": "Bob"}, id=bob, expect=200)
     walk("patch", v1 + "/addresses/{id}/", {"quota_mb": 10**12}, id=bob, expect=400)
     walk("patch", v1 + "/addresses/{id}/", {"display_name": "Robert"}, id=bob, expect=200)
+    job = walk("post", v1 + "/addresses/import/", {"mail_service": s, "dry_run": "true", "file": upload(
+        "a.csv", b"local_part,display_name\ncarol,Carol\n", "text/csv")}, multipart=True,
+        expect=202)["id"]
+    walk("post", v1 + "/addresses/import/", {"mail_service": s, "file": upload(
+        "a.csv", "local_part\nzoé\n".encode("latin-1"), "text/csv")}, multipart=True, expect=400)
+    from mailservice.services import bulk
+
+    bulk.import_run(job)
+    assert walk("get", v1 + "/jobs/{id}/", id=job, expect=200)["state"] == "done"
+    walk("get", v1 + "/addresses/export/?mail_service=" + str(s), expect=200)
+    walk("get", v1 + "/addresses/export/", expect=400)
     child = v1 + "/addresses/{address_pk}/"
     for kind, body in (("aliases", {"local_part": "alice.l"}),
                        ("redirections", {"target": "alice@personal.example"})):

@@ -192,6 +192,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a `state` with its own choices: each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStateEnum": "manager.core.models.Job.State",
+        "DkimKeyStateEnum": "mailservice.models.DkimKey.State",
+        "SignatureStateEnum": "signatures.models.Signature.State",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "manager.core.schema.add_error_responses",

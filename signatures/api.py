@@ -104,7 +104,7 @@ class VersionSerializer(serializers.Serializer):
     design = serializers.JSONField(help_text="The published design (layout, fields, …).")
 
 
-class JobSerializer(serializers.ModelSerializer):
+class SignatureJobSerializer(serializers.ModelSerializer):
     """A bulk job: `state` queued | running | done | failed, `progress` 0–100, `errors`
     (per address)."""
 
@@ -235,7 +235,7 @@ class SignatureTemplateViewSet(ServiceScopedMixin, mixins.ListModelMixin, mixins
 
     @extend_schema(request=None, responses=inline_serializer("SignaturePublished", {
         "template": SignatureTemplateSerializer(),
-        "job": JobSerializer(allow_null=True, help_text=(
+        "job": SignatureJobSerializer(allow_null=True, help_text=(
             "The creation of signatures for existing users, when the template asks for it."))}))
     @action(detail=True, methods=["post"])
     def publish(self, request, *args, **kwargs):
@@ -243,16 +243,16 @@ class SignatureTemplateViewSet(ServiceScopedMixin, mixins.ListModelMixin, mixins
         job = services.template_publish(actor=request.user, template=template)
         template.refresh_from_db()
         return Response({"template": SignatureTemplateSerializer(template).data,
-                         "job": JobSerializer(job).data if job else None})
+                         "job": SignatureJobSerializer(job).data if job else None})
 
     def _job(self, request, kind, *, required=False):
         template = self.get_object()
         addresses = _address_ids(template.mail_service, request.data, required=required)
         job = services.job_start(actor=request.user, template=template, kind=kind,
                                  addresses=addresses)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(SignatureJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=AddressIds, responses={202: JobSerializer})
+    @extend_schema(request=AddressIds, responses={202: SignatureJobSerializer})
     @action(detail=True, methods=["post"], url_path="create-signatures")
     def create_signatures(self, request, *args, **kwargs):
         return self._job(request, SignatureJob.Kind.CREATE)
@@ -260,12 +260,12 @@ class SignatureTemplateViewSet(ServiceScopedMixin, mixins.ListModelMixin, mixins
     @extend_schema(request=inline_serializer("SignatureActivation", {
         "addresses": serializers.ListField(child=serializers.IntegerField(),
                                            help_text="Address ids of the service.")}),
-        responses={202: JobSerializer})
+        responses={202: SignatureJobSerializer})
     @action(detail=True, methods=["post"])
     def activate(self, request, *args, **kwargs):
         return self._job(request, SignatureJob.Kind.ACTIVATE, required=True)
 
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(request=None, responses={202: SignatureJobSerializer})
     @action(detail=True, methods=["post"])
     def regenerate(self, request, *args, **kwargs):
         return self._job(request, SignatureJob.Kind.REGENERATE)
@@ -481,7 +481,7 @@ class SignatureJobViewSet(mixins.RetrieveModelMixin, RestrictedViewSet):
     """The progress of a bulk signature job."""
 
     queryset = SignatureJob.objects.all()
-    serializer_class = JobSerializer
+    serializer_class = SignatureJobSerializer
     lookup_value_regex = r"\d+"
 
 

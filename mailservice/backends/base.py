@@ -75,6 +75,9 @@ class ServiceState:
     forwards: tuple[ForwardState, ...] = ()  # aliases and redirections
     device_passwords: tuple[DevicePasswordState, ...] = ()
     catchall: str | None = None  # full address of the catchall mailbox, or None
+    # (sender, login) pairs beyond a mailbox's own address and its aliases: a login may
+    # send as another mailbox of the service whose "send" permission its users hold.
+    sender_grants: tuple[tuple[str, str], ...] = ()
     # Only set by MailBackend.actual(): inconsistencies between the backend's own stores
     # (a hand-edited map file, a missing routing line) that ServiceState cannot express
     # field by field. A desired state leaves it empty, so any fault is a drift.
@@ -214,6 +217,13 @@ def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
     have_catchall = actual.catchall.lower() if actual.catchall else None
     if want_catchall != have_catchall:
         diffs.append(f"catchall is {have_catchall or 'none'}, want {want_catchall or 'none'}")
+
+    want_grants = {(s.lower(), login.lower()) for s, login in desired.sender_grants}
+    have_grants = {(s.lower(), login.lower()) for s, login in actual.sender_grants}
+    for sender, login in sorted(want_grants - have_grants):
+        diffs.append(f"sender {sender}: login {login} missing")
+    for sender, login in sorted(have_grants - want_grants):
+        diffs.append(f"sender {sender}: login {login} unexpected")
 
     diffs.extend(f"backend: {fault}" for fault in actual.faults)
     return diffs

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "manager.core",
     "manager.accounts",
     "manager.audit",
+    "manager.security",
     "mailservice",
     "dnszones",
     "signatures",
@@ -282,6 +283,17 @@ DELIVERY_LOG_DAYS = int(env("DELIVERY_LOG_DAYS", "20"))
 MAIL_REMOVAL_GRACE_DAYS = float(env("MAIL_REMOVAL_GRACE_DAYS", "30"))
 # Shared secret of Dovecot's auth policy requests (device "last used"); empty = endpoint off.
 MAIL_POLICY_SECRET = env("MAIL_POLICY_SECRET", "")
+
+# --- Bans (manager/security/services.py) --------------------------------------------------
+BANS = {
+    "account_failures": int(env("BAN_ACCOUNT_FAILURES", "10")),
+    "account_window_seconds": int(env("BAN_ACCOUNT_WINDOW_SECONDS", "900")),
+    "spray_accounts": int(env("BAN_SPRAY_ACCOUNTS", "20")),
+    "spray_window_seconds": int(env("BAN_SPRAY_WINDOW_SECONDS", "900")),
+    "ban_seconds": int(env("BAN_SECONDS", "3600")),
+}
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses/networks).
+TRUSTED_PROXIES = [n for n in env("TRUSTED_PROXIES", "").split(",") if n.strip()]
 
 LOGGING = {
     "version": 1,

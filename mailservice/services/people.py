@@ -302,13 +302,22 @@ def device_password_revoke(*, actor, device: DevicePassword) -> DevicePassword:
 DEVICE_USE_EVERY_SECONDS = 60  # one write a minute per device is enough for "last used"
 
 
-def device_password_record_use(device_ref: str) -> int:
-    """Stamp a device password as used now (a successful login the backend reported); at
-    most once a minute per device. Not audited: it is a fact about logins, not a change."""
+def device_password_record_use(device_ref: str, *, ip: str = "", protocol: str = "") -> int:
+    """Stamp a device password as used now, from that address with that protocol (a
+    successful login the backend reported); at most once a minute per device unless the
+    address or protocol changed. Not audited: it is a fact about logins, not a change."""
+    import ipaddress
+
     now = timezone.now()
     try:
+        ip = str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        ip = ""
+    protocol = protocol.strip().lower()[:16]
+    try:
         return DevicePassword.objects.filter(ref=device_ref, revoked__isnull=True).exclude(
-            last_used__gt=now - timezone.timedelta(seconds=DEVICE_USE_EVERY_SECONDS)
-        ).update(last_used=now)
+            last_used__gt=now - timezone.timedelta(seconds=DEVICE_USE_EVERY_SECONDS),
+            last_used_ip=ip, last_used_protocol=protocol,
+        ).update(last_used=now, last_used_ip=ip, last_used_protocol=protocol)
     except ValidationError:  # a client-controlled field that is not a UUID
         return 0

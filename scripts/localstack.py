@@ -98,7 +98,13 @@ auth_policy_server_url = {url}
 auth_policy_server_api_header = X-Mail-Manager-Policy: {secret}
 auth_policy_hash_nonce = {secrets.token_hex(16)}
 auth_policy_request_attributes = login=%{{requested_username}} remote=%{{rip}} protocol=%s device=%{{passdb:device_ref}}
+# Fail-open: past this timeout, or when the panel does not answer, Dovecot lets the login
+# through and logs "Policy server HTTP error" (the alert); bans then wait for the panel.
 auth_policy_server_timeout_msecs = 2000
+# Asked before the password is checked (bans refuse even the right one); every attempt
+# is reported afterwards (failures for the bans, successes for the device's last use).
+auth_policy_check_before_auth = yes
+auth_policy_report_after_auth = yes
 """
 
 

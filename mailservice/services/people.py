@@ -321,3 +321,32 @@ def device_password_record_use(device_ref: str, *, ip: str = "", protocol: str =
         ).update(last_used=now, last_used_ip=ip, last_used_protocol=protocol)
     except ValidationError:  # a client-controlled field that is not a UUID
         return 0
+
+
+# --- Cutting a person off ----------------------------------------------------------------
+
+@transaction.atomic
+def person_mail_cut_off(*, actor, user, organisation=None, remove_access: bool = False) -> int:
+    """End a person's mail access at once: every device password they hold (on the
+    organisation's addresses, or everywhere) is revoked, and with ``remove_access`` their
+    grants there go too. Each service is pushed; the backend drops the passdb rows and
+    kicks the mailboxes' open IMAP/ManageSieve sessions (doveadm kick), so a client that
+    is logged in now is disconnected, not only the next login refused. Returns the number
+    of device passwords revoked. Called by the platform's person services, which check
+    the actor's rights."""
+    accesses = AddressAccess.objects.filter(user=user).select_related("address__mail_service")
+    if organisation is not None:
+        accesses = accesses.filter(address__mail_service__organisation=organisation)
+    accesses = list(accesses)
+    devices = DevicePassword.objects.filter(access__in=accesses, revoked__isnull=True)
+    revoked = devices.update(revoked=timezone.now())
+    services = {access.address.mail_service_id: access.address.mail_service for access in accesses}
+    for access in accesses:
+        if remove_access:
+            audit.record(actor=actor, action="delete", obj=access, verb="access.remove",
+                         object_repr=f"{user.email} on {access.address.email}",
+                         before={"user": user.pk, "permissions": access.permissions})
+            access.delete()
+    for service in services.values():
+        push(service)
+    return revoked

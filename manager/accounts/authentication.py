@@ -20,7 +20,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if parts[0] != self.keyword:
             return None
         ip = auth_limits.client_ip(request)
-        if auth_limits.refused("token", ip=ip) or bans.active_ban(ip) is not None:
+        if auth_limits.refused("token", ip=ip):
             raise exceptions.Throttled(detail=auth_limits.wait_message())
         if len(parts) != 2:
             auth_limits.count("token", ip=ip)
@@ -38,7 +38,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             bans.record_failure(ip, protocol="api")
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         if bans.active_ban(ip, token.user.email) is not None:
-            # The account is banned from this network (e.g. its password was guessed at).
+            # The network is banned, or the account from there (its password was guessed
+            # at). Checked after the lookup, so a request costs one query for the ban;
+            # bad tokens from a banned network are not counted (record_failure).
             raise exceptions.Throttled(detail=auth_limits.wait_message())
         now = timezone.now()
         # Touch at most once a minute: a write per request would serialise busy clients.

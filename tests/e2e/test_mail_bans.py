@@ -119,3 +119,28 @@ def test_with_the_policy_server_down_logins_still_work_and_dovecot_logs_it(
     finally:
         stack.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_removing_a_member_disconnects_their_open_imap_session(mail_stack, owner, member, organisation):
+    from manager.accounts import services as accounts
+    from manager.accounts.models import Membership
+
+    service = services.mail_service_create(actor=owner, organisation=organisation, domain="kick.test",
+                                           plan="premium")
+    address = services.address_create(actor=owner, service=service, local_part="carol")
+    services.access_grant(actor=owner, address=address, user=member, permissions=["read"])
+    _device, password = services.device_password_create(actor=owner, address=address, name="phone",
+                                                        user=member)
+    backend = mail_stack.backend()
+    backend.apply(desired_state(service))
+    session = imaplib.IMAP4(mail_stack.host, mail_stack.imap_port, timeout=30)
+    session.login(address.email, password)
+    assert session.noop()[0] == "OK"
+
+    accounts.member_remove(actor=owner, membership=Membership.objects.get(user=member))
+    backend.apply(desired_state(service))  # what the push worker runs
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        session.noop()
+        session.noop()  # the server's BYE may come with the first answer's read
+    assert not imap_login(mail_stack, address.email, password, "127.0.3.30")
+    backend.remove_service("kick.test")

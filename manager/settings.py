@@ -292,6 +292,8 @@ BANS = {
     "spray_window_seconds": int(env("BAN_SPRAY_WINDOW_SECONDS", "900")),
     "ban_seconds": int(env("BAN_SECONDS", "3600")),
 }
+# A device password not used for this many days is flagged "unused" (bulk revoke).
+DEVICE_UNUSED_DAYS = int(env("DEVICE_UNUSED_DAYS", "90"))
 # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses/networks).
 TRUSTED_PROXIES = [n for n in env("TRUSTED_PROXIES", "").split(",") if n.strip()]
 

@@ -302,6 +302,33 @@ def device_password_revoke(*, actor, device: DevicePassword) -> DevicePassword:
 DEVICE_USE_EVERY_SECONDS = 60  # one write a minute per device is enough for "last used"
 
 
+def unused_devices(queryset):
+    """The active device passwords not used for DEVICE_UNUSED_DAYS (never used: created
+    that long ago)."""
+    from django.db.models import Q
+
+    since = timezone.now() - timezone.timedelta(days=settings.DEVICE_UNUSED_DAYS)
+    return queryset.filter(revoked__isnull=True).filter(
+        Q(last_used__lt=since) | Q(last_used__isnull=True, created__lt=since))
+
+
+@transaction.atomic
+def device_passwords_revoke_unused(*, actor, address: Address) -> int:
+    """Revoke at once every unused device password of the address the actor may revoke
+    (managers: all of them; a user: their own). Returns how many."""
+    devices = DevicePassword.objects.filter(address=address)
+    if not manages(actor, address):
+        devices = devices.filter(access__user=actor)
+    unused = list(unused_devices(devices).values_list("pk", "name"))
+    if unused:
+        DevicePassword.objects.filter(pk__in=[pk for pk, _name in unused]).update(revoked=timezone.now())
+        audit.record(actor=actor, action="update", obj=address, verb="device_password.revoke_unused",
+                     object_repr=address.email,
+                     after={"revoked": sorted(name for _pk, name in unused)})
+        push(address.mail_service)
+    return len(unused)
+
+
 def device_password_record_use(device_ref: str, *, ip: str = "", protocol: str = "") -> int:
     """Stamp a device password as used now, from that address with that protocol (a
     successful login the backend reported); at most once a minute per device unless the

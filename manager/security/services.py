@@ -127,6 +127,17 @@ def bans_affecting(organisation) -> "list[Ban]":
 @transaction.atomic
 def ban_lift(*, actor, organisation, ban: Ban) -> Ban:
     """Lift a ban that affects the organisation (its admins' right, audited)."""
+    from django.utils.translation import gettext as _
+
+    from manager.accounts.roles import CHANGE
+    from manager.core.errors import ServiceError
+    from manager.core.permissions import may
+
+    if not may(actor, CHANGE, organisation_id=organisation.pk):
+        raise ServiceError(_("Your role does not allow this action."), code="permission_denied",
+                           status=403)
+    if ban.pk not in {b.pk for b in bans_affecting(organisation)}:
+        raise ServiceError(_("Not found."), code="not_found", status=404)
     ban.lifted_at, ban.lifted_by = timezone.now(), actor
     ban.save(update_fields=["lifted_at", "lifted_by"])
     AuthFailure.objects.filter(network=ban.network, **({"account": ban.account} if ban.account else {})).delete()

@@ -10,7 +10,7 @@ from manager.accounts.roles import CHANGE
 from manager.core.permissions import may
 
 from . import services
-from .models import Ban
+from .models import AllowedNetwork, Ban
 
 
 class BanSerializer(serializers.ModelSerializer):
@@ -46,5 +46,61 @@ class BanViewSet(OrganisationScopedMixin, mixins.ListModelMixin, viewsets.Generi
         return Response(BanSerializer(ban).data)
 
 
+class AllowedNetworkSerializer(serializers.ModelSerializer):
+    accepted_by = serializers.EmailField(source="accepted_by.email", read_only=True, allow_null=True)
+    accepted_warning_version = serializers.IntegerField(
+        write_only=True, help_text="The version of the warning the caller read and accepts "
+                                   "(GET allowed-networks/warning/); any other is a 400 "
+                                   "`consent_required` whose message is the warning.")
+
+    class Meta:
+        model = AllowedNetwork
+        fields = ["id", "network", "label", "warning_version", "warning_text", "accepted_by",
+                  "accepted_at", "accepted_warning_version"]
+        read_only_fields = ["id", "warning_version", "warning_text", "accepted_by", "accepted_at"]
+
+
+class WarningSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class AllowedNetworkViewSet(OrganisationScopedMixin, mixins.ListModelMixin,
+                            mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                            mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Networks never banned for the organisation's addresses and members. Adding one needs
+    the owner's or an administrator's explicit acceptance of the warning; who accepted
+    which text, and when, is kept with the entry and in the audit log."""
+
+    serializer_class = AllowedNetworkSerializer
+    queryset = AllowedNetwork.objects.none()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if "organisation_pk" in self.kwargs and not may(request.user, CHANGE,
+                                                        organisation_id=self.organisation().pk):
+            self.permission_denied(request, message="Your role does not allow this action.")
+
+    def get_queryset(self):
+        return AllowedNetwork.objects.filter(organisation=self.organisation()).select_related("accepted_by")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.allowed_network_add(
+            actor=self.request.user, organisation=self.organisation(), network=data["network"],
+            label=data.get("label", ""), accepted_warning_version=data["accepted_warning_version"])
+
+    def perform_destroy(self, instance):
+        services.allowed_network_remove(actor=self.request.user, allowed=instance)
+
+    @extend_schema(responses={200: WarningSerializer})
+    @action(detail=False, methods=["get"])
+    def warning(self, request, *args, **kwargs):
+        """The warning to show and have accepted before adding a network."""
+        return Response({"version": services.ALLOW_WARNING_VERSION, "text": services.allow_warning()})
+
+
 def register(router):
     router.register(r"organisations/(?P<organisation_pk>\d+)/bans", BanViewSet, basename="ban")
+    router.register(r"organisations/(?P<organisation_pk>\d+)/allowed-networks", AllowedNetworkViewSet,
+                    basename="allowed-network")

@@ -43,3 +43,26 @@ class Ban(models.Model):
 
     def __str__(self):
         return f"{self.account or '*'} from {self.network}"
+
+
+class AllowedNetwork(models.Model):
+    """A network an organisation's owner or administrator took out of the bans for the
+    organisation's own accounts, after accepting a warning: which text, who, when."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE,
+                                     related_name="allowed_networks")
+    network = models.CharField(_("network"), max_length=64)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    warning_version = models.PositiveIntegerField()
+    warning_text = models.TextField()  # the words accepted, as shown then
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    accepted_at = models.DateTimeField(_("accepted at"))
+
+    class Meta:
+        ordering = ["network"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "network"],
+                                               name="unique_allowed_network")]
+
+    def __str__(self):
+        return self.network

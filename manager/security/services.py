@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from manager.audit import services as audit
 
-from .models import AuthFailure, Ban
+from .models import AllowedNetwork, AuthFailure, Ban
 
 
 def network_of(ip: str) -> str | None:
@@ -63,10 +63,41 @@ def client_ip(request) -> str:
     return remote
 
 
+# The warning an owner or administrator accepts before allow-listing a network (after the
+# seed's IP-ban guide). A new wording gets a new version: what was accepted stays recorded.
+ALLOW_WARNING_VERSION = 1
+
+
+def allow_warning() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("Logins from this network will never be banned for your organisation's "
+             "addresses and members again, whatever happens: attacks or attempts at guessing "
+             "passwords from it will no longer be blocked automatically. You accept full "
+             "responsibility for any attack coming from this network.")
+
+
+def _allowed(ip: str, account: str) -> bool:
+    """Does an organisation the account belongs to allow-list this address?"""
+    if not account or not AllowedNetwork.objects.exists():
+        return False
+    from mailservice.models import Address
+    from manager.accounts.models import Membership
+
+    local, _, domain = account.rpartition("@")
+    organisations = set(Address.objects.filter(local_part=local, mail_service__domain=domain)
+                        .values_list("mail_service__organisation_id", flat=True))
+    organisations |= set(Membership.objects.filter(user__email=account)
+                         .values_list("organisation_id", flat=True))
+    address = ipaddress.ip_address(ip.strip())
+    return any(address in ipaddress.ip_network(network) for network in AllowedNetwork.objects.filter(
+        organisation_id__in=organisations).values_list("network", flat=True))
+
+
 def active_ban(ip: str, account: str = "") -> Ban | None:
     """The ban that refuses this account (or any account) from this address now."""
     network = network_of(ip)
-    if network is None:
+    if network is None or _allowed(ip, (account or "").strip().lower()):
         return None
     accounts = {"", (account or "").strip().lower()}
     return (Ban.objects.filter(network=network, account__in=accounts, lifted_at__isnull=True,
@@ -80,6 +111,8 @@ def record_failure(ip: str, account: str = "", *, protocol: str) -> Ban | None:
     if network is None:
         return None
     account = (account or "").strip().lower()[:254]
+    if _allowed(ip, account):
+        return None
     if active_ban(ip, account) is not None:
         return None  # refused anyway; counting it would only extend the ban
     limits, now = settings.BANS, timezone.now()
@@ -144,3 +177,59 @@ def ban_lift(*, actor, organisation, ban: Ban) -> Ban:
     audit.record(actor=actor, action="update", obj=ban, organisation=organisation, verb="ban.lift",
                  object_repr=str(ban), after={"lifted": True})
     return ban
+
+
+def _require_admin(actor, organisation):
+    from django.utils.translation import gettext as _
+
+    from manager.accounts.roles import CHANGE
+    from manager.core.errors import ServiceError
+    from manager.core.permissions import may
+
+    if not may(actor, CHANGE, organisation_id=organisation.pk):
+        raise ServiceError(_("Your role does not allow this action."), code="permission_denied",
+                           status=403)
+
+
+@transaction.atomic
+def allowed_network_add(*, actor, organisation, network: str, accepted_warning_version,
+                        label: str = "") -> AllowedNetwork:
+    """Allow-list a network for the organisation's accounts: only when the actor accepted
+    the current warning (its version is given back); records the text, who and when."""
+    from django.utils.translation import gettext as _
+
+    from manager.core.errors import Conflict, ServiceError
+
+    _require_admin(actor, organisation)
+    if accepted_warning_version != ALLOW_WARNING_VERSION:
+        raise ServiceError(allow_warning(), code="consent_required",
+                           fields={"accepted_warning_version": [
+                               _("Read the warning and accept version %(v)s.") % {"v": ALLOW_WARNING_VERSION}]})
+    try:
+        parsed = ipaddress.ip_network((network or "").strip(), strict=False)
+    except ValueError:
+        raise ServiceError(_("Enter an IP address or a network such as 192.0.2.0/24."),
+                           code="invalid", fields={"network": [_("Not an IP address or network.")]}) from None
+    if parsed.num_addresses > (256 if parsed.version == 4 else 2 ** 80):  # /24, /48 at most
+        raise ServiceError(_("This network is too large to be allowed."), code="network_too_large",
+                           fields={"network": [_("At most a /24 (IPv4) or a /48 (IPv6).")]})
+    if AllowedNetwork.objects.filter(organisation=organisation, network=str(parsed)).exists():
+        raise Conflict(_("This network is already allowed."), code="already_allowed")
+    allowed = AllowedNetwork.objects.create(
+        organisation=organisation, network=str(parsed), label=(label or "").strip()[:100],
+        warning_version=ALLOW_WARNING_VERSION, warning_text=allow_warning(), accepted_by=actor,
+        accepted_at=timezone.now())
+    audit.record(actor=actor, action="create", obj=allowed, organisation=organisation,
+                 verb="allowed_network.add", object_repr=allowed.network,
+                 after={"network": allowed.network, "warning_version": allowed.warning_version,
+                        "accepted_by": actor.email})
+    return allowed
+
+
+@transaction.atomic
+def allowed_network_remove(*, actor, allowed: AllowedNetwork) -> None:
+    _require_admin(actor, allowed.organisation)
+    audit.record(actor=actor, action="delete", obj=allowed, organisation=allowed.organisation,
+                 verb="allowed_network.remove", object_repr=allowed.network,
+                 before={"network": allowed.network})
+    allowed.delete()

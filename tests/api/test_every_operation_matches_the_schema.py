@@ -272,6 +272,17 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("post", v1 + "/organisations/{organisation_pk}/bans/{id}/lift/", {}, organisation_pk=o,
          id=ban.pk, expect=404)
 
+    allowed = v1 + "/organisations/{organisation_pk}/allowed-networks/"
+    warning = walk("get", allowed + "warning/", organisation_pk=o, expect=200)
+    walk("post", allowed, {"network": "192.0.2.0/24", "accepted_warning_version": 0},
+         organisation_pk=o, expect=400)
+    net = walk("post", allowed, {"network": "192.0.2.0/24",
+                                 "accepted_warning_version": warning["version"]},
+               organisation_pk=o, expect=201)["id"]
+    walk("get", allowed, organisation_pk=o, expect=200)
+    walk("get", allowed + "{id}/", organisation_pk=o, id=net, expect=200)
+    walk("delete", allowed + "{id}/", organisation_pk=o, id=net, expect=204)
+
     # Tokens, tools, the audit log; then the deletions.
     walk("get", v1 + "/tokens/", expect=200)
     token_id = walk("post", v1 + "/tokens/", {"name": "ci"}, expect=201)["id"]

@@ -55,3 +55,41 @@ def test_unused_device_passwords_are_flagged_and_revoked_in_bulk(api, owner, ali
     assert DevicePassword.objects.get(pk=old.pk).revoked is not None
     assert DevicePassword.objects.filter(revoked__isnull=True).count() == 2
     assert AuditEntry.objects.filter(verb="device_password.revoke_unused").count() == 1
+
+
+def test_a_network_is_allowed_only_after_the_warning_is_accepted_and_who_when_is_kept(
+        api, owner, member, organisation, alice):
+    url = f"/api/v1/organisations/{organisation.pk}/allowed-networks/"
+    warning = api(owner).get(url + "warning/").json()
+    refused = api(owner).post(url, {"network": "192.0.2.0/24", "accepted_warning_version": 0},
+                              format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "consent_required"
+    assert refused.json()["error"]["message"] == warning["text"]
+    assert api(member).post(url, {"network": "192.0.2.0/24",
+                                  "accepted_warning_version": warning["version"]},
+                            format="json").status_code == 403
+    made = api(owner).post(url, {"network": "192.0.2.7/24", "label": "office",
+                                 "accepted_warning_version": warning["version"]}, format="json")
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert (body["network"], body["accepted_by"], body["warning_text"]) == (
+        "192.0.2.0/24", owner.email, warning["text"])
+    assert body["accepted_at"]
+    assert AuditEntry.objects.filter(verb="allowed_network.add", organisation=organisation).exists()
+
+    # The organisation's accounts are never banned from there; others still are.
+    for _ in range(5):
+        assert bans.record_failure("192.0.2.9", alice.email, protocol="imap") is None
+    assert bans.active_ban("192.0.2.9", alice.email) is None
+    assert bans.record_failure("192.0.2.9", "stranger@elsewhere.test", protocol="imap") is not None
+
+    assert api(owner).delete(f"{url}{body['id']}/").status_code == 204
+    assert bans.record_failure("192.0.2.9", alice.email, protocol="imap") is not None
+
+
+def test_a_network_too_large_is_not_allowed(api, owner, organisation):
+    url = f"/api/v1/organisations/{organisation.pk}/allowed-networks/"
+    response = api(owner).post(url, {"network": "10.0.0.0/8", "accepted_warning_version": 1},
+                               format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "network_too_large"

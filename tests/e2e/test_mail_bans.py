@@ -9,13 +9,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
 
 from mailservice import services
 from mailservice.desired import desired_state
+from manager.accounts import services as accounts
 from manager.security import services as bans
 from manager.security.models import Ban
 from scripts.localstack import MailStack
 from tests.e2e.test_backend_adapter import SourcedIMAP
+from tests.factories import PASSWORD, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -73,15 +76,24 @@ def smtp_login(stack, login, password, source="127.0.0.1") -> bool:
     return True
 
 
-def test_failed_imap_logins_ban_the_account_from_that_address_for_imap_and_smtp(
-        policy_stack, owner, organisation):
+def test_failed_imap_logins_ban_the_account_from_that_address_for_imap_smtp_web_and_api(
+        policy_stack, owner, organisation, client):
     passwords = mailboxes(policy_stack, owner, organisation, "bans.test")
     alice, bob = "alice@bans.test", "bob@bans.test"
+    person = make_user(alice)  # the address is also this person's web login
+    _token, raw = accounts.api_token_create(actor=person, name="ci")
     source = "127.0.3.10"
     assert not imap_login(policy_stack, alice, "wrong", source)
     assert not imap_login(policy_stack, alice, "wrong", source)
     ban = Ban.objects.get()
     assert (ban.network, ban.account) == (f"{source}/32", alice)
+
+    # The same ban holds on the web login and the API from that address.
+    login = {"username": alice, "password": PASSWORD}
+    assert client.post("/accounts/login/", login, REMOTE_ADDR=source).status_code == 429
+    api = APIClient(REMOTE_ADDR=source)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get("/api/v1/organisations/").status_code == 429
 
     # The right password is refused now, over IMAP and SMTP AUTH, from that address only.
     assert not imap_login(policy_stack, alice, passwords[alice], source)
@@ -122,7 +134,6 @@ def test_with_the_policy_server_down_logins_still_work_and_dovecot_logs_it(
 
 
 def test_removing_a_member_disconnects_their_open_imap_session(mail_stack, owner, member, organisation):
-    from manager.accounts import services as accounts
     from manager.accounts.models import Membership
 
     service = services.mail_service_create(actor=owner, organisation=organisation, domain="kick.test",

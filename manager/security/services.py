@@ -97,11 +97,15 @@ def _allowed(ip: str, account: str) -> bool:
 def active_ban(ip: str, account: str = "") -> Ban | None:
     """The ban that refuses this account (or any account) from this address now."""
     network = network_of(ip)
-    if network is None or _allowed(ip, (account or "").strip().lower()):
+    if network is None:
         return None
-    accounts = {"", (account or "").strip().lower()}
-    return (Ban.objects.filter(network=network, account__in=accounts, lifted_at__isnull=True,
-                               expires__gt=timezone.now()).order_by("-expires").first())
+    account = (account or "").strip().lower()
+    ban = (Ban.objects.filter(network=network, account__in={"", account}, lifted_at__isnull=True,
+                              expires__gt=timezone.now()).order_by("-expires").first())
+    # The allow-list is asked only when a ban applies: one query per request otherwise.
+    if ban is not None and _allowed(ip, account):
+        return None
+    return ban
 
 
 @transaction.atomic

@@ -10,7 +10,17 @@ from .backends.base import (
     MailboxState,
     ServiceState,
 )
-from .models import Address, Alias, DevicePassword, DkimKey, MailService, Redirection, SortingRule
+from .models import (
+    Address,
+    AddressAccess,
+    Alias,
+    DevicePassword,
+    DkimKey,
+    MailService,
+    Permission,
+    Redirection,
+    SortingRule,
+)
 from .selectors import active_script, to_rule
 
 
@@ -40,7 +50,7 @@ def desired_state(service: MailService) -> ServiceState:
         "address_id", "target", "keep_copy")
     devices = _grouped(
         DevicePassword.objects.filter(address__mail_service=service, revoked__isnull=True)
-        .order_by("ref"), "address_id", "ref", "token_sha256", "can_send")
+        .order_by("ref"), "address_id", "ref", "token_sha256", "can_send", "access__user_id")
     rules = defaultdict(list)
     for rule in SortingRule.objects.filter(address__mail_service=service).order_by("position", "pk"):
         rules[rule.address_id].append(to_rule(rule))
@@ -67,12 +77,13 @@ def desired_state(service: MailService) -> ServiceState:
             keep = any(keep_copy for _target, keep_copy in redirected)
             targets = tuple(([email] if keep else []) + [target for target, _keep in redirected])
             forwards.append(ForwardState(source=email, targets=targets))
-        for ref, token_sha256, can_send in devices.get(address.pk, ()):
+        for ref, token_sha256, can_send, _user_id in devices.get(address.pk, ()):
             passwords.append(DevicePasswordState(ref=str(ref), email=email, token_sha256=token_sha256,
                                                  can_send=can_send and not address.is_catchall))
     return ServiceState(domain=domain, mailboxes=tuple(mailboxes), forwards=tuple(forwards),
                         device_passwords=tuple(passwords), catchall=catchall,
-                        dkim=_signing_key(service), synonyms=_synonyms(service))
+                        dkim=_signing_key(service), synonyms=_synonyms(service),
+                        sender_grants=_sender_grants(service, addresses, devices))
 
 
 def _signing_key(service: MailService) -> DkimState | None:
@@ -96,3 +107,28 @@ def _synonyms(service: MailService) -> tuple[str, ...]:
         return ()
     return tuple(Domain.objects.filter(synonym_of_id=service.domain_ref_id)
                  .order_by("name").values_list("name", flat=True))
+
+
+def _sender_grants(service: MailService, addresses, devices) -> tuple[tuple[str, str], ...]:
+    """(sender, login): the login of address L may send as address S of the same service
+    when every person holding a sending device password on L has the "send" permission on
+    S. Postfix knows only the login (L's address, shared by all of L's users), so one user
+    of L without that permission keeps everyone on L from sending as S: refusing a
+    legitimate sender is safer than letting a second person send as someone else."""
+    usable = {a.pk: a for a in addresses if a.enabled and not a.is_catchall}
+    senders = defaultdict(set)  # address id -> users with "send" on it
+    for address_id, user_id, permissions in AddressAccess.objects.filter(
+            address__mail_service=service).values_list("address_id", "user_id", "permissions"):
+        if Permission.SEND in (permissions or ()) and address_id in usable:
+            senders[address_id].add(user_id)
+    holders = defaultdict(set)  # login address id -> users with a sending device password
+    for address_id, rows in devices.items():
+        for _ref, _token, can_send, user_id in rows:
+            if can_send and address_id in usable:
+                holders[address_id].add(user_id)
+    grants = set()
+    for login_id, users in holders.items():
+        for sender_id, allowed in senders.items():
+            if sender_id != login_id and users <= allowed:
+                grants.add((usable[sender_id].email, usable[login_id].email))
+    return tuple(sorted(grants))

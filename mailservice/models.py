@@ -397,6 +397,8 @@ class DevicePassword(models.Model):
     can_send = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.CharField(_("last used from"), max_length=45, blank=True)
+    last_used_protocol = models.CharField(_("last used with"), max_length=16, blank=True)
     revoked = models.DateTimeField(null=True, blank=True)
 
     organisation_field = "address__mail_service__organisation"

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "manager.core",
     "manager.accounts",
     "manager.audit",
+    "manager.security",
     "mailservice",
     "dnszones",
     "signatures",
@@ -308,6 +309,18 @@ MAIL_CLIENT_SETUP_HOST = env("MAIL_CLIENT_SETUP_HOST", "setup.example.net")
 # in transit and verifiers that cache.
 MAIL_DKIM_KEY_SECRET = env("MAIL_DKIM_KEY_SECRET", "")
 MAIL_DKIM_RETIRED_DAYS = float(env("MAIL_DKIM_RETIRED_DAYS", "7"))
+# --- Bans (manager/security/services.py) --------------------------------------------------
+BANS = {
+    "account_failures": int(env("BAN_ACCOUNT_FAILURES", "10")),
+    "account_window_seconds": int(env("BAN_ACCOUNT_WINDOW_SECONDS", "900")),
+    "spray_accounts": int(env("BAN_SPRAY_ACCOUNTS", "20")),
+    "spray_window_seconds": int(env("BAN_SPRAY_WINDOW_SECONDS", "900")),
+    "ban_seconds": int(env("BAN_SECONDS", "3600")),
+}
+# A device password not used for this many days is flagged "unused" (bulk revoke).
+DEVICE_UNUSED_DAYS = int(env("DEVICE_UNUSED_DAYS", "90"))
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses/networks).
+TRUSTED_PROXIES = [n for n in env("TRUSTED_PROXIES", "").split(",") if n.strip()]
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
 REQUIRED_BINARIES = ("dovecot", "doveadm", "postfix", "postconf", "sievec", "opendkim")
 # Postfix's SQL lookup table types, from the postfix-sqlite / postfix-pgsql packages.
 DYNAMIC_MAPS = Path("/etc/postfix/dynamicmaps.cf")
-PORT_NAMES = ("imap", "lmtp", "managesieve", "smtp", "submission")
+PORT_NAMES = ("imap", "lmtp", "managesieve", "smtp", "submission", "milter")
 
 
 def missing_binaries(*, map_types: tuple[str, ...] = ("sqlite",)) -> list[str]:
@@ -98,7 +99,13 @@ auth_policy_server_url = {url}
 auth_policy_server_api_header = X-Mail-Manager-Policy: {secret}
 auth_policy_hash_nonce = {secrets.token_hex(16)}
 auth_policy_request_attributes = login=%{{requested_username}} remote=%{{rip}} protocol=%s device=%{{passdb:device_ref}}
+# Fail-open: past this timeout, or when the panel does not answer, Dovecot lets the login
+# through and logs "Policy server HTTP error" (the alert); bans then wait for the panel.
 auth_policy_server_timeout_msecs = 2000
+# Asked before the password is checked (bans refuse even the right one); every attempt
+# is reported afterwards (failures for the bans, successes for the device's last use).
+auth_policy_check_before_auth = yes
+auth_policy_report_after_auth = yes
 """
 
 
@@ -410,6 +417,22 @@ smtpd_tls_security_level = none
 """
 
 
+# --- Senders limited to the login -------------------------------------------------------
+# On the submission service only: the envelope sender must be one the SASL login owns in
+# the sender_logins table (Postfix itself), and so must each From: header address (the
+# sender milter, mailservice/backends/sender_milter.py, which asks the same table). A
+# milter that does not answer defers the message: nothing leaves unchecked.
+
+def submission_sender_checks(ports: dict[str, int]) -> tuple[str, ...]:
+    return (
+        "smtpd_sender_restrictions=reject_authenticated_sender_login_mismatch",
+        # The sender check first (it refuses; unreachable, mail waits: tempfail), then the
+        # DKIM signer, which has its own default_action=accept (render_postfix_dkim).
+        f"smtpd_milters=inet:{HOST}:{ports['milter']},$submission_milters",
+        "milter_default_action=tempfail",
+    )
+
+
 def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
     submission_opts = " ".join(
         f"-o {opt}"
@@ -421,7 +444,7 @@ def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
             "smtpd_sasl_security_options=noanonymous",
             "smtpd_client_restrictions=permit_sasl_authenticated,reject",
             "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
-            "smtpd_milters=$submission_milters",  # DKIM signing (render_postfix_dkim)
+            *submission_sender_checks(ports),
         )
     )
     rows = [
@@ -467,6 +490,7 @@ class MailStack:
     _postfix: subprocess.Popen | None = field(default=None, repr=False)
     dkim: OpenDkimPaths | None = None
     _opendkim: subprocess.Popen | None = field(default=None, repr=False)
+    _milter: subprocess.Popen | None = field(default=None, repr=False)
 
     # ports by name, for readability in tests
     @property
@@ -600,10 +624,16 @@ class MailStack:
         with contextlib.suppress(FileNotFoundError):  # stale from an earlier run in this root
             (self.root / "postfix/queue/pid/master.pid").unlink()
         self._postfix = self._spawn([postfix, "-c", etc, "start-fg"], "postfix.out")
+        self._milter = self._spawn(
+            [sys.executable, "-m", "mailservice.backends.sender_milter",
+             "--listen", f"{HOST}:{self.ports['milter']}", "--config-dir", etc,
+             "--table", open_maps(self.config).table_ref("sender_logins")],
+            "sender-milter.out", cwd=Path(__file__).resolve().parent.parent)
         deadline = time.monotonic() + timeout
         waiting = set(PORT_NAMES)
         while waiting:
-            for name, proc in (("dovecot", self._dovecot), ("postfix", self._postfix)):
+            for name, proc in (("dovecot", self._dovecot), ("postfix", self._postfix),
+                               ("sender milter", self._milter)):
                 if proc.poll() is not None:
                     raise BackendError(
                         f"{name} exited with status {proc.returncode} during startup:\n{self._log_tail()}",
@@ -627,12 +657,13 @@ class MailStack:
                 raise BackendError("postfix wrote no master.pid", permanent=False)
             time.sleep(0.05)
 
-    def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, argv: list[str], log_name: str, cwd: Path | None = None) -> subprocess.Popen:
         with open(self.root / "log" / log_name, "ab") as out:
             # Own session: a Ctrl-C meant for the caller must not reach the daemons directly;
             # the caller stops them by PID.
             return subprocess.Popen(
                 argv,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -641,7 +672,7 @@ class MailStack:
 
     def _log_tail(self, lines: int = 20) -> str:
         out = []
-        for name in ("dovecot.log", "dovecot.out", "postfix.log", "postfix.out"):
+        for name in ("dovecot.log", "dovecot.out", "postfix.log", "postfix.out", "sender-milter.out"):
             path = self.root / "log" / name
             if path.exists():
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
@@ -701,6 +732,11 @@ class MailStack:
                     os.kill(master, signal.SIGTERM)
             _wait_or_kill(self._postfix, timeout, also=master)
             self._postfix = None
+        if self._milter is not None:
+            if self._milter.poll() is None:
+                self._milter.send_signal(signal.SIGTERM)
+            _wait_or_kill(self._milter, timeout)
+            self._milter = None
         if self._dovecot is not None:
             if self._dovecot.poll() is None:
                 self._dovecot.send_signal(signal.SIGTERM)

@@ -1,5 +1,9 @@
 """API: users of an address, invitations, device passwords."""
+from datetime import timedelta
+
+from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -199,16 +203,30 @@ class AddressInvitationAcceptViewSet(InvitationAcceptViewSet):
         return services.invitation_accept(raw_token=raw_token, user=user)
 
 
+class RevokedCountSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField()
+
+
 class DevicePasswordSerializer(serializers.ModelSerializer):
     user = AddressUserBriefSerializer(source="access.user", read_only=True)
     user_id = serializers.IntegerField(write_only=True, required=False,
                                        help_text="Administrators may create one for another user.")
 
+    unused = serializers.SerializerMethodField(
+        help_text="Active and not used for DEVICE_UNUSED_DAYS days (never used: created that long ago).")
+
     class Meta:
         model = DevicePassword
         fields = ["id", "name", "device_type", "user", "user_id", "can_send", "created",
-                  "last_used", "revoked"]
-        read_only_fields = ["id", "can_send", "created", "last_used", "revoked"]
+                  "last_used", "last_used_ip", "last_used_protocol", "unused", "revoked"]
+        read_only_fields = ["id", "can_send", "created", "last_used", "last_used_ip",
+                            "last_used_protocol", "revoked"]
+
+    def get_unused(self, device) -> bool:
+        if device.revoked is not None:
+            return False
+        since = timezone.now() - timedelta(days=settings.DEVICE_UNUSED_DAYS)
+        return (device.last_used or device.created) < since
 
 
 class DevicePasswordCreatedSerializer(DevicePasswordSerializer):
@@ -261,6 +279,14 @@ class DevicePasswordViewSet(AddressChildViewSet):
 
     def perform_destroy(self, instance):
         services.device_password_revoke(actor=self.request.user, device=instance)
+
+    @extend_schema(request=None, responses={200: RevokedCountSerializer})
+    @action(detail=False, methods=["post"], url_path="revoke-unused")
+    def revoke_unused(self, request, *args, **kwargs):
+        """Revoke every device password flagged `unused` that the caller may revoke
+        (administrators: all of the address's; a user: their own)."""
+        count = services.device_passwords_revoke_unused(actor=request.user, address=self.address())
+        return Response({"revoked": count})
 
 
 def register(router):

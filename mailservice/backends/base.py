@@ -88,6 +88,9 @@ class ServiceState:
     # Synonym domains: mail to local@synonym is routed as local@domain (its mailboxes,
     # aliases and catchall), nothing else is served there.
     synonyms: tuple[str, ...] = ()
+    # (sender, login) pairs beyond a mailbox's own address and its aliases: a login may
+    # send as another mailbox of the service whose "send" permission its users hold.
+    sender_grants: tuple[tuple[str, str], ...] = ()
     # Only set by MailBackend.actual(): inconsistencies between the backend's own stores
     # (a hand-edited map file, a missing routing line) that ServiceState cannot express
     # field by field. A desired state leaves it empty, so any fault is a drift.
@@ -233,6 +236,12 @@ def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
     have_synonyms = {name.lower() for name in actual.synonyms}
     diffs.extend(f"synonym {name}: missing" for name in sorted(want_synonyms - have_synonyms))
     diffs.extend(f"synonym {name}: unexpected" for name in sorted(have_synonyms - want_synonyms))
+    want_grants = {(s.lower(), login.lower()) for s, login in desired.sender_grants}
+    have_grants = {(s.lower(), login.lower()) for s, login in actual.sender_grants}
+    for sender, login in sorted(want_grants - have_grants):
+        diffs.append(f"sender {sender}: login {login} missing")
+    for sender, login in sorted(have_grants - want_grants):
+        diffs.append(f"sender {sender}: login {login} unexpected")
 
     diffs.extend(f"backend: {fault}" for fault in actual.faults)
     return diffs

@@ -116,6 +116,13 @@ def normalize(state: ServiceState) -> ServiceState:
     for name in sorted(synonyms):
         if not DOMAIN_RE.match(name) or name == domain:
             raise ValueError(f"invalid synonym {name!r} of {domain}")
+    grants = set()
+    for sender, login in state.sender_grants:
+        sender = own_address(sender, "sender grant")
+        login = own_address(login, "sender grant login")
+        if sender not in mailboxes or login not in mailboxes:
+            raise ValueError(f"sender grant {sender} → {login} names an unknown mailbox")
+        grants.add((sender, login))
 
     return ServiceState(
         domain=domain,
@@ -125,6 +132,7 @@ def normalize(state: ServiceState) -> ServiceState:
         device_passwords=tuple(passwords[k] for k in sorted(passwords)),
         catchall=catchall,
         dkim=state.dkim,  # checked where it is written (dkim_tables.py)
+        sender_grants=tuple(sorted(grants)),
     )
 
 
@@ -141,15 +149,21 @@ def render_map_rows(state: ServiceState) -> MapRows:
         rows["mailboxes"].add((box.email, int(box.enabled)))
     enabled = {box.email for box in state.mailboxes if box.enabled}
     mailboxes = {box.email for box in state.mailboxes}
+    # The catchall never sends, and nobody sends as it: with no row naming it, Postfix's
+    # reject_sender_login_mismatch refuses it as a login and as a sender.
+    senders = enabled - {state.catchall}
     for fwd in state.forwards:
         for target in fwd.targets:
             rows["aliases"].add((fwd.source, target))
             # An alias (a source that is no mailbox) lets each of its mailboxes send as it;
             # a redirection does not make its target the owner of the redirected address.
-            if fwd.source not in mailboxes and target in enabled:
+            if fwd.source not in mailboxes and target in senders:
                 rows["sender_logins"].add((fwd.source, target))
-    for email in enabled:
+    for email in senders:
         rows["sender_logins"].add((email, email))
+    for sender, login in state.sender_grants:
+        if sender in senders and login in senders:
+            rows["sender_logins"].add((sender, login))
     # A disabled catchall catches nothing: unknown addresses are then refused at RCPT
     # instead of being accepted and bounced later. Postfix tries "@domain" only after every
     # table has missed the full address, and the identity lookup answers for each mailbox.

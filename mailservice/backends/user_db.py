@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from .base import BackendError, DevicePasswordState, ForwardState, MailboxState, ServiceState
 from .config import DovecotPostfixConfig
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
     domain TEXT PRIMARY KEY,
@@ -40,6 +40,15 @@ CREATE TABLE IF NOT EXISTS device_passwords (
 );
 CREATE INDEX IF NOT EXISTS device_passwords_login ON device_passwords (email, token_sha256);
 CREATE INDEX IF NOT EXISTS device_passwords_domain ON device_passwords (domain);
+-- The extra (sender, login) pairs of ServiceState.sender_grants (Postfix's sender_logins
+-- table is rendered from them with the mailboxes and forwards).
+CREATE TABLE IF NOT EXISTS sender_grants (
+    sender TEXT NOT NULL,
+    login TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    PRIMARY KEY (sender, login)
+);
+CREATE INDEX IF NOT EXISTS sender_grants_domain ON sender_grants (domain);
 -- What apply() last made the active Sieve script of each mailbox ("" = none). Lets a
 -- push skip asking doveadm about 10,000 unchanged mailboxes; a mailbox without a row
 -- is read from Dovecot. forget_sieve() drops rows so the next apply verifies them.
@@ -153,8 +162,13 @@ class UserDatabase:
                     (domain,),
                 )
             )
+            grants = tuple(db.execute(
+                "SELECT sender, login FROM sender_grants WHERE domain = ? ORDER BY sender, login",
+                (domain,),
+            ))
         state = ServiceState(
             domain=domain,
+            sender_grants=grants,
             mailboxes=boxes,
             forwards=tuple(ForwardState(source=s, targets=tuple(t)) for s, t in targets.items()),
             device_passwords=passwords,
@@ -227,6 +241,16 @@ class UserDatabase:
                     (source, target, d),
                 )
             )
+        have_grants, want_grants = set(current.sender_grants), set(state.sender_grants)
+        for sender, login in sorted(have_grants - want_grants):
+            statements.append(
+                ("DELETE FROM sender_grants WHERE sender = ? AND login = ?", (sender, login))
+            )
+        for sender, login in sorted(want_grants - have_grants):
+            statements.append(
+                ("INSERT INTO sender_grants (sender, login, domain) VALUES (?, ?, ?)",
+                 (sender, login, d))
+            )
         if statements:
             with self.connect() as db:
                 db.execute("BEGIN IMMEDIATE")
@@ -247,7 +271,7 @@ class UserDatabase:
                 for r in db.execute("SELECT email FROM mailboxes WHERE domain = ?", (domain,))
             ]
             db.execute("BEGIN IMMEDIATE")
-            for table in ("device_passwords", "forwards", "mailboxes", "services",
+            for table in ("device_passwords", "forwards", "mailboxes", "services", "sender_grants",
                           "sieve_pushed", "sieve_fallback", "sieve_held"):
                 db.execute(f"DELETE FROM {table} WHERE domain = ?", (domain,))
             db.execute("COMMIT")

@@ -314,13 +314,78 @@ def device_password_revoke(*, actor, device: DevicePassword) -> DevicePassword:
 DEVICE_USE_EVERY_SECONDS = 60  # one write a minute per device is enough for "last used"
 
 
-def device_password_record_use(device_ref: str) -> int:
-    """Stamp a device password as used now (a successful login the backend reported); at
-    most once a minute per device. Not audited: it is a fact about logins, not a change."""
+def unused_devices(queryset):
+    """The active device passwords not used for DEVICE_UNUSED_DAYS (never used: created
+    that long ago)."""
+    from django.db.models import Q
+
+    since = timezone.now() - timezone.timedelta(days=settings.DEVICE_UNUSED_DAYS)
+    return queryset.filter(revoked__isnull=True).filter(
+        Q(last_used__lt=since) | Q(last_used__isnull=True, created__lt=since))
+
+
+@transaction.atomic
+def device_passwords_revoke_unused(*, actor, address: Address) -> int:
+    """Revoke at once every unused device password of the address the actor may revoke
+    (managers: all of them; a user: their own). Returns how many."""
+    devices = DevicePassword.objects.filter(address=address)
+    if not manages(actor, address):
+        devices = devices.filter(access__user=actor)
+    unused = list(unused_devices(devices).values_list("pk", "name"))
+    if unused:
+        DevicePassword.objects.filter(pk__in=[pk for pk, _name in unused]).update(revoked=timezone.now())
+        audit.record(actor=actor, action="update", obj=address, verb="device_password.revoke_unused",
+                     object_repr=address.email,
+                     after={"revoked": sorted(name for _pk, name in unused)})
+        push(address.mail_service)
+    return len(unused)
+
+
+def device_password_record_use(device_ref: str, *, ip: str = "", protocol: str = "") -> int:
+    """Stamp a device password as used now, from that address with that protocol (a
+    successful login the backend reported); at most once a minute per device unless the
+    address or protocol changed. Not audited: it is a fact about logins, not a change."""
+    import ipaddress
+
     now = timezone.now()
     try:
+        ip = str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        ip = ""
+    protocol = protocol.strip().lower()[:16]
+    try:
         return DevicePassword.objects.filter(ref=device_ref, revoked__isnull=True).exclude(
-            last_used__gt=now - timezone.timedelta(seconds=DEVICE_USE_EVERY_SECONDS)
-        ).update(last_used=now)
+            last_used__gt=now - timezone.timedelta(seconds=DEVICE_USE_EVERY_SECONDS),
+            last_used_ip=ip, last_used_protocol=protocol,
+        ).update(last_used=now, last_used_ip=ip, last_used_protocol=protocol)
     except ValidationError:  # a client-controlled field that is not a UUID
         return 0
+
+
+# --- Cutting a person off ----------------------------------------------------------------
+
+@transaction.atomic
+def person_mail_cut_off(*, actor, user, organisation=None, remove_access: bool = False) -> int:
+    """End a person's mail access at once: every device password they hold (on the
+    organisation's addresses, or everywhere) is revoked, and with ``remove_access`` their
+    grants there go too. Each service is pushed; the backend drops the passdb rows and
+    kicks the mailboxes' open IMAP/ManageSieve sessions (doveadm kick), so a client that
+    is logged in now is disconnected, not only the next login refused. Returns the number
+    of device passwords revoked. Called by the platform's person services, which check
+    the actor's rights."""
+    accesses = AddressAccess.objects.filter(user=user).select_related("address__mail_service")
+    if organisation is not None:
+        accesses = accesses.filter(address__mail_service__organisation=organisation)
+    accesses = list(accesses)
+    devices = DevicePassword.objects.filter(access__in=accesses, revoked__isnull=True)
+    revoked = devices.update(revoked=timezone.now())
+    services = {access.address.mail_service_id: access.address.mail_service for access in accesses}
+    for access in accesses:
+        if remove_access:
+            audit.record(actor=actor, action="delete", obj=access, verb="access.remove",
+                         object_repr=f"{user.email} on {access.address.email}",
+                         before={"user": user.pk, "permissions": access.permissions})
+            access.delete()
+    for service in services.values():
+        push(service)
+    return revoked

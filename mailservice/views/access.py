@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from manager.core.errors import ServiceError
 from manager.core.views import RestrictedView, done, htmx_render, refused
@@ -210,9 +211,15 @@ class AddressDevicesView(AddressMixin, RestrictedView):
         return AddressAccess.objects.filter(address=address, user=self.request.user).exists()
 
     def context(self, address, **extra):
+        devices = list(self.devices(address))
+        unused = set(people.unused_devices(self.devices(address)).values_list("pk", flat=True))
+        for device in devices:
+            device.unused = device.pk in unused
         return {
             "address": address,
-            "devices": self.devices(address),
+            "devices": devices,
+            "unused_count": len(unused),
+            "unused_days": settings.DEVICE_UNUSED_DAYS,
             "can_manage": manages(self.request.user, address),
             "form": self.form(address),
             **extra,
@@ -240,6 +247,16 @@ class AddressDevicesView(AddressMixin, RestrictedView):
                 return render(request, self.template, self.context(address), status=status)
             messages.success(request, _("Password “%(name)s” revoked; that device is "
                                         "disconnected.") % {"name": device.name})
+            return done(request, url)
+        if operation == "revoke_unused":
+            try:
+                count = services.device_passwords_revoke_unused(actor=request.user, address=address)
+            except ServiceError as exc:
+                status = refused(request, exc)
+                return render(request, self.template, self.context(address), status=status)
+            messages.success(request, ngettext("%(count)d unused password revoked.",
+                                               "%(count)d unused passwords revoked.", count)
+                             % {"count": count})
             return done(request, url)
         if operation != "create":
             messages.error(request, _("Unknown operation."))

@@ -2,8 +2,8 @@
 invitation links) and password-reset requests are counted per account and per client IP
 in a fixed window; past a limit, further attempts are refused with 429 until the window
 ends. Retrying while refused counts nothing more, so it never extends the wait. The
-limits are settings (AUTH_LIMITS). Bans across web, API and mail logins come later, on
-top of this.
+limits are settings (AUTH_LIMITS). Bans across web, API and mail logins
+(manager/security) come on top of this.
 
 Counters live in Django's cache: with the default per-process cache each worker process
 counts apart, so a deployment with several processes sets a shared cache (Redis)."""
@@ -14,9 +14,10 @@ from django.core.cache import cache
 
 
 def client_ip(request) -> str:
-    # REMOTE_ADDR only: a forwarded-for header is client input until trusted proxies are
-    # configured (they come with the security issue).
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    # One rule for every counter: X-Forwarded-For only from TRUSTED_PROXIES.
+    from manager.security.services import client_ip as trusted_client_ip
+
+    return trusted_client_ip(request)
 
 
 def _key(kind: str, scope: str, value: str) -> str:

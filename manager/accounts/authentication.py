@@ -3,6 +3,8 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from manager.security import services as bans
+
 from . import auth_limits
 from .models import ApiToken, hash_token
 
@@ -22,6 +24,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.Throttled(detail=auth_limits.wait_message())
         if len(parts) != 2:
             auth_limits.count("token", ip=ip)
+            bans.record_failure(ip, protocol="api")
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         token = (
             ApiToken.objects.select_related("user")
@@ -30,7 +33,15 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         )
         if token is None or not token.user.is_active:
             auth_limits.count("token", ip=ip)
+            # A token names no account: its failures are counted for the network as a
+            # whole, and past the limit every token from there is refused.
+            bans.record_failure(ip, protocol="api")
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        if bans.active_ban(ip, token.user.email) is not None:
+            # The network is banned, or the account from there (its password was guessed
+            # at). Checked after the lookup, so a request costs one query for the ban;
+            # bad tokens from a banned network are not counted (record_failure).
+            raise exceptions.Throttled(detail=auth_limits.wait_message())
         now = timezone.now()
         # Touch at most once a minute: a write per request would serialise busy clients.
         if token.last_used is None or (now - token.last_used).total_seconds() > 60:

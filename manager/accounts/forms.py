@@ -3,6 +3,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from manager.security import services as bans
+
 from . import auth_limits
 from .roles import Role
 
@@ -17,14 +19,19 @@ class LoginForm(AuthenticationForm):
         until the window ends (auth_limits)."""
         email = self.cleaned_data.get("username") or ""
         ip = auth_limits.client_ip(self.request) if self.request else None
-        if auth_limits.refused("login", account=email, ip=ip):
+        if auth_limits.refused("login", account=email, ip=ip) or (
+                ip and bans.active_ban(ip, email) is not None):
             raise forms.ValidationError(auth_limits.wait_message(), code="rate_limited")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
             auth_limits.count("login", account=email, ip=ip)
+            if ip:
+                bans.record_failure(ip, email, protocol="web")
             raise
         auth_limits.forget("login", account=email)
+        if ip:
+            bans.forget_failures(ip, email)
         return cleaned
 
 

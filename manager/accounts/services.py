@@ -366,6 +366,43 @@ def member_remove(*, actor: User, membership: Membership) -> None:
                  object_repr=membership.user.email, before=audit.snapshot(membership, MEMBER_FIELDS))
     membership.delete()
     forget_roles(membership.user)
+    # Their pages and API answers for this organisation end with the role; their mail
+    # access to its addresses ends now too (devices revoked, sessions kicked).
+    from mailservice.services.people import person_mail_cut_off
+
+    person_mail_cut_off(actor=actor, user=membership.user, organisation=organisation,
+                        remove_access=True)
+
+
+@transaction.atomic
+def user_disable(*, actor: User, user: User) -> None:
+    """Disable a person everywhere (staff only): their web sessions stop authenticating
+    (an inactive user is anonymous on the next request), their API tokens are revoked,
+    and their mail access ends (device passwords revoked, open sessions kicked)."""
+    if not getattr(actor, "is_staff", False):
+        raise ServiceError(_("Only the platform's staff can disable a person."),
+                           code="permission_denied", status=403)
+    if actor.pk == user.pk:
+        raise Conflict(_("You cannot disable yourself."), code="self_disable")
+    from django.contrib.sessions.models import Session
+
+    from mailservice.services.people import person_mail_cut_off
+
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    now = timezone.now()
+    tokens = ApiToken.objects.filter(user=user, revoked__isnull=True).update(revoked=now)
+    # Sessions keep only the user's id: the rows are decoded to find theirs.
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=now).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    devices = person_mail_cut_off(actor=actor, user=user)
+    forget_roles(user)
+    audit.record(actor=actor, action="update", obj=user, verb="user.disable", object_repr=user.email,
+                 after={"is_active": False, "api_tokens_revoked": tokens, "sessions_ended": ended,
+                        "device_passwords_revoked": devices})
 
 
 @transaction.atomic

@@ -230,6 +230,7 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
                   expect=201)["id"]
     walk("get", child + "device-passwords/{id}/", address_pk=a, id=device, expect=200)
     walk("delete", child + "device-passwords/{id}/", address_pk=a, id=device, expect=204)
+    walk("post", child + "device-passwords/revoke-unused/", {}, address_pk=a, expect=200)
     # No backend in this test: the folders answer the documented "backend unavailable".
     walk("get", child + "folders/", address_pk=a, expect=422)
     walk("post", child + "folders/", {"name": "Projects"}, address_pk=a, expect=422)
@@ -352,6 +353,29 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("delete", v1 + "/domains/{id}/", id=syn, expect=204)
     walk("delete", v1 + "/domains/{id}/", id=main, expect=204)
     walk("delete", v1 + "/domains/{id}/", id=d, expect=204)
+
+    # Bans affecting the organisation, and lifting one.
+    from manager.security import services as bans
+
+    settings.BANS = {**settings.BANS, "account_failures": 1}
+    ban = bans.record_failure("192.0.2.66", "alice@domain.xyz", protocol="imap")
+    listed = walk("get", v1 + "/organisations/{organisation_pk}/bans/", organisation_pk=o, expect=200)
+    assert [b["id"] for b in listed["results"]] == [ban.pk]
+    walk("post", v1 + "/organisations/{organisation_pk}/bans/{id}/lift/", {}, organisation_pk=o,
+         id=ban.pk, expect=200)
+    walk("post", v1 + "/organisations/{organisation_pk}/bans/{id}/lift/", {}, organisation_pk=o,
+         id=ban.pk, expect=404)
+
+    allowed = v1 + "/organisations/{organisation_pk}/allowed-networks/"
+    warning = walk("get", allowed + "warning/", organisation_pk=o, expect=200)
+    walk("post", allowed, {"network": "192.0.2.0/24", "accepted_warning_version": 0},
+         organisation_pk=o, expect=400)
+    net = walk("post", allowed, {"network": "192.0.2.0/24",
+                                 "accepted_warning_version": warning["version"]},
+               organisation_pk=o, expect=201)["id"]
+    walk("get", allowed, organisation_pk=o, expect=200)
+    walk("get", allowed + "{id}/", organisation_pk=o, id=net, expect=200)
+    walk("delete", allowed + "{id}/", organisation_pk=o, id=net, expect=204)
 
     # Tokens, tools, the audit log; then the deletions.
     walk("get", v1 + "/tokens/", expect=200)

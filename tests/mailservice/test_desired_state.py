@@ -57,7 +57,7 @@ def test_desired_state_query_count_does_not_grow(owner, premium, django_assert_m
     for i in range(40):
         address = services.address_create(actor=owner, service=premium, local_part=f"u{i}")
         services.alias_create(actor=owner, address=address, local_part=f"alias{i}")
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # + the users of each address (sender grants)
         state = desired_state(premium)
     assert len(state.mailboxes) == 40 and len(state.forwards) == 40
 
@@ -75,3 +75,33 @@ def test_autoreply_is_composed_before_rules_and_valid_for_dovecot():
     if sievec_available():
         assert check_script(script) == []
     assert compose(email="a@x.y", is_catchall=False, autoreply=None, rules=[], email_type_header="X") is None
+
+
+def test_a_login_may_send_as_an_address_only_when_everyone_sending_through_it_may(
+        owner, member, premium, alice):
+    bob = services.address_create(actor=owner, service=premium, local_part="bob")
+    services.access_grant(actor=owner, address=alice, user=owner, permissions=["read", "send"])
+    member_on_alice = services.access_grant(actor=owner, address=alice, user=member,
+                                            permissions=["read"])
+    services.access_grant(actor=owner, address=bob, user=owner, permissions=["send"])
+    services.device_password_create(actor=owner, address=alice, name="laptop")
+    assert desired_state(premium).sender_grants == (("bob@domain.xyz", "alice@domain.xyz"),)
+
+    # The member's device on alice@ cannot send: the grant stays.
+    services.device_password_create(actor=owner, address=alice, name="member's phone", user=member)
+    services.access_update(actor=owner, access=member_on_alice, permissions=["read"])
+    assert desired_state(premium).sender_grants == (("bob@domain.xyz", "alice@domain.xyz"),)
+
+    # Once the member sends through alice@ too, alice@ no longer sends as bob@: the member
+    # has no "send" on bob@ and Postfix cannot tell the two people's logins apart.
+    services.access_update(actor=owner, access=member_on_alice, permissions=["read", "send"])
+    assert desired_state(premium).sender_grants == ()
+
+
+def test_the_catchall_gets_no_sender_grant(owner, premium, alice):
+    catchall = services.address_create(actor=owner, service=premium, local_part="catchall")
+    services.access_grant(actor=owner, address=alice, user=owner, permissions=["send"])
+    services.access_grant(actor=owner, address=catchall, user=owner, permissions=["read"])
+    services.device_password_create(actor=owner, address=alice, name="laptop")
+    services.device_password_create(actor=owner, address=catchall, name="laptop")
+    assert desired_state(premium).sender_grants == ()

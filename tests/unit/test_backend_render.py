@@ -91,18 +91,39 @@ def test_forwards_have_one_row_per_target_and_a_copy_keeps_the_source():
     assert len(aliases) == 5
 
 
-def test_sender_logins_are_each_enabled_mailbox_and_the_mailboxes_behind_its_aliases():
+def test_sender_logins_are_each_enabled_mailbox_but_the_catchall_and_the_mailboxes_behind_its_aliases():
     state = service(forwards=(
-        ForwardState(f"info@{D}", (f"bob@{D}", f"gone@{D}", "x@elsewhere.test")),
+        ForwardState(f"info@{D}", (f"bob@{D}", f"gone@{D}", "x@elsewhere.test", f"catch@{D}")),
         # A redirection: alice's mail also goes to bob, but bob does not own alice.
         ForwardState(f"alice@{D}", (f"alice@{D}", f"bob@{D}")),
     ))
+    assert state.catchall == f"catch@{D}"
     assert render_map_rows(state)["sender_logins"] == (
         (f"alice@{D}", f"alice@{D}"),
         (f"bob@{D}", f"bob@{D}"),
-        (f"catch@{D}", f"catch@{D}"),
         (f"info@{D}", f"bob@{D}"),
     )
+
+
+def test_sender_grants_add_rows_but_never_for_the_catchall_or_a_disabled_mailbox():
+    state = service(sender_grants=(
+        (f"bob@{D}", f"alice@{D}"), (f"catch@{D}", f"alice@{D}"), (f"gone@{D}", f"alice@{D}"),
+        (f"alice@{D}", f"catch@{D}"),
+    ))
+    rows = render_map_rows(state)["sender_logins"]
+    assert (f"bob@{D}", f"alice@{D}") in rows
+    assert not {row for row in rows if f"catch@{D}" in row or row[0] == f"gone@{D}"}
+
+
+def test_a_sender_grant_naming_an_address_outside_the_service_is_invalid():
+    with pytest.raises(ValueError, match="not an address of"):
+        normalize(service(sender_grants=((f"bob@{D}", "alice@elsewhere.test"),)))
+
+
+def test_drift_sees_a_sender_grant_missing_or_unexpected():
+    want = service(sender_grants=((f"bob@{D}", f"alice@{D}"),))
+    assert drift(want, service()) == [f"sender bob@{D}: login alice@{D} missing"]
+    assert drift(service(), want) == [f"sender bob@{D}: login alice@{D} unexpected"]
 
 
 def test_rendering_is_deterministic_and_order_insensitive():

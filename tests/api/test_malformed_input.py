@@ -84,7 +84,8 @@ def test_every_route_answers_malformed_input_in_the_error_shape(api, owner, ids,
                 probed.add((method, path))
         if "{" in path:
             url = url_for(path, ids, huge=True)
-            read = method if method != "delete" else "get"
+            # An id out of range never deletes anything; a path with a GET is read instead.
+            read = "get" if method == "delete" and "get" in schema["paths"][path] else method
             response = getattr(client, read)(url)
             assert_shape(response, (method, url))
             check(schema, read, path, response)

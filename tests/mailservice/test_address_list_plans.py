@@ -59,7 +59,9 @@ def _plans(client, url):
 
 
 CASES = [f"ordering={key}" for key in ADDRESS_ORDERINGS] + [
-    "", "mail_service={service}", "enabled=false", "enabled=true",
+    # `enabled=false` across every service is left out: PostgreSQL's planner chose a sort of
+    # the ~1,000 matches on one machine and the index walk on another (issue 16's note).
+    "", "mail_service={service}", "enabled=true",
     "catchall=false", "offset=500", "mail_service={service}&enabled=false",
     "mail_service={service}&sieve_mode=advanced", "mail_service={service}&catchall=true",
     "mail_service={service}&ordering=-created"]

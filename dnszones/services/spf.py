@@ -21,8 +21,8 @@ from ..models import Domain, Record, SpfFlattening
 from ..spf.flatten import NotFlattenable
 from ..spf.terms import LOOKUP_LIMIT, gettext_noop
 from ..zone.records import is_spf, txt_text
-from .common import RECORD_FIELDS, require, zone_changed
-from .records import _checked, _share_ttl, record_create, record_delete, record_update
+from .common import require
+from .records import record_create, record_delete, record_update, records_rewrite_as_system
 
 ACTIONS = ("qualifier", "merge", "flatten")
 
@@ -230,7 +230,7 @@ def _apply(actor, domain: Domain, change: SpfChange, *, stop_flattening: bool = 
                                "again."), code="spf_changed")
     before = _flattening(domain)
     if actor is None:
-        _write_as_system(domain, records, change.after)
+        records_rewrite_as_system(domain, records, change.after)
     else:
         for record in records[1:]:
             record_delete(actor=actor, record=record)
@@ -254,27 +254,6 @@ def _apply(actor, domain: Domain, change: SpfChange, *, stop_flattening: bool = 
                         **({"source": change.source} if change.flattened else {})})
     change.applied = True
     return change
-
-
-def _write_as_system(domain: Domain, records: list[Record], value: str) -> None:
-    """The periodic re-flattening writes with no user: the record service's checks and
-    audit, without its role check."""
-    for record in records[1:]:
-        audit.record(actor=None, action="delete", obj=record,
-                     before=audit.snapshot(record, RECORD_FIELDS))
-        record.delete()
-    if not records:
-        raise ServiceError(gettext("The zone has no SPF record to update."), code="no_spf_record")
-    record = records[0]
-    before = audit.snapshot(record, RECORD_FIELDS)
-    data = _checked(domain, name=record.name, type=record.type, ttl=record.ttl, value=value,
-                    exclude=record.pk)
-    record.value = data.value
-    record.save(update_fields=["value", "updated"])
-    _share_ttl(domain, data, record)
-    audit.record(actor=None, action="update", obj=record, before=before,
-                 after=audit.snapshot(record, RECORD_FIELDS))
-    zone_changed(domain)
 
 
 # --- the periodic re-flattening ----------------------------------------------------------
@@ -309,7 +288,7 @@ def spf_reflatten(*, flattening: SpfFlattening) -> str:
         if result.text == flattening.flattened:
             flattening.save(update_fields=["checked_at"])
             return "unchanged"
-        _write_as_system(locked, records, result.text)
+        records_rewrite_as_system(locked, records, result.text)
         audit.record(actor=None, action="update", obj=locked, verb="spf.reflattened",
                      before={"spf": flattening.flattened},
                      after={"spf": result.text, "lookups": result.lookups_after})

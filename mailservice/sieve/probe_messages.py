@@ -15,7 +15,7 @@ from email.policy import SMTP
 
 from .compiler import HEADER_NAMES
 from .rules import Rule
-from .script_lint import Command, ScriptSyntaxError, Test, parse_script, positional
+from .script_parser import Command, ScriptSyntaxError, Test, parse_script, positional
 
 _ORDINARY = {
     "From": "Sender <sender@example.org>",

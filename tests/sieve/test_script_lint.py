@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from mailservice.pigeonhole import check_script
 from mailservice.sieve.lint import LintWarning
 from mailservice.sieve.rules import folder_errors
-from mailservice.sieve.script_lint import FOLDER_REASONS, lint_script, parse_script
+from mailservice.sieve.script_lint import FOLDER_REASONS, lint_script
+from mailservice.sieve.script_parser import parse_script
 
 HERE = Path(__file__).parent
 ME = "alice@domain.xyz"

@@ -1,6 +1,7 @@
 """API of the mail tools: the header viewer (`tools/header-analysis/`) and phishing reports
 (`tools/phishing-reports/`)."""
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -38,8 +39,7 @@ class AddressSerializer(serializers.Serializer):
 class HopSerializer(serializers.Serializer):
     position = serializers.IntegerField(help_text="1 is the first server the message went through.")
     by = serializers.CharField()
-    # `from` is a keyword: declared below.
-    with_ = serializers.CharField(source="with")
+    # `from` and `with` are Python keywords: declared in get_fields.
     ip = serializers.CharField(help_text="The sending host's address in brackets, if any.")
     date_text = serializers.CharField()
     time = serializers.DateTimeField(source="local_time", allow_null=True,
@@ -51,8 +51,9 @@ class HopSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = serializers.CharField()
-        fields["with"] = fields.pop("with_")
+        fields["from"] = serializers.CharField(help_text="The sending host as it named itself, "
+                                                         "and as the receiver saw it.")
+        fields["with"] = serializers.CharField(help_text="The protocol (ESMTP, ESMTPS…).")
         return fields
 
 
@@ -122,7 +123,8 @@ class HeaderAnalysisViewSet(viewsets.GenericViewSet):
         raw = message_from(request)
         zone = request.data.get("time_zone")
         result = services.analyse_message(raw, zone_name=zone if isinstance(zone, str) else None)
-        return Response(HeaderAnalysisSerializer(result).data)
+        with timezone.override(result["time_zone"]):  # times written with the asked offset
+            return Response(HeaderAnalysisSerializer(result).data)
 
 
 class PhishingReportSerializer(serializers.ModelSerializer):

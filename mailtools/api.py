@@ -31,7 +31,7 @@ def message_from(request, field: str = "message", *, limit=None) -> bytes:
         "Upload an .eml file or paste the headers.", code="required")]})
 
 
-class AddressSerializer(serializers.Serializer):
+class MailboxSerializer(serializers.Serializer):
     name = serializers.CharField()
     address = serializers.CharField()
 
@@ -72,17 +72,17 @@ class HeaderSerializer(serializers.Serializer):
 
 
 class RecipientsSerializer(serializers.Serializer):
-    to = AddressSerializer(many=True)
-    cc = AddressSerializer(many=True)
-    bcc = AddressSerializer(many=True)
+    to = MailboxSerializer(many=True)
+    cc = MailboxSerializer(many=True)
+    bcc = MailboxSerializer(many=True)
 
 
 class HeaderAnalysisSerializer(serializers.Serializer):
     """Every text has its control, bidirectional and invisible characters replaced by
     `<U+XXXX>` and is cut when very long; it is still text to escape where it is shown."""
 
-    sender = AddressSerializer(many=True)
-    reply_to = AddressSerializer(many=True)
+    sender = MailboxSerializer(many=True)
+    reply_to = MailboxSerializer(many=True)
     return_path = serializers.CharField()
     recipients = RecipientsSerializer()
     subject = serializers.CharField()

@@ -9,7 +9,7 @@ wants the reader to see; long values are cut. HTML escaping is the page's job (t
 templates escape every value); nothing here produces markup."""
 import re
 import unicodedata
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from email import policy
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
@@ -77,9 +77,9 @@ def parse_date(value: str | None) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is None:  # "-0000": the time is UTC, the zone unknown (RFC 5322 §3.3)
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        moment.astimezone(timezone.utc)
+        moment.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
     return moment

@@ -1,7 +1,7 @@
 """The ARF report embeds the reported message byte for byte: a DKIM-signed sample still
 verifies once taken back out of the report."""
 import email
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
 
@@ -32,7 +32,7 @@ def signed_sample():
 def report_of(original, **extra):
     return arf.build_report(original=original, headers_only=False, from_address="reports@ours.example",
                             to_address="abuse@example.net", user_agent="Mail Manager/1.0",
-                            reported_at=datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc),
+                            reported_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
                             message_id="<r1@ours.example>", human_text="Phishing.\n",
                             mail_from="<bounce@shop.example>", source_ip="203.0.113.9", **extra)
 
@@ -71,7 +71,7 @@ def test_the_report_is_rfc5965_feedback_of_type_fraud():
 def test_headers_only_are_embedded_as_rfc822_headers():
     report = arf.build_report(original=b"From: a@b.example\r\nSubject: x\r\n", headers_only=True,
                               from_address="r@o.example", to_address="abuse@example.net",
-                              user_agent="Mail Manager/1.0", reported_at=datetime.now(timezone.utc),
+                              user_agent="Mail Manager/1.0", reported_at=datetime.now(UTC),
                               message_id="<r2@o.example>", human_text="x")
     assert b"Content-Type: text/rfc822-headers" in report
     assert arf.embedded_original(report) == b"From: a@b.example\r\nSubject: x\r\n"

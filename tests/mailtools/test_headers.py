@@ -1,7 +1,7 @@
 """The header viewer's pure core: what it reads from real and hostile messages, and that
 nothing a message holds makes it fail or reach the page unescaped."""
 import zoneinfo
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.template.loader import render_to_string
@@ -47,9 +47,9 @@ def test_only_our_authserv_id_is_verified():
 
 def test_a_sample_message_reads_its_sender_and_date():
     raw = (SAMPLES / "facebook.eml").read_bytes()
-    result = headers.analyse(raw, zone=timezone.utc, ours=OURS)
+    result = headers.analyse(raw, zone=UTC, ours=OURS)
     assert result["sender"][0]["address"] == "notification@facebook.com"
-    assert result["date"] == datetime(2026, 11, 27, 8, 12, 44, tzinfo=timezone.utc)
+    assert result["date"] == datetime(2026, 11, 27, 8, 12, 44, tzinfo=UTC)
     assert result["hops"] == [] and result["authentication"] == []
 
 
@@ -80,7 +80,7 @@ def render(analysis):
 
 def test_script_in_a_header_is_shown_as_text():
     raw = b"From: <script>alert(1)</script> <x@y.example>\r\nSubject: <script>alert(2)</script>\r\n"
-    page = render(headers.analyse(raw, zone=timezone.utc, ours=OURS))
+    page = render(headers.analyse(raw, zone=UTC, ours=OURS))
     assert "<script" not in page and "&lt;script&gt;alert(2)&lt;/script&gt;" in page
 
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from mailtools import arf
 from mailtools.models import EvidenceChanged, PhishingReport
 from manager.audit.models import AuditEntry
-from tests.factories import add_member, make_organisation
+from tests.factories import add_member, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
@@ -96,9 +96,8 @@ def test_members_see_their_own_reports_managers_all_strangers_none(api, owner, o
                                                                    outsider, other_organisation):
     from mailtools.services import phishing_report_create
 
-    colleague = make_organisation(owner, "Colleague Org")  # noqa: F841 another of the owner's
-    peer = add_member(organisation, __import__("tests.factories", fromlist=["make_user"]).make_user(
-        "peer@example.org"), "member").user
+    make_organisation(owner, "Colleague Org")  # the owner's other organisation has none
+    peer = add_member(organisation, make_user("peer@example.org"), "member").user
     mine = phishing_report_create(actor=member, organisation=organisation, original=b"From: a@b.example\r\n")
     theirs = phishing_report_create(actor=peer, organisation=organisation, original=b"From: c@d.example\r\n")
     foreign = phishing_report_create(actor=outsider, organisation=other_organisation,

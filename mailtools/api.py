@@ -63,7 +63,10 @@ class AuthResultSerializer(serializers.Serializer):
     properties = serializers.CharField()
     authserv_id = serializers.CharField(help_text="The server that claims the result.")
     verified = serializers.BooleanField(help_text="True only when the claiming server is one of "
-                                                  "ours (MAIL_AUTHSERV_IDS).")
+                                                  "ours (MAIL_AUTHSERV_IDS) and the header was "
+                                                  "written after the message reached us.")
+    before_us = serializers.BooleanField(help_text="The header claims our id but was in the message "
+                                                   "before another server handed it on: a forgery.")
 
 
 class HeaderSerializer(serializers.Serializer):

@@ -157,7 +157,28 @@ def authentication_results(value: str, ours: frozenset[str]) -> list[dict]:
             "properties": visible(" ".join(match.group(3).split()), limit=500),
             "authserv_id": visible(authserv_id, limit=255),
             "verified": authserv_id in ours,
+            "before_us": False,
         })
+    return results
+
+
+def _trusted_results(items: list[tuple[str, str]], ours: frozenset[str]) -> list[dict]:
+    """The results of every Authentication-Results header, top to bottom. One that claims
+    our id but sits below a Received header written by another server was in the message
+    before it reached us (a sender's forgery): it is not verified, whatever it claims."""
+    results, foreign_hop_above, seen = [], False, 0
+    for name, value in items:
+        key = name.lower()
+        if key == "received":
+            by = received_hop(value)["by"].split(" ")[0].lower()
+            foreign_hop_above = foreign_hop_above or (bool(by) and by not in ours)
+        elif key == "authentication-results" and seen < 50:
+            seen += 1
+            for result in authentication_results(value, ours):
+                if foreign_hop_above and result["verified"]:
+                    result["verified"] = False
+                    result["before_us"] = True
+                results.append(result)
     return results
 
 
@@ -220,7 +241,7 @@ def analyse(raw: bytes, *, zone: tzinfo, ours: frozenset[str]) -> dict:
     date_value = first("date")
     date = parse_date(date_value)
     recipients = {kind: [a for value in every(kind) for a in addresses(value)] for kind in ("to", "cc", "bcc")}
-    results = [r for value in every("authentication-results")[:50] for r in authentication_results(value, ours)]
+    results = _trusted_results(items, ours)
     hops = _hops(every("received"), zone)
     return {
         "sender": [a for value in every("from")[:5] for a in addresses(value)],

@@ -8,6 +8,8 @@ from pathlib import Path
 import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailtools import arf
 
@@ -82,3 +84,13 @@ def test_a_hostile_subject_cannot_add_headers_to_the_report():
     head = report.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nBcc:" not in report.split(b"--=_report_")[2]
     assert b"Bcc" not in head
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000), st.booleans())
+def test_any_original_comes_back_out_byte_for_byte(original, headers_only):
+    report = arf.build_report(original=original, headers_only=headers_only, from_address="r@o.example",
+                              to_address="abuse@example.net", user_agent="Mail Manager/1.0",
+                              reported_at=datetime(2026, 12, 1, tzinfo=UTC), message_id="<r3@o.example>",
+                              human_text="x")
+    assert arf.embedded_original(report) == original

@@ -45,6 +45,16 @@ def test_only_our_authserv_id_is_verified():
         ("dmarc", "fail", "mx.ours.example", True), ("dkim", "pass", "forged.example", False)]
 
 
+def test_our_id_below_another_servers_hop_is_a_forgery_not_verified():
+    forged = (b"Received: from relay.phish.example ([203.0.113.9]) by mx.ours.example; "
+              b"Fri, 27 Nov 2026 09:12:50 +0100\r\n"
+              b"Received: from [10.0.0.5] by relay.phish.example; Fri, 27 Nov 2026 09:12:00 +0100\r\n"
+              b"Authentication-Results: mx.ours.example; dkim=pass header.d=bank.example\r\n"
+              b"From: security@bank.example\r\n")
+    [result] = headers.analyse(forged, zone=PARIS, ours=OURS)["authentication"]
+    assert (result["authserv_id"], result["verified"], result["before_us"]) == ("mx.ours.example", False, True)
+
+
 def test_a_sample_message_reads_its_sender_and_date():
     raw = (SAMPLES / "facebook.eml").read_bytes()
     result = headers.analyse(raw, zone=UTC, ours=OURS)

@@ -109,3 +109,25 @@ def test_members_see_their_own_reports_managers_all_strangers_none(api, owner, o
     assert stranger.status_code == 404 and stranger.json()["error"]["code"] == "not_found"
     assert api(owner).post(URL, {"headers": "From: a@b.example\n", "organisation": other_organisation.pk},
                            format="json").status_code == 404
+
+
+def test_the_task_sends_with_the_arrival_seen_by_our_server(owner, organisation, mailoutbox):
+    from mailtools.services import phishing_report_create
+    from mailtools.tasks import send_phishing_report
+
+    raw = (b"Return-Path: <bounce@phish.example>\r\n"
+           b"Received: from mail.phish.example (mail.phish.example [203.0.113.9]) by mx.ours.example;"
+           b" Fri, 27 Nov 2026 09:12:50 +0100\r\n" + (SAMPLES / "plain.eml").read_bytes())
+    report = phishing_report_create(actor=owner, organisation=organisation, original=raw)
+    assert report.state == "queued" and mailoutbox == []
+    send_phishing_report.apply(args=[report.pk])
+    sent = mailoutbox[0].raw
+    for line in (b"Feedback-Type: fraud", b"Source-IP: 203.0.113.9",
+                 b"Original-Mail-From: <bounce@phish.example>",
+                 b"Arrival-Date: Fri, 27 Nov 2026 09:12:50 +0100"):
+        assert line in sent
+    assert arf.embedded_original(sent) == raw
+    report.refresh_from_db()
+    assert report.state == "sent" and report.sent_at is not None
+    send_phishing_report.apply(args=[report.pk])  # a redelivered task sends nothing twice
+    assert len(mailoutbox) == 1

@@ -205,17 +205,15 @@ def _hops(received: list[str], zone: tzinfo) -> list[dict]:
 
 
 def delay_text(seconds: int) -> str:
-    """A delay in short units: "4 s", "2 min 5 s", "3 h 01 min", "2 d 4 h"; "-" first when
-    the clocks disagree."""
+    """A delay in units written alike in English and French: "4 s", "2 min 5 s", "51 h 01
+    min"; "-" first when the clocks disagree."""
     sign = "-" if seconds < 0 else ""
     left = abs(seconds)
     if left < 60:
         return f"{sign}{left} s"
     if left < 3600:
         return f"{sign}{left // 60} min {left % 60} s"
-    if left < 86400:
-        return f"{sign}{left // 3600} h {left % 3600 // 60:02d} min"
-    return f"{sign}{left // 86400} d {left % 86400 // 3600} h"
+    return f"{sign}{left // 3600} h {left % 3600 // 60:02d} min"
 
 
 def header_block(raw: bytes) -> bytes:

@@ -63,6 +63,10 @@ class PhishingReport(models.Model):
     error = models.TextField(blank=True)
     created = models.DateTimeField(_("reported"), auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When a worker took the report to send it: a second delivery of the task (a requeue,
+    # a broker's redelivery) finds it taken and sends nothing; a worker that died leaves a
+    # claim that expires (services.reports.CLAIM_SECONDS).
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     objects = models.Manager.from_queryset(PhishingReportQuerySet)()
 

@@ -376,3 +376,6 @@ MAIL_AUTHSERV_IDS = [n.strip().lower() for n in env(
 # Where phishing reports (ARF, RFC 5965) are sent, and who they come from.
 PHISHING_REPORT_ADDRESS = env("PHISHING_REPORT_ADDRESS", "abuse@example.net")
 PHISHING_REPORT_FROM = env("PHISHING_REPORT_FROM", DEFAULT_FROM_EMAIL)
+# Reports whose sending task was lost (the broker was down at the commit) are queued again.
+CELERY_BEAT_SCHEDULE["requeue-phishing-reports"] = {
+    "task": "mailtools.tasks.requeue_phishing_reports", "schedule": 300.0, "options": {"expires": 300.0}}

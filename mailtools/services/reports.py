@@ -2,10 +2,12 @@
 abuse address as ARF (RFC 5965) by a Celery task after the commit."""
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +24,11 @@ from .analysis import check_message
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Mail Manager/1.0"
+# A send takes seconds; a claim older than this belongs to a worker that died.
+CLAIM_SECONDS = 600
+# A report still queued this long after it was written lost its task (the broker was down
+# at the commit): the periodic requeue sends it.
+REQUEUE_AFTER_SECONDS = 300
 
 
 def phishing_report_create(*, actor, organisation: Organisation, original: bytes,
@@ -101,8 +108,12 @@ def build_report(report: PhishingReport) -> bytes:
 def phishing_report_send(report_id: int) -> PhishingReport | None:
     """Send one queued report through Django's e-mail backend: sent, or failed with the
     error (the evidence itself is never written again)."""
+    now = timezone.now()
+    claimed = PhishingReport.objects.filter(pk=report_id, state=PhishingReport.State.QUEUED).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - timedelta(seconds=CLAIM_SECONDS))
+    ).update(claimed_at=now)
     report = PhishingReport.objects.filter(pk=report_id).first()
-    if report is None or report.state == PhishingReport.State.SENT:
+    if not claimed:  # sent, failed, gone, or another worker is sending it
         return report
     try:
         raw = build_report(report)
@@ -118,3 +129,17 @@ def phishing_report_send(report_id: int) -> PhishingReport | None:
             state=PhishingReport.State.SENT, error="", sent_at=timezone.now())
     report.refresh_from_db()
     return report
+
+
+def phishing_reports_requeue() -> int:
+    """Queue again the reports whose task was lost (written, never taken by a worker)."""
+    from ..tasks import send_phishing_report
+
+    now = timezone.now()
+    stale = PhishingReport.objects.filter(state=PhishingReport.State.QUEUED,
+                                          created__lt=now - timedelta(seconds=REQUEUE_AFTER_SECONDS)).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - timedelta(seconds=CLAIM_SECONDS)))
+    ids = list(stale.values_list("pk", flat=True)[:1000])
+    for pk in ids:
+        send_phishing_report.delay(pk)
+    return len(ids)

@@ -131,3 +131,26 @@ def test_the_task_sends_with_the_arrival_seen_by_our_server(owner, organisation,
     assert report.state == "sent" and report.sent_at is not None
     send_phishing_report.apply(args=[report.pk])  # a redelivered task sends nothing twice
     assert len(mailoutbox) == 1
+
+
+def test_a_report_whose_task_was_lost_is_queued_again_and_sent_once(owner, organisation, mailoutbox,
+                                                                   settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mailtools.services import (
+        phishing_report_create,
+        phishing_report_send,
+        phishing_reports_requeue,
+    )
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    report = phishing_report_create(actor=owner, organisation=organisation, original=b"Subject: x\r\n")
+    assert phishing_reports_requeue() == 0  # just written: its own task is on the way
+    PhishingReport.objects.filter(pk=report.pk).update(created=timezone.now() - timedelta(minutes=10))
+    PhishingReport.objects.filter(pk=report.pk).update(claimed_at=timezone.now())  # a worker has it
+    assert phishing_reports_requeue() == 0 and phishing_report_send(report.pk).state == "queued"
+    PhishingReport.objects.filter(pk=report.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert phishing_reports_requeue() == 1  # that worker died: sent now (eagerly here)
+    assert PhishingReport.objects.get(pk=report.pk).state == "sent" and len(mailoutbox) == 1

@@ -81,3 +81,21 @@ def test_an_uploaded_message_is_reported_and_listed(browser, live_server, settin
     report = PhishingReport.objects.get()
     assert bytes(report.original) == (SAMPLES / "newsletter.eml").read_bytes()
     context.close()
+
+
+def test_the_rule_testers_upload_can_be_reported(browser, live_server, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    owner = make_user("owner@example.org")
+    alice = make_address(owner, make_mail_service(owner, make_organisation(owner, "Acme"), "domain.xyz"), "alice")
+    context = logged_in_context(browser, live_server, owner)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/mail/addresses/{alice.pk}/rules/test/")
+    page.get_by_label("E-mail (.eml)").set_input_files(str(SAMPLES / "facebook.eml"))
+    page.get_by_role("button", name="Report phishing").click()
+
+    expect(page.get_by_text("the message is reported")).to_be_visible()
+    row = page.locator("#phishing-reports .phishing-report").first
+    expect(row).to_contain_text("Vous avez 3 nouvelles notifications")
+    expect(row.locator(".badge")).to_have_text("Queued")  # no worker runs in this test
+    assert bytes(PhishingReport.objects.get().original) == (SAMPLES / "facebook.eml").read_bytes()
+    context.close()

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "mailservice",
     "dnszones",
     "signatures",
+    "mailtools",
 ]
 
 MIDDLEWARE = [
@@ -365,3 +366,16 @@ MAIL_DMARC_RECORD = env("MAIL_DMARC_RECORD", f"v=DMARC1; p=none; rua=mailto:{MAI
 CELERY_BEAT_SCHEDULE["security-check-domains"] = {
     "task": "dnszones.tasks.security_check_domains",
     "schedule": float(env("DNS_SECURITY_CHECK_SECONDS", "21600"))}
+
+# --- Mail tools: the header viewer and phishing reports (mailtools/) ----------------------
+# The authserv-id(s) our own servers write in Authentication-Results (RFC 8601): only
+# their verdicts are shown as verified; our MX removes headers claiming them on arrival.
+# By default the MX host names, as OpenDKIM and the other milters name themselves.
+MAIL_AUTHSERV_IDS = [n.strip().lower() for n in env(
+    "MAIL_AUTHSERV_IDS", ",".join([MAIL_MX_HOST, *MAIL_MX_HOSTS.values()])).split(",") if n.strip()]
+# Where phishing reports (ARF, RFC 5965) are sent, and who they come from.
+PHISHING_REPORT_ADDRESS = env("PHISHING_REPORT_ADDRESS", "abuse@example.net")
+PHISHING_REPORT_FROM = env("PHISHING_REPORT_FROM", DEFAULT_FROM_EMAIL)
+# Reports whose sending task was lost (the broker was down at the commit) are queued again.
+CELERY_BEAT_SCHEDULE["requeue-phishing-reports"] = {
+    "task": "mailtools.tasks.requeue_phishing_reports", "schedule": 300.0, "options": {"expires": 300.0}}

@@ -1,5 +1,5 @@
 """README's table of limits is the one administrators read: it states the values that
-`mailservice/limits.py`, `signatures/limits.py` and the settings enforce, and names every
+`mailservice/limits.py`, `signatures/limits.py`, `mailtools/limits.py` and the settings enforce, and names every
 one of them."""
 import re
 from pathlib import Path
@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 from mailservice import limits
+from mailtools import limits as tool_limits
 from signatures import limits as signature_limits
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -19,7 +20,7 @@ def documented() -> dict[str, str]:
 
 def test_every_limit_is_in_the_readme_with_its_value():
     values = documented()
-    constants = {name: value for module in (limits, signature_limits)
+    constants = {name: value for module in (limits, signature_limits, tool_limits)
                  for name, value in vars(module).items() if name.isupper()}
     assert set(constants) <= set(values), set(constants) - set(values)
     for name, value in constants.items():

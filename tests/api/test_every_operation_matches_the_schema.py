@@ -383,6 +383,17 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("get", v1 + "/tokens/{id}/", id=token_id, expect=200)
     walk("delete", v1 + "/tokens/{id}/", id=token_id, expect=204)
     walk("post", v1 + "/tools/connectivity-check/", {"mail_service": s}, expect=200)
+    walk("post", v1 + "/tools/header-analysis/", {"headers": MESSAGE.decode(), "time_zone": "Europe/Paris"},
+         expect=200)
+    walk("post", v1 + "/tools/header-analysis/", {"message": upload("m.eml", MESSAGE)}, multipart=True,
+         expect=200)
+    walk("post", v1 + "/tools/header-analysis/", {"message": upload("m.png", b"\x89PNG", "image/png")},
+         multipart=True, expect=400)
+    reported = walk("post", v1 + "/tools/phishing-reports/", {"message": upload("m.eml", MESSAGE)},
+                    multipart=True, expect=201)["id"]
+    walk("post", v1 + "/tools/phishing-reports/", {"headers": ""}, expect=400)
+    walk("get", v1 + "/tools/phishing-reports/", expect=200)
+    walk("get", v1 + "/tools/phishing-reports/{id}/", id=reported, expect=200)
     entries = walk("get", v1 + "/audit-log/", expect=200)["results"]
     walk("get", v1 + "/audit-log/{id}/", id=entries[0]["id"], expect=200)
     walk("delete", v1 + "/addresses/{id}/", id=bob, expect=204)

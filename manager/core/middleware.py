@@ -52,23 +52,6 @@ class TrustedProxyHeadersMiddleware:
         return self.get_response(request)
 
 
-def content_security_policy(nonce: str) -> str:
-    """Scripts and styles from this site or carrying this response's nonce; no inline
-    handler, `style=` attribute or eval (htmx is told not to need them: base.html)."""
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
-
-
 class ContentSecurityPolicyMiddleware:
     """A fresh nonce per request (`request.csp_nonce`, `{{ csp_nonce }}` in templates) and
     the policy on every answer that does not set its own."""
@@ -83,8 +66,11 @@ class ContentSecurityPolicyMiddleware:
 
         request.csp_nonce = secrets.token_urlsafe(18)
         response = self.get_response(request)
+        from .csp import content_security_policy
+
         header = ("Content-Security-Policy-Report-Only" if settings.CSP_REPORT_ONLY
                   else "Content-Security-Policy")
         if "Content-Security-Policy" not in response and header not in response:
-            response[header] = content_security_policy(request.csp_nonce)
+            response[header] = content_security_policy(
+                request.csp_nonce, style_attributes=getattr(request, "csp_style_attributes", False))
         return response

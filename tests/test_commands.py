@@ -82,3 +82,29 @@ def test_demo_creates_mail_data_once():
     assert sorted(Address.objects.filter(mail_service=service).values_list("local_part", flat=True)) == [
         "alice", "catchall", "contact"]
     assert AddressAccess.objects.filter(address__mail_service=service).count() == 3
+
+
+def test_an_owner_left_with_the_old_known_credentials_gets_new_ones():
+    import base64
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    from manager.accounts.models import hash_token
+
+    first = json.loads(run("demo", "--json"))
+    owner = User.objects.get(email=first["email"])
+    owner.set_password("demo-owner-2026")  # what every earlier installation had
+    owner.save()
+    digest = hmac.new(settings.DEVELOPMENT_SECRET_KEY.encode(), b"demo-api-token", hashlib.sha256).digest()
+    legacy = ApiToken.PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    ApiToken.objects.create(user=owner, name="old demo", token_hash=hash_token(legacy), hint=legacy[:10])
+
+    renewed = json.loads(run("demo", "--json"))
+    assert renewed["password"] and renewed["api_token"]
+    assert not APIClient().login(username=owner.email, password="demo-owner-2026")
+    old = APIClient()
+    old.credentials(HTTP_AUTHORIZATION=f"Bearer {legacy}")
+    assert old.get("/api/v1/organisations/").status_code == 401
+    assert json.loads(run("demo", "--json"))["password"] is None  # and then left alone

@@ -5,6 +5,9 @@ The owner's password and API token are random, made when the owner is first crea
 printed that once (only their hashes are stored); `--show-credentials` replaces both with
 new ones and prints those. A fixed or key-derived password would be the same, publicly
 known login on every installation that ran the demo."""
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 
@@ -13,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from manager.accounts import services
-from manager.accounts.models import ApiToken, Membership, User
+from manager.accounts.models import ApiToken, Membership, User, hash_token
 from manager.accounts.roles import Role
 from manager.core.discovery import app_modules
 
@@ -22,12 +25,32 @@ DEMO_ORGANISATION = "Demo Hosting"
 DEMO_TOKEN_NAME = "demo"
 
 
+# What earlier versions gave every installation: a fixed password and a token derived from
+# the (usually development) SECRET_KEY. An owner still holding them gets new ones.
+LEGACY_PASSWORD = "demo-owner-2026"
+
+
+def _legacy_tokens() -> list[str]:
+    keys = {settings.SECRET_KEY, settings.DEVELOPMENT_SECRET_KEY}
+    return [ApiToken.PREFIX + base64.urlsafe_b64encode(
+        hmac.new(key.encode(), b"demo-api-token", hashlib.sha256).digest()).decode().rstrip("=")
+        for key in keys]
+
+
+def _holds_known_credentials(user) -> bool:
+    return user.check_password(LEGACY_PASSWORD) or ApiToken.objects.filter(
+        user=user, revoked__isnull=True,
+        token_hash__in=[hash_token(raw) for raw in _legacy_tokens()]).exists()
+
+
 def new_demo_password() -> str:
     return "demo-" + secrets.token_urlsafe(12)
 
 
 def _new_demo_token(user) -> str:
-    for token in ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME, revoked__isnull=True):
+    legacy = [hash_token(raw) for raw in _legacy_tokens()]
+    for token in (ApiToken.objects.filter(user=user, revoked__isnull=True, name=DEMO_TOKEN_NAME)
+                  | ApiToken.objects.filter(user=user, revoked__isnull=True, token_hash__in=legacy)):
         services.api_token_revoke(actor=user, token=token)
     return services.api_token_create(actor=user, name=DEMO_TOKEN_NAME)[1]
 
@@ -57,7 +80,7 @@ class Command(BaseCommand):
                                          full_name="Demo Owner",
                                          organisation_name=DEMO_ORGANISATION)
             raw_token = _new_demo_token(user)
-        elif options["show_credentials"]:
+        elif options["show_credentials"] or _holds_known_credentials(user):
             password = new_demo_password()
             user.set_password(password)
             user.is_active = True

@@ -25,8 +25,8 @@ VAR_DIR = Path(env("MM_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Secret key and the production posture ---------------------------------------------
-# PRODUCTION=1 turns on the deployment settings (secure cookies, HSTS, HTTPS redirect, see
-# the end of this block) and forbids DEBUG. The development key is publicly known: sessions,
+# PRODUCTION=1 turns on the deployment settings (secure cookies, HSTS, HTTPS redirect: the
+# "Production posture" block below) and forbids DEBUG. The development key is publicly known: sessions,
 # password-reset links and the DKIM keys' encryption all derive from SECRET_KEY, so with
 # DEBUG off the product refuses to start without a key of its own (bin/run keeps one per
 # installation in $MM_VAR_DIR/secret_key, bin/test and the tests make a random one).
@@ -357,12 +357,15 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Dovecot's auth policy requests (shared secret) come from the mail hosts, which
+    # follow no redirect: point them at https or a private network.
+    SECURE_REDIRECT_EXEMPT = [r"^internal/"]
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if TRUSTED_PROXIES:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Content-Security-Policy (manager/core/middleware.py): scripts and styles only from this
+# Content-Security-Policy (manager/core/csp.py): scripts and styles only from this
 # site or carrying the response's nonce; nothing inline, no eval.
 CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
 

@@ -20,7 +20,8 @@ from django.conf import settings as s
 print(json.dumps({n: getattr(s, n, None) for n in [
     "DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
     "CSRF_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SAMESITE",
-    "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT", "SECURE_PROXY_SSL_HEADER"]}))
+    "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT", "SECURE_PROXY_SSL_HEADER",
+    "SECURE_REDIRECT_EXEMPT"]}))
 """
 
 
@@ -62,7 +63,9 @@ def test_production_turns_debug_off_and_cookies_secure(tmp_path):
         "SESSION_COOKIE_HTTPONLY": True, "CSRF_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax", "CSRF_COOKIE_SAMESITE": "Lax",
         "SECURE_HSTS_SECONDS": 31536000, "SECURE_SSL_REDIRECT": True,
-        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]}
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        # Dovecot's policy requests follow no redirect.
+        "SECURE_REDIRECT_EXEMPT": ["^internal/"]}
 
 
 def check_deploy(env):

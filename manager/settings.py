@@ -346,6 +346,9 @@ TRUSTED_PROXIES = [n for n in env("TRUSTED_PROXIES", "").split(",") if n.strip()
 # enforced by HSTS and a redirect. Behind a reverse proxy terminating TLS, its
 # X-Forwarded-Proto is believed only from TRUSTED_PROXIES (manager/core/middleware.py
 # drops the header from anyone else).
+# Sessions know whose they are (manager/accounts/sessions.py): a role change or disabling
+# a person ends theirs with one indexed delete.
+SESSION_ENGINE = "manager.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"  # Lax: links in invitation e-mails still arrive logged in

@@ -1,7 +1,6 @@
 """Sessions rotate on login and end on a role change; an organisation's owner or admin
 disables (and enables again) a person who belongs to it alone, in the page and the API."""
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -9,6 +8,7 @@ from mailservice import services as mail
 from mailservice.models import DevicePassword
 from manager.accounts import services as accounts
 from manager.accounts.models import Membership
+from manager.accounts.models import WebSession as Session
 from manager.audit.models import AuditEntry
 from tests.factories import PASSWORD, add_member, make_user
 

@@ -3,6 +3,7 @@
 Run: .venv/bin/python bench/address_list.py   (uses a throwaway SQLite database)
 Prints the median and worst time of a page and the number of queries per page."""
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -14,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["MM_VAR_DIR"] = tempfile.mkdtemp(prefix="mm-bench-")
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "manager.settings")
+os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))  # DEBUG off needs a key of its own
 os.environ["API_THROTTLE_USER"] = "100000/min"
 
 import django  # noqa: E402

@@ -16,6 +16,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import statistics
@@ -139,6 +140,7 @@ def main() -> None:
                "DJANGO_SETTINGS_MODULE": "manager.settings", "API_THROTTLE_USER": "1000000/min",
                "DEBUG": "false"}
         os.environ.update(env)
+        os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))  # DEBUG off needs a key of its own
         os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
         import django
 

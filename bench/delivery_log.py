@@ -7,6 +7,7 @@ lines have the shapes recorded from the local stack in tests/delivery/recorded/)
 import argparse
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -19,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["MM_VAR_DIR"] = tempfile.mkdtemp(prefix="mm-bench-")
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "manager.settings")
+os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))  # DEBUG off needs a key of its own
 os.environ["API_THROTTLE_USER"] = "1000000/min"
 
 import django  # noqa: E402

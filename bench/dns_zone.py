@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -26,6 +27,7 @@ TMP = Path(tempfile.mkdtemp(prefix="mm-bench-dns-", dir="/tmp"))
 os.environ["MM_VAR_DIR"] = str(TMP / "var")
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "manager.settings")
+os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))  # DEBUG off needs a key of its own
 
 import django  # noqa: E402
 

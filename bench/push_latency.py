@@ -19,6 +19,7 @@ import hashlib
 import imaplib
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import statistics
@@ -58,6 +59,7 @@ class Harness:
             "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
         }
         os.environ.update(env)
+        os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))  # DEBUG off needs a key of its own
         os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
         import django
 

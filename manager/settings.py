@@ -24,8 +24,23 @@ def env_bool(name, default=False):
 VAR_DIR = Path(env("MM_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = env_bool("DEBUG", False)
+# --- Secret key and the production posture ---------------------------------------------
+# PRODUCTION=1 turns on the deployment settings (secure cookies, HSTS, HTTPS redirect: the
+# "Production posture" block below) and forbids DEBUG. The development key is publicly known: sessions,
+# password-reset links and the DKIM keys' encryption all derive from SECRET_KEY, so with
+# DEBUG off the product refuses to start without a key of its own (bin/run keeps one per
+# installation in $MM_VAR_DIR/secret_key, bin/test and the tests make a random one).
+PRODUCTION = env_bool("PRODUCTION", False)
+DEBUG = env_bool("DEBUG", False) and not PRODUCTION
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me"
+SECRET_KEY = env("SECRET_KEY", "") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is unset or the development key: set SECRET_KEY to a long random value "
+        "of this installation's own (bin/run keeps one in $MM_VAR_DIR/secret_key), or DEBUG=1 "
+        "for development.")
 ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
@@ -52,7 +67,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "manager.core.middleware.TrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "manager.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -83,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "manager.accounts.context_processors.organisations",
+                "manager.core.context_processors.csp_nonce",
             ],
         },
     },
@@ -322,6 +340,38 @@ BANS = {
 DEVICE_UNUSED_DAYS = int(env("DEVICE_UNUSED_DAYS", "90"))
 # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses/networks).
 TRUSTED_PROXIES = [n for n in env("TRUSTED_PROXIES", "").split(",") if n.strip()]
+
+# --- Production posture (PRODUCTION=1; `manage.py check --deploy` is clean with it) --------
+# Cookies only over HTTPS, never readable by scripts (htmx sends the CSRF token from the
+# page's hx-headers, not from the cookie), not sent on cross-site subrequests; HTTPS
+# enforced by HSTS and a redirect. Behind a reverse proxy terminating TLS, its
+# X-Forwarded-Proto is believed only from TRUSTED_PROXIES (manager/core/middleware.py
+# drops the header from anyone else).
+# Sessions know whose they are (manager/accounts/sessions.py): a role change or disabling
+# a person ends theirs with one indexed delete.
+SESSION_ENGINE = "manager.accounts.sessions"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"  # Lax: links in invitation e-mails still arrive logged in
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Dovecot's auth policy requests (shared secret) come from the mail hosts, which
+    # follow no redirect: point them at https or a private network.
+    SECURE_REDIRECT_EXEMPT = [r"^internal/"]
+    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if TRUSTED_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (manager/core/csp.py): scripts and styles only from this
+# site or carrying the response's nonce; nothing inline, no eval.
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
 
 LOGGING = {
     "version": 1,

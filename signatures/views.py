@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from mailservice import selectors as mail_selectors
 from mailservice.models import Address, AddressAccess, MailService, Permission
 from mailservice.permissions import manages, may_on_address, permission_message
 from manager.accounts.roles import CHANGE
+from manager.core.csp import shows_mail_html
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.views import RestrictedView, attachment_response, done, htmx_render, refused
@@ -77,6 +79,7 @@ def _template_context(request, service, template, form, rows, **extra):
             "versions": template.versions.order_by("-number") if template else [], **extra}
 
 
+@method_decorator(shows_mail_html, name="dispatch")  # the preview: the signature's own styles
 class TemplateEditView(RestrictedView):
     """Create (`service_pk`) or edit (`pk`) a template: layout, fields and their sources,
     the own HTML block; save as draft or publish."""
@@ -281,6 +284,7 @@ class JobView(RestrictedView):
         return htmx_render(request, self.template, {"job": job}, partial=self.partial)
 
 
+@method_decorator(shows_mail_html, name="dispatch")  # the preview: the signature's own styles
 class AddressSignaturesView(RestrictedView):
     """A person's signatures of an address ("My mail" links here): the fields they
     complete, the preview, copy and download for a mail client, and stamping."""

@@ -80,11 +80,13 @@ class OrganisationViewSet(ServiceModelViewSet):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserBriefSerializer(read_only=True)
+    active = serializers.BooleanField(source="user.is_active", read_only=True,
+                                      help_text="False once the person is disabled (`…/disable/`).")
 
     class Meta:
         model = Membership
-        fields = ["id", "user", "role", "created"]
-        read_only_fields = ["id", "user", "created"]
+        fields = ["id", "user", "role", "active", "created"]
+        read_only_fields = ["id", "user", "active", "created"]
 
 
 class MemberInviteSerializer(serializers.Serializer):
@@ -119,12 +121,16 @@ class OrganisationScopedMixin(ParentScopedMixin):
 class MemberViewSet(OrganisationScopedMixin, ServiceModelViewSet):
     """Members of one organisation: admins invite people by e-mail (POST: 202, the same
     answer whether or not the e-mail has an account; the person joins by accepting the
-    e-mailed link), change roles, remove."""
+    e-mailed link), change roles (the person's sessions end), remove. POST
+    `…/{id}/disable/` disables a person who belongs to this organisation only: their web
+    sessions, API tokens and device passwords end at once; `…/{id}/enable/` lets them log
+    in again (what was revoked stays revoked)."""
 
     queryset = Membership.objects.all()
     serializer_class = MembershipSerializer
     action_map_to_permission = {"create": MANAGE_MEMBERS, "update": MANAGE_MEMBERS,
-                                "partial_update": MANAGE_MEMBERS, "destroy": MANAGE_MEMBERS}
+                                "partial_update": MANAGE_MEMBERS, "destroy": MANAGE_MEMBERS,
+                                "disable": MANAGE_MEMBERS, "enable": MANAGE_MEMBERS}
     filterset_fields = ["role"]
 
     def get_serializer_class(self):
@@ -160,6 +166,20 @@ class MemberViewSet(OrganisationScopedMixin, ServiceModelViewSet):
 
     def perform_destroy(self, instance):
         services.member_remove(actor=self.request.user, membership=instance)
+
+    @extend_schema(request=None, responses=MembershipSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, *args, **kwargs):
+        membership = self.get_object()
+        services.user_disable(actor=request.user, user=membership.user, organisation=self.organisation())
+        return Response(MembershipSerializer(membership).data)
+
+    @extend_schema(request=None, responses=MembershipSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, *args, **kwargs):
+        membership = self.get_object()
+        services.user_enable(actor=request.user, user=membership.user, organisation=self.organisation())
+        return Response(MembershipSerializer(membership).data)
 
     def check_object_permissions(self, request, obj):
         # Leaving an organisation is always allowed; the service guards the last owner.

@@ -1,10 +1,11 @@
-"""People, organisations, memberships, invitations and API tokens."""
+"""People, organisations, memberships, invitations, API tokens and web sessions."""
 import hashlib
 import secrets
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -208,3 +209,20 @@ class ApiToken(models.Model):
     @property
     def is_active(self):
         return self.revoked is None
+
+
+class WebSession(AbstractBaseSession):
+    """A web session (SESSION_ENGINE manager.accounts.sessions) that also records whose it
+    is: a person's sessions are ended (a role change, disabling them) with one indexed
+    delete instead of decoding every open session."""
+
+    user_id = models.BigIntegerField(null=True, db_index=True)
+
+    class Meta:
+        db_table = "accounts_web_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore

@@ -341,12 +341,17 @@ def member_change_role(*, actor: User, membership: Membership, role: str) -> Mem
         raise Conflict("The last owner cannot be demoted; make someone else owner first.",
                        code="last_owner")
     before = audit.snapshot(membership, MEMBER_FIELDS)
+    changed = membership.role != role
     membership.role = role
     membership.save(update_fields=["role"])
     forget_roles(membership.user)
+    # A session opened under the old role ends with it: whatever it was granted (an open
+    # form, a stolen cookie) does not carry over; the person logs in again.
+    ended = end_web_sessions(membership.user) if changed else 0
     audit.record(actor=actor, action="update", obj=membership, verb="membership.role",
                  object_repr=membership.user.email, before=before,
-                 after=audit.snapshot(membership, MEMBER_FIELDS))
+                 after={**audit.snapshot(membership, MEMBER_FIELDS), "sessions_ended": ended}
+                 if changed else audit.snapshot(membership, MEMBER_FIELDS))
     return membership
 
 
@@ -374,35 +379,71 @@ def member_remove(*, actor: User, membership: Membership) -> None:
                         remove_access=True)
 
 
-@transaction.atomic
-def user_disable(*, actor: User, user: User) -> None:
-    """Disable a person everywhere (staff only): their web sessions stop authenticating
-    (an inactive user is anonymous on the next request), their API tokens are revoked,
-    and their mail access ends (device passwords revoked, open sessions kicked)."""
-    if not getattr(actor, "is_staff", False):
-        raise ServiceError(_("Only the platform's staff can disable a person."),
-                           code="permission_denied", status=403)
+def end_web_sessions(user) -> int:
+    """Delete every web session of a person (they are logged out everywhere); the number."""
+    from .models import WebSession
+
+    return WebSession.objects.filter(user_id=user.pk).delete()[0]
+
+
+def _check_may_disable(actor, user, organisation):
+    """The platform's staff may disable anyone. An organisation's owner or administrator
+    may disable one of its members who belongs to no other organisation (the account is
+    the person's everywhere: another organisation's member is removed, not disabled);
+    an owner or legal representative only by an owner or legal representative."""
     if actor.pk == user.pk:
         raise Conflict(_("You cannot disable yourself."), code="self_disable")
-    from django.contrib.sessions.models import Session
+    if getattr(actor, "is_staff", False):
+        return
+    if organisation is None:
+        raise ServiceError(_("Only the platform's staff can disable a person."),
+                           code="permission_denied", status=403)
+    _require(actor, MANAGE_MEMBERS, organisation)
+    membership = Membership.objects.filter(organisation=organisation, user=user).first()
+    if membership is None:
+        raise ServiceError(_("Not a member of this organisation."), code="not_found", status=404)
+    if membership.role in (Role.OWNER, Role.LEGAL_REPRESENTATIVE) and not may(
+            actor, MANAGE_ORGANISATION, organisation_id=organisation.pk):
+        raise ServiceError(_("Only an owner or legal representative can disable this member."),
+                           code="permission_denied", status=403)
+    if Membership.objects.filter(user=user).exclude(organisation=organisation).exists():
+        raise Conflict(_("This person also belongs to other organisations: remove them from "
+                         "this one instead."), code="member_elsewhere")
 
+
+@transaction.atomic
+def user_disable(*, actor: User, user: User, organisation: Organisation | None = None) -> None:
+    """Disable a person everywhere: their web sessions end (and an inactive user is
+    anonymous on any request), their API tokens are revoked, and their mail access ends
+    (device passwords revoked, open sessions kicked). Staff, or an owner/administrator
+    of `organisation` for a member of it alone (`_check_may_disable`)."""
     from mailservice.services.people import person_mail_cut_off
 
+    _check_may_disable(actor, user, organisation)
     user.is_active = False
     user.save(update_fields=["is_active"])
-    now = timezone.now()
-    tokens = ApiToken.objects.filter(user=user, revoked__isnull=True).update(revoked=now)
-    # Sessions keep only the user's id: the rows are decoded to find theirs.
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=now).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
-            ended += 1
+    tokens = ApiToken.objects.filter(user=user, revoked__isnull=True).update(revoked=timezone.now())
+    ended = end_web_sessions(user)
     devices = person_mail_cut_off(actor=actor, user=user)
     forget_roles(user)
     audit.record(actor=actor, action="update", obj=user, verb="user.disable", object_repr=user.email,
+                 organisation=organisation, before={"is_active": True},
                  after={"is_active": False, "api_tokens_revoked": tokens, "sessions_ended": ended,
                         "device_passwords_revoked": devices})
+
+
+@transaction.atomic
+def user_enable(*, actor: User, user: User, organisation: Organisation | None = None) -> None:
+    """Let a disabled person log in again (same rights as disabling). What disabling
+    revoked stays revoked: they make new API tokens and device passwords."""
+    _check_may_disable(actor, user, organisation)
+    if user.is_active:
+        return
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    forget_roles(user)
+    audit.record(actor=actor, action="update", obj=user, verb="user.enable", object_repr=user.email,
+                 organisation=organisation, before={"is_active": False}, after={"is_active": True})
 
 
 @transaction.atomic

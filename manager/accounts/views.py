@@ -303,7 +303,7 @@ class OrganisationDetailView(RestrictedView):
                 else:
                     services.organisation_invitation_revoke(actor=request.user, invitation=invitation)
                     messages.success(request, _("Invitation revoked; its link no longer works."))
-            elif operation in ("change_role", "remove_member"):
+            elif operation in ("change_role", "remove_member", "disable_member", "enable_member"):
                 membership = get_object_or_404(Membership, organisation=organisation,
                                                pk=request.POST.get("membership"))
                 if operation == "change_role":
@@ -311,7 +311,22 @@ class OrganisationDetailView(RestrictedView):
                     if form.is_valid():
                         services.member_change_role(actor=request.user, membership=membership,
                                                     role=form.cleaned_data["role"])
+                        if membership.user_id == request.user.pk:
+                            # Their own sessions ended with the role; this one goes on
+                            # under a new key (the old cookie is dead).
+                            request.session.cycle_key()
                         messages.success(request, _("Role changed."))
+                elif operation == "disable_member":
+                    services.user_disable(actor=request.user, user=membership.user,
+                                          organisation=organisation)
+                    messages.success(request, _("%(email)s is disabled: their sessions, API tokens "
+                                                "and device passwords no longer work.")
+                                     % {"email": membership.user.email})
+                elif operation == "enable_member":
+                    services.user_enable(actor=request.user, user=membership.user,
+                                         organisation=organisation)
+                    messages.success(request, _("%(email)s can log in again.")
+                                     % {"email": membership.user.email})
                 else:
                     services.member_remove(actor=request.user, membership=membership)
                     messages.success(request, _("Member removed."))

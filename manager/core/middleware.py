@@ -1,4 +1,4 @@
-"""Request id and htmx cache-safety middleware."""
+"""Request id, htmx cache-safety, trusted proxy headers and Content-Security-Policy middleware."""
 import re
 
 from django.utils.cache import patch_vary_headers
@@ -32,4 +32,45 @@ class HtmxVaryMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         patch_vary_headers(response, ("HX-Request",))
+        return response
+
+
+class TrustedProxyHeadersMiddleware:
+    """X-Forwarded-Proto is believed only from TRUSTED_PROXIES: anyone else's is dropped
+    before SecurityMiddleware (SECURE_PROXY_SSL_HEADER) reads it, so a client talking plain
+    HTTP straight to the server cannot claim HTTPS and dodge the redirect."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from manager.security.services import is_trusted_proxy
+
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not is_trusted_proxy(
+                request.META.get("REMOTE_ADDR", "")):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """A fresh nonce per request (`request.csp_nonce`, `{{ csp_nonce }}` in templates) and
+    the policy on every answer that does not set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import secrets
+
+        from django.conf import settings
+
+        request.csp_nonce = secrets.token_urlsafe(18)
+        response = self.get_response(request)
+        from .csp import content_security_policy
+
+        header = ("Content-Security-Policy-Report-Only" if settings.CSP_REPORT_ONLY
+                  else "Content-Security-Policy")
+        if "Content-Security-Policy" not in response and header not in response:
+            response[header] = content_security_policy(
+                request.csp_nonce, style_attributes=getattr(request, "csp_style_attributes", False))
         return response

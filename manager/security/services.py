@@ -38,6 +38,15 @@ def _trusted_proxies():
             for n in settings.TRUSTED_PROXIES if n.strip()]
 
 
+def is_trusted_proxy(value: str) -> bool:
+    """Whether an address is one of TRUSTED_PROXIES (whose forwarded headers are believed)."""
+    try:
+        address = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return False
+    return any(address in net for net in _trusted_proxies())
+
+
 def client_ip(request) -> str:
     """The client's address: REMOTE_ADDR, unless that is one of TRUSTED_PROXIES; then the
     last X-Forwarded-For entry that is not itself a trusted proxy. Entries left of it

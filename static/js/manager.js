@@ -92,3 +92,9 @@ document.querySelectorAll("input[data-browser-time-zone]").forEach(function (inp
   const name = (input.closest("section") || document).querySelector("[data-time-zone-name]:not([data-known])");
   if (name && name.dataset.template) name.textContent = name.dataset.template.replace("%s", zone);
 });
+// Selects that act at once (organisation and language switchers): a change submits their
+// form. A listener here rather than an onchange attribute: the Content-Security-Policy
+// refuses inline handlers.
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
+});

@@ -82,6 +82,9 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
         walk(method, v1 + "/organisations/{organisation_pk}/members/{id}/",
              None if method == "get" else {"role": "member"}, organisation_pk=o, id=membership,
              expect=200)
+    for operation in ("disable", "enable"):
+        walk("post", v1 + "/organisations/{organisation_pk}/members/{id}/" + operation + "/", {},
+             organisation_pk=o, id=membership, expect=200)
     invitations = walk("get", v1 + "/organisations/{organisation_pk}/invitations/",
                        organisation_pk=o, expect=200)["results"]
     invitation = invitations[0]["id"]

@@ -60,7 +60,8 @@ def main_pages():
              f"/mail/addresses/{address.pk}/rules/new/", f"/mail/addresses/{address.pk}/setup/",
              f"/mail/services/{service.pk}/delivery-log/", "/mail/tools/connectivity/",
              f"/dns/domains/{domain.pk}/spf/", f"/security/organisations/{organisation.pk}/",
-             f"/signatures/services/{service.pk}/new/"]
+             f"/signatures/services/{service.pk}/new/", "/tools/header-analysis/",
+             "/tools/phishing-reports/"]
     # A signature's own HTML is styled by style= attributes (for mail clients): its preview
     # is the one place the policy allows them (manager/core/csp.py).
     template = make_template(owner, service, extra_html='<p style="color: #c00">Call us</p>')

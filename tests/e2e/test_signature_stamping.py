@@ -179,3 +179,24 @@ def test_with_the_milter_stopped_mail_still_flows_unstamped(world, mail_stack):
     mail_stack.start_stamping()
     raw = world.send(alternative("Stamped again"))
     assert parts(raw)["plain"].count("Never-Seen") == 1
+
+
+def test_stamping_switched_off_and_unauthenticated_mail_are_not_stamped(world, mail_stack):
+    world.set_department("Switch-Token")
+    world.send(alternative("Warm-up"), until=dkim_signed)
+    signature_services.stamping_update(actor=world.owner, address=world.alice, stamping=False)
+    world.push()
+    raw = world.send(alternative("Switched off"))
+    assert email.message_from_bytes(raw)[MARKER_HEADER] is None
+    assert "Switch-Token" not in "".join(parts(raw).values())
+
+    # Port 25 (mail from outside, no SMTP AUTH) runs no signature milter at all.
+    signature_services.stamping_update(actor=world.owner, address=world.alice, stamping=True)
+    world.push()
+    inbound = alternative("From outside")
+    inbound["Message-ID"] = message_id = f"<{uuid.uuid4().hex}@{DOMAIN}>"
+    with smtplib.SMTP(mail_stack.host, mail_stack.smtp_port, timeout=30) as smtp:
+        smtp.send_message(inbound)
+    raw = wait_for(lambda: world._delivered(message_id), "the inbound message")
+    assert email.message_from_bytes(raw)[MARKER_HEADER] is None
+    assert parts(world.send(alternative("On again")))["plain"].count("Switch-Token") == 1

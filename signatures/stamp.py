@@ -47,6 +47,7 @@ _HTML_QUOTE = re.compile(
     r"""|<div[^>]*\bid=["']?(?:appendonsend|divRplyFwdMsg)\b"""
     r"""|<blockquote[^>]*\btype=["']?cite\b""", re.I)
 _HTML_BODY_END = re.compile(r"</body\s*>", re.I)
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _TEXT_QUOTE = re.compile(
     r"^(?:On .{1,300} wrote:|Le .{1,300} a écrit ?:|Am .{1,300} schrieb .{0,200}:"
     r"|-{2,} ?Original Message ?-{2,}|-{2,} ?Message d'origine ?-{2,}|>.*?)[ \t\r]*$",
@@ -106,7 +107,7 @@ def _header_end(data: bytes, start: int, end: int) -> int:
         return start + 2
     if data.startswith(b"\n", start):
         return start + 1
-    match = re.compile(rb"\r?\n\r?\n").search(data, start, end)
+    match = _BLANK_LINE.search(data, start, end)
     return end if match is None else match.end()
 
 
@@ -348,7 +349,7 @@ def _stamp(raw: bytes, signature: Signature, *, on_replies: bool) -> Outcome:
     for start, end, replacement in sorted(edits, reverse=True):
         body[start:end] = replacement
     set_headers = list(top_changes.items())
-    if "Content-Type" in top_changes and headers.get("MIME-Version") is None:
+    if top_changes and headers.get("MIME-Version") is None:
         set_headers.append(("MIME-Version", "1.0"))
     return Outcome(body=bytes(body[root.body_start:]), set_headers=tuple(set_headers),
                    add_headers=((MARKER_HEADER, signature.marker),),

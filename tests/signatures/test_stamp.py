@@ -242,3 +242,12 @@ def test_the_marker_names_the_signature_stamped():
     outcome = stamp(raw, SIGNATURE)
     assert outcome.add_headers == ((MARKER_HEADER, "7"),)
     assert re.search(rb"^X-Mail-Manager-Signature: 7\r$", apply_outcome(raw, outcome), re.M)
+
+
+def test_a_message_without_mime_headers_gets_them_when_its_encoding_changes():
+    raw = b"From: alice@example.test\r\nSubject: old style\r\n\r\nPlain ASCII.\r\n"
+    outcome = stamp(raw, SIGNATURE)
+    headers = dict(outcome.set_headers)
+    assert headers["MIME-Version"] == "1.0"
+    assert headers["Content-Transfer-Encoding"] == "quoted-printable"
+    assert body_texts(apply_outcome(raw, outcome))["plain"].count(TEXT_LINE) == 1

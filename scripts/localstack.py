@@ -30,7 +30,7 @@ from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotP
 from mailservice.backends.postfix_maps import open_maps
 from mailservice.backends.quota import render_dovecot_quota_conf, render_quota_warning_script
 from mailservice.backends.render import render_dovecot_sql_conf
-from scripts import localstack_stamping as stamping
+from scripts import localstack_stamping
 
 HOST = "127.0.0.1"
 VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
@@ -493,7 +493,7 @@ class MailStack:
     dkim: OpenDkimPaths | None = None
     _opendkim: subprocess.Popen | None = field(default=None, repr=False)
     _milter: subprocess.Popen | None = field(default=None, repr=False)
-    stamping: stamping.StampingPaths | None = None
+    stamping: localstack_stamping.StampingPaths | None = None
     _stamper: subprocess.Popen | None = field(default=None, repr=False)
 
     # ports by name, for readability in tests
@@ -611,7 +611,7 @@ class MailStack:
             main_cf.write(render_postfix_logging(header_checks=header_checks))
         (config.postfix_dir / "master.cf").write_text(render_postfix_master_cf(ports=ports))
         dkim = _configure_opendkim(root, base_dir, config)
-        signatures = stamping.configure_stamping(root, base_dir, config.postfix_dir)
+        signatures = localstack_stamping.configure_stamping(root, base_dir, config.postfix_dir)
         return cls(root=root, base_dir=base_dir, ports=ports, dkim=dkim, stamping=signatures,
                    config=replace(config, dkim_dir=dkim.tables_dir, dkim_keys_dir=dkim.keys_dir,
                                   dkim_user=OPENDKIM_USER, opendkim_pid_file=dkim.pid_file,
@@ -721,10 +721,10 @@ class MailStack:
 
     def start_stamping(self, timeout: float = 20.0) -> None:
         if self._stamper is None or self._stamper.poll() is not None:
-            self._stamper = stamping.start_stamping(self.stamping, self._spawn, timeout)
+            self._stamper = localstack_stamping.start_stamping(self.stamping, self._spawn, timeout)
 
     def stop_stamping(self, timeout: float = 10.0) -> None:
-        stamping.stop_stamping(self._stamper, timeout)
+        localstack_stamping.stop_stamping(self._stamper, timeout)
         self._stamper = None
 
     def _dkim_json(self) -> dict:

@@ -50,7 +50,8 @@ _HTML_BODY_END = re.compile(r"</body\s*>", re.I)
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _TEXT_QUOTE = re.compile(
     r"^(?:On .{1,300} wrote:|Le .{1,300} a écrit ?:|Am .{1,300} schrieb .{0,200}:"
-    r"|-{2,} ?Original Message ?-{2,}|-{2,} ?Message d'origine ?-{2,}|>.*?)[ \t\r]*$",
+    r"|-{2,} ?(?:Original Message|Message d'origine|Forwarded message|Message transféré) ?-{2,}"
+    r"|>.*?)[ \t\r]*$",
     re.M | re.I)
 _REPLY_SUBJECT = re.compile(r"^\s*(?:re|fwd?|tr|aw|wg)\s*(?:\[\d+\])?\s*:", re.I)
 

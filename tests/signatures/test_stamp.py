@@ -251,3 +251,11 @@ def test_a_message_without_mime_headers_gets_them_when_its_encoding_changes():
     assert headers["MIME-Version"] == "1.0"
     assert headers["Content-Transfer-Encoding"] == "quoted-printable"
     assert body_texts(apply_outcome(raw, outcome))["plain"].count(TEXT_LINE) == 1
+
+
+def test_a_forward_gets_the_signature_above_the_forwarded_message():
+    raw = (b"From: alice@example.test\r\nSubject: Fwd: figures\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nSee below.\r\n\r\n"
+           b"---------- Forwarded message ---------\r\nFrom: Bob\r\n\r\nThe figures.\r\n")
+    plain = body_texts(apply_outcome(raw, stamp(raw, SIGNATURE)))["plain"]
+    assert plain.index("See below") < plain.index(TEXT_LINE) < plain.index("Forwarded message")

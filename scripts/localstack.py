@@ -724,8 +724,11 @@ class MailStack:
             self._stamper = localstack_stamping.start_stamping(self.stamping, self._spawn, timeout)
 
     def stop_stamping(self, timeout: float = 10.0) -> None:
-        localstack_stamping.stop_stamping(self._stamper, timeout)
-        self._stamper = None
+        if self._stamper is not None:
+            if self._stamper.poll() is None:
+                self._stamper.send_signal(signal.SIGTERM)
+            _wait_or_kill(self._stamper, timeout)
+            self._stamper = None
 
     def _dkim_json(self) -> dict:
         """What the adapter needs to write the signer's tables and signal it."""

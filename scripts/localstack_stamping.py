@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import signal
 import subprocess
 import sys
 import time
@@ -79,15 +78,3 @@ def start_stamping(paths: StampingPaths, spawn, timeout: float) -> subprocess.Po
                                permanent=False)
         time.sleep(0.05)
     return proc
-
-
-def stop_stamping(proc: subprocess.Popen | None, timeout: float) -> None:
-    if proc is None:
-        return
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)

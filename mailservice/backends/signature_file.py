@@ -13,12 +13,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from .base import BackendError, StampState
 from .config import DovecotPostfixConfig
+from .dkim_tables import _atomic_write as atomic_write
 
 
 def marker(html: str, text: str) -> str:
@@ -94,27 +93,12 @@ class SignatureFile:
             if self.path.read_text() == text:
                 return False
         try:
-            _atomic_write(self.path, text)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Read by the milter's own user; the signatures go out to the world anyway.
+            atomic_write(self.path, text, mode=0o644, owner=None)
         except OSError as exc:
             raise BackendError(f"signature file: {exc}", permanent=True) from exc
         return True
 
     def remove(self, domain: str) -> bool:
         return self.write(domain, ())
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # Read by the milter's own user; the signatures are sent to the world anyway.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

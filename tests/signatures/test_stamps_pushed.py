@@ -82,3 +82,16 @@ def test_the_stamps_cost_three_queries_whatever_the_number_of_addresses(
     with django_assert_max_num_queries(11):
         state = desired_state(premium)
     assert len(state.stamps) == 30
+
+
+def test_deleting_an_active_template_pushes_the_service_and_stamps_nothing(owner, premium, alice):
+    grant(owner, alice, owner, ["read", "send"])
+    template = make_template(owner, premium, fields=FIELDS)
+    activate(owner, template, [alice])
+    PushJob.objects.all().delete()
+    services.template_delete(actor=owner, template=template)
+    assert pushes(premium) == 1 and desired_state(premium).stamps == ()
+    unused = make_template(owner, premium, name="Unused", fields=FIELDS)
+    PushJob.objects.all().delete()
+    services.template_delete(actor=owner, template=unused)
+    assert pushes(premium) == 0

@@ -9,6 +9,7 @@ from .backends.base import (
     ForwardState,
     MailboxState,
     ServiceState,
+    StampState,
 )
 from .models import (
     Address,
@@ -83,7 +84,8 @@ def desired_state(service: MailService) -> ServiceState:
     return ServiceState(domain=domain, mailboxes=tuple(mailboxes), forwards=tuple(forwards),
                         device_passwords=tuple(passwords), catchall=catchall,
                         dkim=_signing_key(service), synonyms=_synonyms(service),
-                        sender_grants=_sender_grants(service, addresses, devices))
+                        sender_grants=_sender_grants(service, addresses, devices),
+                        stamps=_stamps(service, addresses))
 
 
 def _signing_key(service: MailService) -> DkimState | None:
@@ -97,6 +99,18 @@ def _signing_key(service: MailService) -> DkimState | None:
         return DkimState(selector=key.selector, private_key=dkim_keys.decrypt(key.private_key))
     except dkim_keys.KeyUnreadable as exc:
         raise BackendError(f"{service.domain}: {exc}", permanent=True) from exc
+
+
+def _stamps(service: MailService, addresses) -> tuple[StampState, ...]:
+    """The signatures the submission service stamps, for the addresses that are served
+    and may send (the signatures app says which and what; three queries)."""
+    from signatures.selectors import stamps_for_service
+
+    sending = {a.email.lower() for a in addresses if a.enabled and not a.is_catchall}
+    return tuple(StampState(email=email, html=stamp.html, text=stamp.text,
+                            enabled=stamp.enabled, on_replies=stamp.on_replies)
+                 for email, stamp in sorted(stamps_for_service(service).items())
+                 if email in sending)
 
 
 def _synonyms(service: MailService) -> tuple[str, ...]:

@@ -4,12 +4,13 @@
 # run command start private instances on loopback.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
-  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix postfix-sqlite opendkim knot redis-server)" >&2
+  echo "install-system-packages: not root, skipping apt (daemon-backed features need: dovecot postfix postfix-sqlite opendkim knot redis-server; building pymilter needs libmilter-dev gcc python3-dev)" >&2
   exit 0
 fi
 packages=(dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved
           dovecot-sqlite dovecot-pgsql postfix postfix-sqlite postfix-pgsql knot knot-dnsutils
           redis-server opendkim opendkim-tools
+          libmilter-dev gcc python3-dev
           python3-venv openssl gettext)
 [ "${WITH_BROWSER:-1}" = 1 ] && packages+=(chromium)
 missing=()

@@ -30,6 +30,7 @@ from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotP
 from mailservice.backends.postfix_maps import open_maps
 from mailservice.backends.quota import render_dovecot_quota_conf, render_quota_warning_script
 from mailservice.backends.render import render_dovecot_sql_conf
+from scripts import localstack_stamping
 
 HOST = "127.0.0.1"
 VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
@@ -427,8 +428,9 @@ def submission_sender_checks(ports: dict[str, int]) -> tuple[str, ...]:
     return (
         "smtpd_sender_restrictions=reject_authenticated_sender_login_mismatch",
         # The sender check first (it refuses; unreachable, mail waits: tempfail), then the
-        # DKIM signer, which has its own default_action=accept (render_postfix_dkim).
-        f"smtpd_milters=inet:{HOST}:{ports['milter']},$submission_milters",
+        # signature milter (localstack_stamping.py), then the DKIM signer, which signs the
+        # stamped body; both have their own default_action=accept.
+        f"smtpd_milters=inet:{HOST}:{ports['milter']},$signature_milters,$submission_milters",
         "milter_default_action=tempfail",
     )
 
@@ -491,6 +493,8 @@ class MailStack:
     dkim: OpenDkimPaths | None = None
     _opendkim: subprocess.Popen | None = field(default=None, repr=False)
     _milter: subprocess.Popen | None = field(default=None, repr=False)
+    stamping: localstack_stamping.StampingPaths | None = None
+    _stamper: subprocess.Popen | None = field(default=None, repr=False)
 
     # ports by name, for readability in tests
     @property
@@ -607,14 +611,17 @@ class MailStack:
             main_cf.write(render_postfix_logging(header_checks=header_checks))
         (config.postfix_dir / "master.cf").write_text(render_postfix_master_cf(ports=ports))
         dkim = _configure_opendkim(root, base_dir, config)
-        return cls(root=root, base_dir=base_dir, ports=ports, dkim=dkim,
+        signatures = localstack_stamping.configure_stamping(root, base_dir, config.postfix_dir)
+        return cls(root=root, base_dir=base_dir, ports=ports, dkim=dkim, stamping=signatures,
                    config=replace(config, dkim_dir=dkim.tables_dir, dkim_keys_dir=dkim.keys_dir,
-                                  dkim_user=OPENDKIM_USER, opendkim_pid_file=dkim.pid_file))
+                                  dkim_user=OPENDKIM_USER, opendkim_pid_file=dkim.pid_file,
+                                  signatures_file=signatures.data_file))
 
     def _start_daemons(self, dovecot: str, postfix: str, timeout: float) -> None:
         conf, etc = str(self.config.dovecot_conf), str(self.config.postfix_dir)
         self._dovecot = self._spawn([dovecot, "-F", "-c", conf], "dovecot.out")
         self._start_opendkim(timeout)
+        self.start_stamping(timeout)
         check = subprocess.run(
             [postfix, "-c", etc, "check"], capture_output=True, text=True, check=False
         )
@@ -672,7 +679,8 @@ class MailStack:
 
     def _log_tail(self, lines: int = 20) -> str:
         out = []
-        for name in ("dovecot.log", "dovecot.out", "postfix.log", "postfix.out", "sender-milter.out"):
+        for name in ("dovecot.log", "dovecot.out", "postfix.log", "postfix.out", "sender-milter.out",
+                     "signature-milter.out"):
             path = self.root / "log" / name
             if path.exists():
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
@@ -709,6 +717,19 @@ class MailStack:
         if self.dkim is not None:
             shutil.rmtree(self.dkim.keys_dir.parent, ignore_errors=True)
 
+    # Signature stamping (localstack_stamping.py) ------------------------------------------
+
+    def start_stamping(self, timeout: float = 20.0) -> None:
+        if self._stamper is None or self._stamper.poll() is not None:
+            self._stamper = localstack_stamping.start_stamping(self.stamping, self._spawn, timeout)
+
+    def stop_stamping(self, timeout: float = 10.0) -> None:
+        if self._stamper is not None:
+            if self._stamper.poll() is None:
+                self._stamper.send_signal(signal.SIGTERM)
+            _wait_or_kill(self._stamper, timeout)
+            self._stamper = None
+
     def _dkim_json(self) -> dict:
         """What the adapter needs to write the signer's tables and signal it."""
         return {
@@ -743,6 +764,7 @@ class MailStack:
             _wait_or_kill(self._dovecot, timeout)
             self._dovecot = None
         self._stop_opendkim(timeout)
+        self.stop_stamping(timeout)
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def to_json(self) -> dict:
@@ -772,6 +794,7 @@ class MailStack:
             "postfix_log": str(self.root / "log/postfix.log"),
             "logs": str(self.root / "log"),
             **self._dkim_json(),
+            "signatures_file": str(self.config.signatures_file),
         }
 
     def __enter__(self) -> MailStack:

@@ -78,6 +78,19 @@ class DkimState:
 
 
 @dataclass(frozen=True)
+class StampState:
+    """The signature the submission service stamps on mail sent as `email` (the milter's
+    data file, signature_file.py): its HTML and text, whether stamping is on, whether
+    replies and forwards are stamped too."""
+
+    email: str
+    html: str = field(repr=False)
+    text: str = field(repr=False)
+    enabled: bool = True
+    on_replies: bool = False
+
+
+@dataclass(frozen=True)
 class ServiceState:
     domain: str
     mailboxes: tuple[MailboxState, ...] = ()
@@ -91,6 +104,8 @@ class ServiceState:
     # (sender, login) pairs beyond a mailbox's own address and its aliases: a login may
     # send as another mailbox of the service whose "send" permission its users hold.
     sender_grants: tuple[tuple[str, str], ...] = ()
+    # The signatures stamped on the mail the service's addresses submit (one per address).
+    stamps: tuple[StampState, ...] = ()
     # Only set by MailBackend.actual(): inconsistencies between the backend's own stores
     # (a hand-edited map file, a missing routing line) that ServiceState cannot express
     # field by field. A desired state leaves it empty, so any fault is a drift.
@@ -243,6 +258,7 @@ def drift(desired: ServiceState, actual: ServiceState) -> list[str]:
     for sender, login in sorted(have_grants - want_grants):
         diffs.append(f"sender {sender}: login {login} unexpected")
 
+    diffs.extend(_stamp_drift(desired.stamps, actual.stamps))
     diffs.extend(f"backend: {fault}" for fault in actual.faults)
     return diffs
 
@@ -259,6 +275,26 @@ def _dkim_drift(want: DkimState | None, have: DkimState | None) -> list[str]:
     if want.private_key.strip() != have.private_key.strip():
         return [f"dkim key {want.selector}: key differs"]
     return []
+
+
+def _stamp_drift(want: tuple[StampState, ...], have: tuple[StampState, ...]) -> list[str]:
+    wanted = {s.email.lower(): s for s in want}
+    held = {s.email.lower(): s for s in have}
+    diffs = [f"signature of {email}: missing" for email in sorted(wanted.keys() - held.keys())]
+    diffs += [f"signature of {email}: unexpected" for email in sorted(held.keys() - wanted.keys())]
+    for email in sorted(wanted.keys() & held.keys()):
+        a, b = wanted[email], held[email]
+        if (a.html, a.text) != (b.html, b.text):
+            diffs.append(f"signature of {email}: differs")
+        if (a.enabled, a.on_replies) != (b.enabled, b.on_replies):
+            diffs.append(f"signature of {email}: stamping is {_switches(b)}, want {_switches(a)}")
+    return diffs
+
+
+def _switches(stamp: StampState) -> str:
+    if not stamp.enabled:
+        return "off"
+    return "on (replies too)" if stamp.on_replies else "on (new messages only)"
 
 
 def script_sha(script: str | None) -> str:

@@ -45,6 +45,9 @@ class DovecotPostfixConfig:
     dkim_keys_dir: Path | None = None
     dkim_user: str | None = None
     opendkim_pid_file: Path | None = None
+    # The signature milter's data file (signature_file.py), read again by the milter when
+    # it changes. None: this host stamps no signatures.
+    signatures_file: Path | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> DovecotPostfixConfig:
@@ -61,7 +64,8 @@ class DovecotPostfixConfig:
             )
             if name in data
         }
-        for name in ("dovecot_log", "dkim_dir", "dkim_keys_dir", "opendkim_pid_file"):
+        for name in ("dovecot_log", "dkim_dir", "dkim_keys_dir", "opendkim_pid_file",
+                     "signatures_file"):
             if data.get(name):
                 optional[name] = Path(str(data[name]))
         if data.get("dkim_user"):

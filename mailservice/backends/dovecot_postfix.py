@@ -34,6 +34,7 @@ from .purge import MailboxPurge
 from .quota import QuotaUsage, parse_quota_report
 from .render import DOMAIN_RE, MapRows, normalize, render_map_rows
 from .sieve_store import SieveStore
+from .signature_file import SignatureFile
 from .tools import Tools, doveadm_user, is_transient
 from .user_db import UserDatabase
 
@@ -52,6 +53,7 @@ class DovecotPostfixBackend(MailBackend):
         self.postfix_reload = PostfixReload(config, self.tools)
         self.purge = MailboxPurge(self.user_db, self.tools)
         self.dkim = DkimTables(config)
+        self.signatures = SignatureFile(config)
 
     # storage ------------------------------------------------------------------------
 
@@ -85,7 +87,9 @@ class DovecotPostfixBackend(MailBackend):
             self._route(state.domain, render_map_rows(state))
             for email in sorted(to_kick):
                 self.kick(email)
-            # Last: a host without a signer fails the push visibly, mail served all the same.
+            # Last: a host without a signer or a signature milter fails the push visibly,
+            # mail served all the same.
+            self.signatures.write(state.domain, state.stamps)
             self.dkim.write(state.domain, state.dkim)
         return ApplyReport(sieve_holds=holds)
 
@@ -108,7 +112,9 @@ class DovecotPostfixBackend(MailBackend):
             if self.postfix_reload.pending():
                 faults.append("postfix: a reload for a new domain is still due")
             dkim = self.dkim.read(domain)
-        return replace(recorded, mailboxes=mailboxes, faults=tuple(faults), dkim=dkim)
+            stamps = self.signatures.read(domain)
+        return replace(recorded, mailboxes=mailboxes, faults=tuple(faults), dkim=dkim,
+                       stamps=stamps)
 
     def remove_service(self, domain: str) -> None:
         domain = domain.strip().lower().rstrip(".")
@@ -118,6 +124,7 @@ class DovecotPostfixBackend(MailBackend):
             self._route(domain, None)
             emails = self.user_db.remove_service(domain)
             self.dkim.remove(domain)
+            self.signatures.remove(domain)
             for email in emails:
                 self.kick(email)
 

@@ -123,6 +123,12 @@ def normalize(state: ServiceState) -> ServiceState:
         if sender not in mailboxes or login not in mailboxes:
             raise ValueError(f"sender grant {sender} → {login} names an unknown mailbox")
         grants.add((sender, login))
+    stamps = {}
+    for stamp in state.stamps:
+        email = own_address(stamp.email, "signature")
+        if email in stamps:
+            raise ValueError(f"signature of {email} listed twice")
+        stamps[email] = replace(stamp, email=email)
 
     return ServiceState(
         domain=domain,
@@ -133,6 +139,7 @@ def normalize(state: ServiceState) -> ServiceState:
         catchall=catchall,
         dkim=state.dkim,  # checked where it is written (dkim_tables.py)
         sender_grants=tuple(sorted(grants)),
+        stamps=tuple(stamps[k] for k in sorted(stamps)),
     )
 
 

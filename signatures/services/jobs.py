@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mailservice.models import Address, AddressAccess
+from mailservice.services.common import push
 from manager.audit import services as audit
 from manager.core.context import get_request_id
 from manager.core.errors import Conflict, ServiceError
@@ -159,6 +160,10 @@ def job_step(job_id: int) -> bool:
                  after={"job": job.pk, "version": version.number,
                         "addresses": [a for a in ids if a in addresses],
                         "signatures_created": len(created), "signatures_renewed": len(renewed)})
+    if _stamps_changed(job, template, ids, created, renewed):
+        # The submission service stamps from the pushed state: the new signatures reach
+        # the milter's data file with the service's next push.
+        push(service)
     if job.notify and fresh:
         transaction.on_commit(lambda: notify_users(dict(fresh)))
         Signature.objects.filter(pk__in=[s.pk for group in fresh.values() for s in group]
@@ -170,6 +175,16 @@ def job_step(job_id: int) -> bool:
         job.state, job.finished = SignatureJob.State.DONE, timezone.now()
     job.save(update_fields=["processed", "signatures", "errors", "state", "finished"])
     return job.state == SignatureJob.State.RUNNING
+
+
+def _stamps_changed(job, template, ids, created, renewed) -> bool:
+    """Whether the batch changed what the addresses stamp: an activation does; new or
+    renewed signatures do where the template is the one active on their address."""
+    if job.kind == SignatureJob.Kind.ACTIVATE:
+        return True
+    touched = {s.address_id for s in [*created, *renewed]}
+    return bool(touched) and AddressSignatureSettings.objects.filter(
+        address_id__in=touched & set(ids), template=template).exists()
 
 
 def _activate(template, address_ids) -> dict:

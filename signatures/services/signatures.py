@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from mailservice.permissions import manages
+from mailservice.services.common import push
 from manager.audit import services as audit
 from manager.core.errors import ServiceError
 
@@ -78,6 +79,7 @@ def signature_update(*, actor, signature: Signature, values: dict) -> Signature:
     signature.user_done_at = timezone.now()
     rerender(signature)
     signature.save()
+    push(address.mail_service)  # the stamped signature changes with it
     audit.record(actor=actor, action="update", obj=signature,
                  object_repr=f"signature of {signature.user or 'generic'} on {address.email}",
                  before=before, after={"values": signature.values, "state": signature.state})
@@ -111,6 +113,7 @@ def stamping_update(*, actor, address, stamping: bool | None = None,
     settings_row.save()
     after = {"stamping": settings_row.stamping, "on_replies": settings_row.on_replies}
     if before != after:
+        push(address.mail_service)
         audit.record(actor=actor, action="update", obj=settings_row,
                      object_repr=f"signature settings of {address.email}",
                      before=before, after=after)

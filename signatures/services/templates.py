@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from mailservice.services.common import push
 from manager.audit import services as audit
 from manager.core.errors import ServiceError
 
@@ -264,9 +265,13 @@ def template_delete(*, actor, template: SignatureTemplate) -> int:
     active on no longer stamp a signature. Returns how many signatures went with it."""
     require_manager(actor, template.mail_service)
     count = template.signatures.count()
+    was_active = template.activations.exists()
     audit.record(actor=actor, action="delete", obj=template,
                  before={**_snapshot(template), "signatures": count})
+    service = template.mail_service
     template.delete()
+    if was_active:
+        push(service)  # the mail stack must stop stamping it
     return count
 
 

@@ -293,8 +293,9 @@ def test_the_desired_state_of_many_auto_replies_takes_no_query_per_address(
         Address.objects.filter(pk=address.pk).update(autoreply_enabled=True, autoreply_days=2)
     # Constant whatever the number of addresses: the service, addresses, aliases, forwards,
     # device passwords, rules, the users of each address (sender grants), the signing DKIM
-    # key, the synonym domains.
-    with django_assert_max_num_queries(8):
+    # key, the synonym domains, the addresses' signature settings (none here; with a
+    # template active, two more: their users and signatures).
+    with django_assert_max_num_queries(9):
         state = desired_state(premium)
     by_email = {box.email: box.sieve_script for box in state.mailboxes}
     assert ':addresses ["u7@domain.xyz", "alias7@domain.xyz"]' in by_email["u7@domain.xyz"]

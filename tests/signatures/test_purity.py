@@ -10,7 +10,7 @@ import sys
 from tests.sieve.test_purity import CHILD, ROOT
 
 PURE_MODULES = ["signatures.render", "signatures.fields", "signatures.images",
-                "signatures.stamping", "signatures.limits"]
+                "signatures.stamping", "signatures.stamp", "signatures.limits"]
 UNWANTED = ("django", "django.conf", "django.db", "tempfile", "shutil", "concurrent.futures")
 
 

@@ -41,3 +41,15 @@ def test_connectivity_check_of_an_unknown_service_is_a_documented_404(owner_api,
     response = owner_api.post(path, {"mail_service": 987654}, format="json")
     assert_json_error(response, 404, "not_found")
     check(schema, "post", path, response)
+
+
+def test_a_post_to_an_unknown_api_url_is_refused_in_json(client):
+    """The CSRF middleware refuses it before any API view runs: still the one error shape."""
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/api/v1/addresses/-1/rules/reorder/", b"{}",
+                           content_type="application/json")
+    assert_json_error(response, 403, "permission_denied")
+    page = strict.post("/mail/tools/connectivity/", {})
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")

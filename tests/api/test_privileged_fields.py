@@ -101,3 +101,58 @@ def test_account_flags_are_never_set_through_the_api(worlds):
                              {"role": "member", **flags}, format="json")
     assert not User.objects.filter(is_staff=True).exists()
     assert not User.objects.filter(is_superuser=True).exists()
+
+
+# Fields that say whose an object is, or what an account may do.
+OWNERSHIP = ("organisation_id", "mail_service_id", "address_id", "domain_id", "is_staff",
+             "is_superuser")
+
+
+def rows(state: dict) -> dict:
+    return {(label, row["id"]): row for label, table in state.items() for row in table}
+
+
+def test_no_write_of_any_operation_hands_an_object_to_another_organisation(schema, worlds):
+    """Every write of the schema, on A's objects, with a body naming B's organisation and
+    parents and the account flags: refused (in the shape) or those fields ignored — no row
+    of A changes hands, none is created in B, B's rows stay as they were, no flag is set."""
+    from django.core.cache import cache
+
+    from .world import NOT_AN_OBJECT, OBJECTS, operations, parameter_routes, url
+
+    a, b = worlds
+    foreign = {"organisation_id": b[ORG], "mail_service_id": b[MS], "address_id": b[AD],
+               "domain_id": b[DO]}
+    body = {"organisation": b[ORG], "organization": b[ORG], "mail_service": b[MS],
+            "address": b[AD], "domain": b[DO], "is_staff": True, "is_superuser": True}
+    faults, calls = [], 0
+    for path, method in operations(schema):
+        params = parameter_routes(path)
+        if method not in ("post", "put", "patch") or any(
+                OBJECTS.get(route) is NOT_AN_OBJECT for _n, route in params):
+            continue
+        target = url(path, [a[route] for _n, route in params])
+        before = rows(snapshot())
+        cache.clear()
+        response = getattr(a.api, method)(target, body, format="json")
+        calls += 1
+        after = rows(snapshot())
+        if response.status_code >= 500 or (response.status_code >= 400 and set(
+                response.json().get("error", {})) != {"code", "message", "fields"}):
+            faults.append(f"{method} {target}: {response.status_code} {response.content[:200]}")
+        for key, row in after.items():
+            old = before.get(key)
+            for field in OWNERSHIP:
+                if field not in row:
+                    continue
+                if field in ("is_staff", "is_superuser") and row[field]:
+                    faults.append(f"{method} {target}: {key} {field} set")
+                elif old is not None and old[field] != row[field]:
+                    faults.append(f"{method} {target}: {key} {field} {old[field]} → {row[field]}")
+                elif old is None and foreign.get(field) == row[field]:
+                    faults.append(f"{method} {target}: created {key} in B ({field})")
+        for key, row in before.items():
+            if any(row.get(f) == v for f, v in foreign.items()) and after.get(key) != row:
+                faults.append(f"{method} {target}: B's {key} changed")
+    assert calls > 50
+    assert not faults, "\n".join(faults)

@@ -32,6 +32,9 @@ class World:
         self._made: dict[str, int] = {}
 
     def __getitem__(self, route: str) -> int:
+        if route not in OBJECTS:
+            raise AssertionError(f"no object for {route} — add a row to OBJECTS in "
+                                 "tests/api/world.py")
         if route not in self._made:
             self._made[route] = OBJECTS[route](self)
         return self._made[route]

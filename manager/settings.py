@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "manager.accounts.middleware.RememberLanguageMiddleware",
 ]
 
+# Under /api/ a refused CSRF check answers in the API's one error shape.
+CSRF_FAILURE_VIEW = "manager.core.views.csrf_failure"
 ROOT_URLCONF = "manager.urls"
 WSGI_APPLICATION = "manager.wsgi.application"
 

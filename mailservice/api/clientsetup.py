@@ -157,7 +157,9 @@ class ConnectivityCheckViewSet(viewsets.GenericViewSet):
     filter_backends = []
 
     @extend_schema(request=ConnectivityCheckSerializer,
-                   responses={200: ConnectivityReportSerializer})
+                   responses={200: ConnectivityReportSerializer, 404: OpenApiResponse(
+                       description="`mail_service` does not exist, or is another "
+                                   "organisation's.")})
     def create(self, request):
         serializer = ConnectivityCheckSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)

@@ -5,6 +5,7 @@ from django.db import DataError
 from django.db.models import ProtectedError
 from django.http import Http404
 from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -40,7 +41,20 @@ def error_response(status_code, code, message, fields=None, headers=None):
 
 
 def exception_handler(exc, context):
-    """One error shape for every endpoint: {"error": {"code", "message", "fields"}}."""
+    """One error shape for every endpoint, always JSON: an endpoint that also renders a
+    file (CSV, a configuration profile) answers its errors in JSON, not in the file's
+    content type the client asked for."""
+    response = error_shape(exc, context)
+    request = context.get("request")
+    if response is not None and request is not None:
+        # The view copies the request's negotiated renderer onto the response.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    return response
+
+
+def error_shape(exc, context):
+    """{"error": {"code", "message", "fields"}} for every refusal and failure."""
     if isinstance(exc, ServiceError):
         return error_response(exc.status, exc.code, exc.message, exc.fields)
     if isinstance(exc, DjangoValidationError):

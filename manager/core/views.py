@@ -201,6 +201,17 @@ def permission_denied(request, exception):
     return error_page(request, 403, exception)
 
 
+def csrf_failure(request, reason=""):
+    """A refused CSRF check (CSRF_FAILURE_VIEW): under /api/ in the one error shape — a
+    POST to an unknown API URL is refused by the middleware before any API view runs —
+    and Django's own page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return error_page(request, 403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
+
+
 def page_not_found(request, exception):
     return error_page(request, 404, exception)
 

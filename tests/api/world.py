@@ -192,6 +192,11 @@ def _audit_entry(w):
     return AuditEntry.objects.filter(organisation=w.organisation).latest("pk").pk
 
 
+def _phishing_report(w):
+    return w.post(V1 + "/tools/phishing-reports/", {"headers": MESSAGE.decode(),
+                                                    "organisation": w[ORG]})["id"]
+
+
 def _token(w):
     return w.post(V1 + "/tokens/", {"name": f"token {w.marker}"})["id"]
 
@@ -240,6 +245,7 @@ OBJECTS = {
     V1 + "/domains/{domain_pk}/synonyms/{id}/": _synonym,
     V1 + "/audit-log/{id}/": _audit_entry,
     V1 + "/tokens/{id}/": _token,
+    V1 + "/tools/phishing-reports/{id}/": _phishing_report,
     V1 + "/invitations/{token}/": NOT_AN_OBJECT,
     V1 + "/organisation-invitations/{token}/": NOT_AN_OBJECT,
 }

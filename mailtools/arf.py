@@ -92,3 +92,11 @@ def embedded_original(report: bytes) -> bytes:
     last = parts[3]  # preamble, human part, feedback part, the original, closing "--"
     _headers, _sep, body = last.partition(CRLF + CRLF)
     return body
+
+
+def wire_form(report: bytes) -> bytes:
+    """The report as SMTP carries it: every line ended by CRLF. RFC 5321 §2.3.8 forbids a
+    bare LF on the wire (strict relays refuse the message), and an original saved with LF
+    line ends travelled with CRLF, the form its DKIM signature covers. The stored evidence
+    keeps the bytes as received; only the copy handed to the relay is written this way."""
+    return re.sub(rb"(?<!\r)\n", b"\r\n", report)

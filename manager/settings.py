@@ -157,6 +157,17 @@ WHITENOISE_USE_FINDERS = True  # also serve straight from static/ before collect
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Mail Manager <no-reply@localhost>")
+# The relay the SMTP backend hands mail to (phishing reports, invitations, resets): without
+# these an installation that chose the SMTP backend could only send through localhost:25.
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# A relay that does not answer fails the send (the report is listed as failed) instead of
+# holding a worker for the socket's default of forever.
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
 
 # --- REST API -------------------------------------------------------------------------
 # Failed authentications (and password-reset requests) per account and per client IP in a

@@ -64,7 +64,7 @@ def _has_body(raw: bytes) -> bool:
 
 class RawEmailMessage(EmailMessage):
     """A message whose bytes are already written (the ARF report): Django's backends send
-    `message().as_bytes()`, which here are those bytes, untouched."""
+    `message().as_bytes()`, which here are those bytes, untouched but for their line ends."""
 
     def __init__(self, raw: bytes, **kwargs):
         super().__init__(**kwargs)
@@ -79,7 +79,9 @@ class _Written:
         self.raw = raw
 
     def as_bytes(self, unixfrom=False, linesep="\n"):
-        return self.raw
+        # The SMTP backend asks for CRLF line ends, the only ones SMTP carries; the locmem
+        # and file backends keep the report as built.
+        return arf.wire_form(self.raw) if linesep == "\r\n" else self.raw
 
     def as_string(self, unixfrom=False, linesep="\n"):
         return self.raw.decode("utf-8", "replace")

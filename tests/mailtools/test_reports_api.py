@@ -154,3 +154,35 @@ def test_a_report_whose_task_was_lost_is_queued_again_and_sent_once(owner, organ
     PhishingReport.objects.filter(pk=report.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
     assert phishing_reports_requeue() == 1  # that worker died: sent now (eagerly here)
     assert PhishingReport.objects.get(pk=report.pk).state == "sent" and len(mailoutbox) == 1
+
+
+def test_the_smtp_backend_is_handed_the_report_with_every_line_ended_by_crlf(owner, organisation,
+                                                                             monkeypatch):
+    """SMTP carries lines ended by CRLF only (RFC 5321 §2.3.8): an original saved with LF
+    line ends goes out in the form it travelled in, whose signature it carries."""
+    import re
+
+    from django.core.mail.backends.smtp import EmailBackend
+
+    from mailtools.services import phishing_report_create, phishing_report_send
+
+    class Relay:  # stands for smtplib.SMTP: what sendmail is handed is what goes on the wire
+        def __init__(self):
+            self.sent = []
+
+        def sendmail(self, from_addr, to_addrs, msg):
+            self.sent.append((from_addr, to_addrs, msg))
+            return {}
+
+    raw = (SAMPLES / "newsletter.eml").read_bytes()
+    assert b"\r" not in raw and raw.count(b"\n") > 5
+    report = phishing_report_create(actor=owner, organisation=organisation, original=raw)
+    backend = EmailBackend()
+    backend.connection = relay = Relay()
+    monkeypatch.setattr("mailtools.services.reports.get_connection", lambda: backend)
+    assert phishing_report_send(report.pk).state == "sent"
+    ((_sender, recipients, wire),) = relay.sent
+    assert recipients == [report.recipient]
+    assert re.search(rb"(?<!\r)\n", wire) is None, "a bare LF is handed to SMTP"
+    assert arf.embedded_original(wire) == raw.replace(b"\n", b"\r\n")
+    assert bytes(PhishingReport.objects.get(pk=report.pk).original) == raw  # the evidence as received

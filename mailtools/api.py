@@ -1,6 +1,5 @@
 """API of the mail tools: the header viewer (`tools/header-analysis/`) and phishing reports
 (`tools/phishing-reports/`)."""
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -183,7 +182,13 @@ class PhishingReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         except (TypeError, ValueError):
             raise serializers.ValidationError({"organisation": [serializers.ErrorDetail(
                 "A whole number.", code="invalid")]}) from None
-        return get_object_or_404(mine, pk=pk)
+        organisation = mine.filter(pk=pk).first()
+        if organisation is None:
+            # As for any other body field naming an object: a 400, the same for another
+            # organisation's id as for one that does not exist.
+            raise serializers.ValidationError({"organisation": [serializers.ErrorDetail(
+                "No organisation of yours has this id.", code="does_not_exist")]})
+        return organisation
 
 
 def register(router):

@@ -107,8 +107,13 @@ def test_members_see_their_own_reports_managers_all_strangers_none(api, owner, o
     assert api(member).get(URL + f"{theirs.pk}/").status_code == 404
     stranger = api(owner).get(URL + f"{foreign.pk}/")
     assert stranger.status_code == 404 and stranger.json()["error"]["code"] == "not_found"
-    assert api(owner).post(URL, {"headers": "From: a@b.example\n", "organisation": other_organisation.pk},
-                           format="json").status_code == 404
+    # Naming another organisation in the body is refused like an id that does not exist.
+    answers = [api(owner).post(URL, {"headers": "From: a@b.example\n", "organisation": pk},
+                               format="json") for pk in (other_organisation.pk, 10**9)]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["error"]["fields"]["organisation"]
+    assert PhishingReport.objects.filter(organisation=other_organisation).count() == 1
 
 
 def test_the_task_sends_with_the_arrival_seen_by_our_server(owner, organisation, mailoutbox):

@@ -36,16 +36,24 @@ def job_for(user, pk) -> SignatureJob:
                              .select_related("template", "mail_service"), pk=pk)
 
 
+def _shown_on_address(user, address):
+    """The signatures of the address's page: its managers every signature (the generic
+    one included), a user of the address their own."""
+    queryset = Signature.objects.filter(address=address)
+    return queryset if manages(user, address) else queryset.filter(user=user)
+
+
 def signatures_of_address(user, address):
-    """What the person sees on the address's signature page: its managers every
-    signature (the generic one included), a user of the address their own."""
-    queryset = (Signature.objects.filter(address=address)
+    """What the person sees on the address's signature page."""
+    return list(_shown_on_address(user, address)
                 .select_related("user", "template__current_version", "version",
                                 "address__mail_service__organisation")
                 .order_by("template__name", "user__email"))
-    if manages(user, address):
-        return list(queryset)
-    return list(queryset.filter(user=user))
+
+
+def signature_on_address(user, address, pk) -> Signature:
+    """One signature of that page, by the same rule (a 404 for any other)."""
+    return get_object_or_404(_shown_on_address(user, address).select_related("template"), pk=pk)
 
 
 def settings_of(address) -> AddressSignatureSettings:

@@ -1,8 +1,9 @@
 """Signature pages: the templates of a mail service (edit, preview as a real user,
 publish, duplicate, hide, delete, create signatures, regenerate, the data-quality
 report), the bulk activation from the address list with its progress bar, a person's
-signatures of an address (their fields, copy and download, stamping), and the public
-images mail clients fetch."""
+signatures of an address (their fields, copy and download, stamping), the framed
+documents that show a signature's own HTML on those pages, and the public images mail
+clients fetch."""
 import csv
 import io
 
@@ -12,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from mailservice import selectors as mail_selectors
 from mailservice.models import Address, AddressAccess, MailService, Permission
 from mailservice.permissions import manages, may_on_address, permission_message
 from manager.accounts.roles import CHANGE
-from manager.core.csp import shows_mail_html
+from manager.core.csp import MAIL_HTML_FRAME_POLICY
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.views import RestrictedView, attachment_response, done, htmx_render, refused
@@ -43,6 +43,23 @@ def shown_html(markup: str):
     """Stored signature HTML for a page: sanitised again on the way out, so even a row
     written by other means cannot put markup on the page that the sanitiser refuses."""
     return mark_safe(signature_render.sanitise(markup))  # noqa: S308 — nh3's output
+
+
+def signature_document(title: str, markup: str) -> str:
+    """The signature as a whole HTML document: the download, and the framed view."""
+    return format_html('<!doctype html><html><head><meta charset="utf-8">'
+                       "<title>{}</title></head><body>{}</body></html>",
+                       title, shown_html(markup))
+
+
+def framed(document: str) -> HttpResponse:
+    """A signature's document for an <iframe sandbox> of our own pages: its `style=`
+    attributes apply there under a policy of its own (manager/core/csp.py), so the page
+    around it keeps the strict one."""
+    response = HttpResponse(document, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = MAIL_HTML_FRAME_POLICY
+    response["X-Frame-Options"] = "SAMEORIGIN"  # instead of DENY: framed by our pages only
+    return response
 
 
 @login_required
@@ -79,7 +96,6 @@ def _template_context(request, service, template, form, rows, **extra):
             "versions": template.versions.order_by("-number") if template else [], **extra}
 
 
-@method_decorator(shows_mail_html, name="dispatch")  # the preview: the signature's own styles
 class TemplateEditView(RestrictedView):
     """Create (`service_pk`) or edit (`pk`) a template: layout, fields and their sources,
     the own HTML block; save as draft or publish."""
@@ -187,12 +203,14 @@ class TemplateActionView(RestrictedView):
 
 
 class PreviewView(RestrictedView):
-    """The template (draft) as the signature of a real user of the service (htmx partial)."""
+    """The template (draft) as the signature of a real user of the service (htmx partial):
+    its HTML in a frame (PreviewFrameView, same choice of user), its text, its warnings."""
 
     model = SignatureTemplate
     partial = "signatures/_preview.html"
 
-    def get(self, request, pk):
+    def previewed(self, request, pk):
+        """(template, the chosen user's access or None, the rendering) through the gate."""
         template = selectors.template_for(request.user, pk)
         self.require(CHANGE, template)
         access = None
@@ -200,11 +218,25 @@ class PreviewView(RestrictedView):
             access = get_object_or_404(AddressAccess.objects.filter(
                 address__mail_service=template.mail_service).select_related("user", "address"),
                 pk=request.GET["access"])
-        rendered = selectors.preview(template, access=access)
-        context = {"template": template, "rendered": rendered, "html": shown_html(rendered.html),
+        return template, access, selectors.preview(template, access=access)
+
+    def get(self, request, pk):
+        template, access, rendered = self.previewed(request, pk)
+        frame_url = reverse("signatures:template_preview_frame", args=[template.pk])
+        if access is not None:
+            frame_url += f"?access={access.pk}"
+        context = {"template": template, "rendered": rendered, "frame_url": frame_url,
                    "warnings": selectors.warnings_shown(warnings_data(rendered)),
                    "access": access}
         return render(request, self.partial, context)
+
+
+class PreviewFrameView(PreviewView):
+    """The preview's HTML alone, the document its frame shows."""
+
+    def get(self, request, pk):
+        template, _access, rendered = self.previewed(request, pk)
+        return framed(signature_document(template.name, rendered.html))
 
 
 class ReportView(RestrictedView):
@@ -284,7 +316,16 @@ class JobView(RestrictedView):
         return htmx_render(request, self.template, {"job": job}, partial=self.partial)
 
 
-@method_decorator(shows_mail_html, name="dispatch")  # the preview: the signature's own styles
+def signatures_page_address(request, address_pk):
+    """The address whose signatures page (and framed signatures) the person may see: 404
+    when the address is hidden from them, 403 without the permission."""
+    address = mail_selectors.address_for(request.user, address_pk)
+    if not (manages(request.user, address)
+            or may_on_address(request.user, Permission.MANAGE_SIGNATURE, address)):
+        raise PermissionDenied(permission_message([Permission.MANAGE_SIGNATURE]))
+    return address
+
+
 class AddressSignaturesView(RestrictedView):
     """A person's signatures of an address ("My mail" links here): the fields they
     complete, the preview, copy and download for a mail client, and stamping."""
@@ -293,11 +334,7 @@ class AddressSignaturesView(RestrictedView):
     template = "signatures/address_signatures.html"
 
     def gate(self, request, address_pk):
-        address = mail_selectors.address_for(request.user, address_pk)
-        if not (manages(request.user, address)
-                or may_on_address(request.user, Permission.MANAGE_SIGNATURE, address)):
-            raise PermissionDenied(permission_message([Permission.MANAGE_SIGNATURE]))
-        return address
+        return signatures_page_address(request, address_pk)
 
     def context(self, request, address, **extra):
         signatures = selectors.signatures_of_address(request.user, address)
@@ -307,7 +344,7 @@ class AddressSignaturesView(RestrictedView):
             keys = services.editable_keys(design)
             values = signature.values or {}
             cards.append({
-                "signature": signature, "html": shown_html(signature.html),
+                "signature": signature,
                 "copy_target": f"#signature-source-{signature.pk}",
                 "warnings": selectors.warnings_shown(signature),
                 "fields": [{"key": k, "label": FIELD_LABELS[k], "value": values.get(k, ""),
@@ -362,6 +399,17 @@ class AddressSignaturesView(RestrictedView):
         return done(request, url)
 
 
+class SignatureFrameView(RestrictedView):
+    """One signature of that page, the document its frame shows."""
+
+    model = Address
+
+    def get(self, request, address_pk, pk):
+        address = signatures_page_address(request, address_pk)
+        signature = selectors.signature_on_address(request.user, address, pk)
+        return framed(signature_document(signature.template.name, signature.html))
+
+
 @login_required
 @require_GET
 def download(request, pk):
@@ -373,10 +421,7 @@ def download(request, pk):
             signature.user_id == request.user.pk
             and may_on_address(request.user, Permission.MANAGE_SIGNATURE, address)):
         raise Http404
-    document = format_html('<!doctype html><html><head><meta charset="utf-8">'
-                           "<title>{}</title></head><body>{}</body></html>",
-                           address.email, shown_html(signature.html))
-    return attachment_response(document, f"signature-{address.email}.html",
+    return attachment_response(signature_document(address.email, signature.html), f"signature-{address.email}.html",
                                content_type="text/html; charset=utf-8")
 
 
@@ -425,12 +470,16 @@ urlpatterns = [
     path("templates/<int:pk>/", TemplateEditView.as_view(), name="template_edit"),
     path("templates/<int:pk>/actions/", TemplateActionView.as_view(), name="template_action"),
     path("templates/<int:pk>/preview/", PreviewView.as_view(), name="template_preview"),
+    path("templates/<int:pk>/preview/frame/", PreviewFrameView.as_view(),
+         name="template_preview_frame"),
     path("templates/<int:pk>/report/", ReportView.as_view(), name="template_report"),
     path("templates/<int:pk>/report.csv", ReportView.as_view(), {"csv_file": True},
          name="template_report_csv"),
     path("activate/", ActivateView.as_view(), name="activate"),
     path("jobs/<int:pk>/", JobView.as_view(), name="job"),
     path("addresses/<int:address_pk>/", AddressSignaturesView.as_view(), name="address"),
+    path("addresses/<int:address_pk>/signatures/<int:pk>/frame/", SignatureFrameView.as_view(),
+         name="signature_frame"),
     path("download/<int:pk>/", download, name="download"),
     path("images/<uuid:ref>.<str:extension>", image, name="image"),
 ]

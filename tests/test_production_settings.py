@@ -28,7 +28,10 @@ print(json.dumps({n: getattr(s, n, None) for n in [
 def product_env(tmp_path, **values):
     """The environment of a fresh product process: manager.settings, no inherited key."""
     env = {k: v for k, v in os.environ.items()
-           if k not in {"SECRET_KEY", "DEBUG", "PRODUCTION", "DJANGO_SETTINGS_MODULE"}}
+           if k not in {"SECRET_KEY", "DEBUG", "PRODUCTION", "DJANGO_SETTINGS_MODULE",
+                         # the browser tests allow async-unsafe calls in their process;
+                         # `check --deploy` of a product process rightly refuses that
+                         "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update({"DJANGO_SETTINGS_MODULE": "manager.settings", "MM_VAR_DIR": str(tmp_path)}, **values)
     return env
 

@@ -1,19 +1,15 @@
-"""The Content-Security-Policy every response carries (ContentSecurityPolicyMiddleware)."""
-from functools import wraps
+"""The Content-Security-Policy every response carries (ContentSecurityPolicyMiddleware),
+and the one a framed e-mail document carries instead (MAIL_HTML_FRAME_POLICY)."""
 
 
-def content_security_policy(nonce: str, *, style_attributes: bool = False) -> str:
+def content_security_policy(nonce: str) -> str:
     """Scripts and styles from this site or carrying this response's nonce; no inline
     handler, `style=` attribute or eval (htmx is told not to need them: base.html).
-
-    `style_attributes`: the one exception, for pages that show an e-mail signature as it
-    will look (its HTML is made for mail clients, styled by `style=` attributes only).
-    Attributes only: no <style> element, no script, and their url()s still need img-src."""
+    No exception for any page: e-mail HTML is shown in a sandboxed frame of its own."""
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' 'nonce-{nonce}'",
         f"style-src 'self' 'nonce-{nonce}'",
-        *(["style-src-attr 'unsafe-inline'"] if style_attributes else []),
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",
@@ -24,10 +20,16 @@ def content_security_policy(nonce: str, *, style_attributes: bool = False) -> st
     ])
 
 
-def shows_mail_html(view):
-    """A view whose page shows e-mail HTML (a signature) with its inline styles."""
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        request.csp_style_attributes = True
-        return view(request, *args, **kwargs)
-    return wrapped
+# A signature's HTML is made for mail clients, styled by `style=` attributes only. It is
+# shown as a document of its own in an <iframe sandbox> of our pages, under this policy:
+# its inline styles apply, but nothing else runs or loads (no script, font, form or
+# connection; images as mail clients get them, https or data:), the `sandbox` directive
+# gives it an opaque origin even when opened outside the frame, and only our own pages
+# may frame it. The pages around it keep the strict policy above.
+MAIL_HTML_FRAME_POLICY = "; ".join([
+    "default-src 'none'",
+    "style-src 'unsafe-inline'",
+    "img-src data: https:",
+    "sandbox",
+    "frame-ancestors 'self'",
+])

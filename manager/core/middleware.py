@@ -54,7 +54,8 @@ class TrustedProxyHeadersMiddleware:
 
 class ContentSecurityPolicyMiddleware:
     """A fresh nonce per request (`request.csp_nonce`, `{{ csp_nonce }}` in templates) and
-    the policy on every answer that does not set its own."""
+    the policy on every answer that does not set its own (a view that does, e.g. a framed
+    signature with MAIL_HTML_FRAME_POLICY, keeps it, enforced even in report-only mode)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -71,6 +72,5 @@ class ContentSecurityPolicyMiddleware:
         header = ("Content-Security-Policy-Report-Only" if settings.CSP_REPORT_ONLY
                   else "Content-Security-Policy")
         if "Content-Security-Policy" not in response and header not in response:
-            response[header] = content_security_policy(
-                request.csp_nonce, style_attributes=getattr(request, "csp_style_attributes", False))
+            response[header] = content_security_policy(request.csp_nonce)
         return response

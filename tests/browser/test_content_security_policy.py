@@ -1,6 +1,7 @@
 """The main pages under the Content-Security-Policy in a real Chromium: not one violation
-(console errors and `securitypolicyviolation` events both watched), while htmx still
-works (an address search swaps the table in place, a DNS record is added by an htmx post
+(console errors, of every frame, and `securitypolicyviolation` events both watched), none
+of them allowing 'unsafe-inline', a signature's own styles drawn in its sandboxed frame
+(the one document with a policy of its own), while htmx still works (an address search swaps the table in place, a DNS record is added by an htmx post
 carrying the CSRF token) and the switchers' selects still submit without inline handlers."""
 import json
 from io import StringIO
@@ -12,6 +13,8 @@ from playwright.sync_api import expect
 from dnszones.models import Domain, Record
 from mailservice.models import Address, MailService
 from manager.accounts.models import User
+from signatures import services
+from signatures.models import SignatureTemplate
 from tests.signatures.conftest import make_template
 
 from .session import logged_in_context
@@ -52,6 +55,11 @@ def main_pages():
     domain = Domain.objects.get(name="demo.example")
     owner = User.objects.get(email="owner@demo.example")
     organisation = owner.memberships.first().organisation
+    # A signature's own HTML is styled by style= attributes (for mail clients): the pages
+    # frame it as a document of its own (manager/core/csp.py MAIL_HTML_FRAME_POLICY).
+    template = make_template(owner, service, extra_html='<p style="color: #c00">Call us</p>')
+    services.job_run(services.job_start(actor=owner, template=template, kind="activate",
+                                        addresses=[address]).pk)
     pages = ["/", "/my-mail/", "/mail/", f"/mail/services/{service.pk}/", "/mail/addresses/",
              f"/mail/addresses/{address.pk}/", "/dns/", f"/dns/domains/{domain.pk}/",
              "/signatures/", f"/signatures/addresses/{address.pk}/",
@@ -62,26 +70,32 @@ def main_pages():
              f"/dns/domains/{domain.pk}/spf/", f"/security/organisations/{organisation.pk}/",
              f"/signatures/services/{service.pk}/new/", "/tools/header-analysis/",
              "/tools/phishing-reports/"]
-    # A signature's own HTML is styled by style= attributes (for mail clients): its preview
-    # is the one place the policy allows them (manager/core/csp.py).
-    template = make_template(owner, service, extra_html='<p style="color: #c00">Call us</p>')
     pages.append(f"/signatures/templates/{template.pk}/")
     return pages
 
 
 def test_the_main_pages_break_no_rule_of_the_policy(demo_page, live_server):
     page = demo_page
-    seen = {}
+    seen, framed = {}, {}
     for path in main_pages():
         response = page.goto(live_server.url + path)
         assert response.status == 200, path
-        assert "nonce-" in response.headers["content-security-policy"], path
+        policy = response.headers["content-security-policy"]
+        assert "nonce-" in policy and "unsafe-inline" not in policy, path
         page.wait_for_load_state("networkidle")
         seen[path] = violations(page)
+        framed[path] = [frame.url for frame in page.frames[1:]]
     assert {path: found for path, found in seen.items() if found} == {}
+    # The person's page and the template's preview frame the signature. A sandboxed frame
+    # runs no script, not even the listener: its violations reach the console, watched.
+    assert [path for path, urls in framed.items() if urls] == [
+        f"/signatures/addresses/{Address.objects.get(mail_service__domain='demo.example', local_part='alice').pk}/",
+        f"/signatures/templates/{SignatureTemplate.objects.get().pk}/"], framed
     assert [e for e in page.console_errors if "Content Security Policy" in e or "Refused" in e] == []
-    # The last page: the signature preview drew the signature's own colour.
-    preview = page.get_by_test_id("signature-preview")
+    # The last page: the signature preview drew the signature's own colour, in its frame.
+    frame = page.get_by_test_id("signature-preview")
+    assert frame.evaluate("f => f.tagName + ' ' + f.getAttribute('sandbox')") == "IFRAME "
+    preview = page.frame_locator("iframe[data-testid=signature-preview]").locator("body")
     expect(preview).to_contain_text("Call us")
     assert preview.locator("p").evaluate("p => getComputedStyle(p).color") == "rgb(204, 0, 0)"
     # The docs page drew its interface from its external start-up script.

@@ -1,5 +1,6 @@
 """Signatures in a real Chromium: a hostile profile value and a `javascript:` link render
-as inert text in the template's preview and the user's page, and no dialog opens; the
+as inert text in the template's preview and the user's page (each signature in its
+sandboxed frame), and no dialog opens; the user's page copies the signature's HTML; the
 bulk activation's progress bar advances to done without a reload."""
 import pytest
 from playwright.sync_api import expect
@@ -20,6 +21,11 @@ from tests.signatures.conftest import make_template
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def signature_in(page):
+    """The signature's own document, inside its frame."""
+    return page.frame_locator("iframe[data-testid=signature-preview]").locator("body")
 
 
 def watch_dialogs(page):
@@ -44,8 +50,11 @@ def test_hostile_values_are_inert_text_in_the_preview_and_open_no_dialog(browser
     page = context.new_page()
     opened = watch_dialogs(page)
     page.goto(f"{live_server.url}/signatures/templates/{template.pk}/")
+    expect(signature_in(page)).to_contain_text("Call")  # the example address first
     page.select_option("#preview-as", str(access.pk))
-    preview = page.get_by_test_id("signature-preview")
+    expect(page.get_by_test_id("signature-preview")).to_have_attribute(
+        "src", f"/signatures/templates/{template.pk}/preview/frame/?access={access.pk}")
+    preview = signature_in(page)
     expect(preview).to_contain_text(HOSTILE)
     expect(preview).to_contain_text(f"Call {HOSTILE}")
     assert preview.locator("img").count() == 0  # the value is text, not an element
@@ -64,13 +73,21 @@ def test_hostile_values_are_inert_text_in_the_preview_and_open_no_dialog(browser
     context = logged_in_context(browser, live_server, mallory)
     page = context.new_page()
     opened = watch_dialogs(page)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page.goto(f"{live_server.url}/signatures/addresses/{alice.pk}/")
-    expect(page.get_by_test_id("signature-preview")).to_contain_text(HOSTILE)
+    expect(signature_in(page)).to_contain_text(HOSTILE)
+    signature = Signature.objects.get()
+    copy = page.locator(f"button.copy[data-copy-target='#signature-source-{signature.pk}']")
+    copy.click()
+    expect(copy).to_contain_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == signature.html
     page.fill(f"#v-{Signature.objects.get().pk}-website", "javascript:alert(5)")
     page.get_by_role("button", name="Save my signature").click()
     expect(page.locator(".messages, [role=alert]").first).to_contain_text("https://")
     assert "alert(5)" not in Signature.objects.get().html and "href=\"javascript" not in page.content()
-    assert page.get_by_test_id("signature-preview").locator("img").count() == 0
+    expect(signature_in(page)).to_contain_text(HOSTILE)
+    assert signature_in(page).locator("img").count() == 0
+    assert 'href="javascript' not in signature_in(page).inner_html()
     assert opened == []
     context.close()
 

@@ -3,6 +3,7 @@
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -168,6 +169,15 @@ class PhishingReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         report = services.phishing_report_create(actor=request.user, organisation=organisation,
                                                  original=raw)
         return Response(PhishingReportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: PhishingReportSerializer})
+    @action(detail=True, methods=["post"])
+    def resend(self, request, *args, **kwargs):
+        """Send a failed report again (queued, its error cleared; audited). A report that
+        is not failed is a 409 `not_failed`. Its organisation's owners and administrators,
+        and the person who made it, may ask."""
+        report = services.phishing_report_resend(actor=request.user, report=self.get_object())
+        return Response(PhishingReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
 
     def _organisation(self, given) -> Organisation:
         mine = Organisation.objects.restrict(self.request.user, "view")

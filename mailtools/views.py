@@ -3,7 +3,7 @@ reports (`tools/phishing-reports/`)."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views import View
@@ -100,8 +100,24 @@ class PhishingReportListView(LoginRequiredMixin, View):
         return done(request, reverse("mailtools:phishing_reports"))
 
 
+class PhishingReportResendView(LoginRequiredMixin, View):
+    """"Send again" on a failed report: queued for the worker, back to the list."""
+
+    def post(self, request, pk):
+        report = get_object_or_404(selectors.reports_for(request.user), pk=pk)
+        try:
+            services.phishing_report_resend(actor=request.user, report=report)
+        except ServiceError as exc:
+            refused(request, exc)
+        else:
+            messages.success(request, _("The report is queued to be sent again."))
+        return done(request, reverse("mailtools:phishing_reports"))
+
+
 urlpatterns = [
     path("header-analysis/", HeaderAnalysisView.as_view(), name="header_analysis"),
     path("header-analysis/rule/", RuleFromAnalysisView.as_view(), name="header_analysis_rule"),
     path("phishing-reports/", PhishingReportListView.as_view(), name="phishing_reports"),
+    path("phishing-reports/<int:pk>/resend/", PhishingReportResendView.as_view(),
+         name="phishing_report_resend"),
 ]

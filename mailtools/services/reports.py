@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manager.accounts.models import Organisation
-from manager.accounts.roles import VIEW_ORGANISATION
+from manager.accounts.roles import CHANGE, VIEW_ORGANISATION
 from manager.audit import services as audit
-from manager.core.errors import ServiceError
+from manager.core.errors import Conflict, ServiceError
 from manager.core.permissions import may
 
 from .. import arf, headers
@@ -129,6 +129,33 @@ def phishing_report_send(report_id: int) -> PhishingReport | None:
     else:
         PhishingReport.objects.filter(pk=report.pk).update(
             state=PhishingReport.State.SENT, error="", sent_at=timezone.now())
+    report.refresh_from_db()
+    return report
+
+
+def phishing_report_resend(*, actor, report: PhishingReport) -> PhishingReport:
+    """Queue a failed report again (the relay was down, say): back to queued, its error
+    cleared, audited, and sent by the same task once committed. Whoever may see the report
+    and manages its organisation, or made it, may ask; another's is a 404 as for viewing."""
+    if not PhishingReport.objects.restrict(actor, "view").filter(pk=report.pk).exists():
+        raise ServiceError(_("Not found."), code="not_found", status=404)
+    if not (report.reporter_id == actor.pk or may(actor, CHANGE, report)):
+        raise ServiceError(_("Your role does not allow this action."), code="permission_denied",
+                           status=403)
+    with transaction.atomic():
+        # Only from failed, in one statement: two clicks (or a click racing a worker) queue
+        # it once. The failed send's claim is cleared, else the task would find the report
+        # still taken and send nothing; a duplicate delivery still meets the claim it takes.
+        reopened = PhishingReport.objects.filter(pk=report.pk, state=PhishingReport.State.FAILED).update(
+            state=PhishingReport.State.QUEUED, error="", claimed_at=None)
+        if not reopened:
+            raise Conflict(_("Only a report whose sending failed can be sent again."), code="not_failed")
+        audit.record(actor=actor, action="update", obj=report, verb="resent phishing report",
+                     before={"state": PhishingReport.State.FAILED, "error": report.error},
+                     after={"state": PhishingReport.State.QUEUED, "error": ""})
+        from ..tasks import send_phishing_report
+
+        transaction.on_commit(lambda: send_phishing_report.delay(report.pk))
     report.refresh_from_db()
     return report
 

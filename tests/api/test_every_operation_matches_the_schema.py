@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from mailtools.models import PhishingReport
 from tests.api.schema_check import check
 from tests.factories import grant, make_user
 
@@ -397,6 +398,9 @@ def test_every_operation_answers_what_the_schema_says(api, owner, member, organi
     walk("post", v1 + "/tools/phishing-reports/", {"headers": ""}, expect=400)
     walk("get", v1 + "/tools/phishing-reports/", expect=200)
     walk("get", v1 + "/tools/phishing-reports/{id}/", id=reported, expect=200)
+    walk("post", v1 + "/tools/phishing-reports/{id}/resend/", id=reported, expect=409)  # not failed
+    PhishingReport.objects.filter(pk=reported).update(state="failed", error="relay down")
+    walk("post", v1 + "/tools/phishing-reports/{id}/resend/", id=reported, expect=202)
     entries = walk("get", v1 + "/audit-log/", expect=200)["results"]
     walk("get", v1 + "/audit-log/{id}/", id=entries[0]["id"], expect=200)
     walk("delete", v1 + "/addresses/{id}/", id=bob, expect=204)

@@ -99,3 +99,40 @@ def test_the_rule_testers_upload_can_be_reported(browser, live_server, settings)
     expect(row.locator(".badge")).to_have_text("Queued")  # no worker runs in this test
     assert bytes(PhishingReport.objects.get().original) == (SAMPLES / "facebook.eml").read_bytes()
     context.close()
+
+
+def test_a_failed_report_is_sent_again(browser, live_server, settings, mailoutbox):
+    from mailtools.services import phishing_report_create
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # The relay is down when the report is made: its send fails with the relay's error.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
+    owner = make_user("owner@example.org")
+    report = phishing_report_create(actor=owner, organisation=make_organisation(owner, "Acme"),
+                                    original=(SAMPLES / "newsletter.eml").read_bytes())
+    assert PhishingReport.objects.get(pk=report.pk).state == "failed"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the relay is back
+    context = logged_in_context(browser, live_server, owner)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/tools/phishing-reports/")
+    row = page.locator("#phishing-reports .phishing-report").first
+    expect(row.locator(".badge")).to_have_text("Failed")
+    expect(row.locator(".error")).to_contain_text("Connection refused")
+    row.get_by_role("button", name="Send again").click()
+
+    expect(page.get_by_text("queued to be sent again")).to_be_visible()
+    row = page.locator("#phishing-reports .phishing-report").first
+    expect(row.locator(".badge")).to_have_text("Sent")
+    expect(row.locator(".error")).to_have_count(0)
+    expect(row.get_by_role("button", name="Send again")).to_have_count(0)
+    assert PhishingReport.objects.get(pk=report.pk).state == "sent" and len(mailoutbox) == 1
+    context.close()
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

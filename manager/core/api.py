@@ -131,6 +131,14 @@ class RestrictedViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return self.base_queryset().restrict(self.request.user, self.queryset_action)
 
+    def filter_queryset(self, queryset):
+        # The filters are the list's: an object is found by its id through the gate.
+        # Building the list's filterset and its form for a detail request was a third of
+        # a retrieve's own work (and a stray `?enabled=` could turn it into a 404).
+        if getattr(self, "detail", False):
+            return queryset
+        return super().filter_queryset(queryset)
+
     def base_queryset(self):
         return self.queryset.model.objects.all()
 

@@ -47,3 +47,25 @@ def test_malformed_bearer_header(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer")
     assert client.get("/api/v1/tokens/").status_code == 401
+
+
+def test_a_token_call_leaves_the_panels_language_as_it_was(api, owner, organisation, client):
+    """The language is remembered from the panel; a script's calls (no Accept-Language)
+    neither change it nor write to the account."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner.language = "fr"
+    owner.save(update_fields=["language"])
+    token_client = api(owner)
+    token_client.get("/api/v1/organisations/")  # the token's once-a-minute last_used stamp
+    with CaptureQueriesContext(connection) as queries:
+        assert token_client.get("/api/v1/organisations/",
+                                HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    owner.refresh_from_db()
+    assert owner.language == "fr"
+    client.force_login(owner)  # the panel does remember it
+    assert client.get("/", HTTP_ACCEPT_LANGUAGE="en").status_code in (200, 302)
+    owner.refresh_from_db()
+    assert owner.language == "en"

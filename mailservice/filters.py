@@ -51,6 +51,21 @@ class AddressFilter(django_filters.FilterSet):
 
     mail_service = IdFilter(field_name="mail_service_id", label="Mail service")
 
+    # This class's filters are the same for every request, so the form class they make is
+    # made once (django-filter makes a new class per request). Only for a class that says
+    # so itself: a subclass whose choices depend on the request (the page's services of
+    # the current organisation) must keep a form class per request.
+    form_class_made_once = True
+
+    def get_form_class(self):
+        if not type(self).__dict__.get("form_class_made_once"):
+            return super().get_form_class()
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     search = django_filters.CharFilter(method="filter_search",
                                        label="Search local part or display name")
     q = django_filters.CharFilter(method="filter_search",

@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get(
         "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
+    args.load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
     with ExitStack() as exit_stack:
         tmp = Path(tempfile.mkdtemp(prefix="mm-bench-", dir="/tmp"))
@@ -309,22 +310,27 @@ def run(args, stack, gunicorn, worker):
                 for _ in range(args.runs + 2):
                     create(call)
             case(call)  # warm up
-            times, counts = [], []
+            times, counts, cpu = [], [], []
             for _ in range(args.runs):
                 reset_queries()
                 with CaptureQueriesContext(connection) as queries:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     case(call)
                     times.append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.process_time() - cpu_started) * 1000)
                 # Statements, not transaction control (BEGIN/COMMIT), as the tests count.
                 counts.append(sum(1 for q in queries.captured_queries
                                   if q["sql"] not in ("BEGIN", "COMMIT")))
             results[(transport, name)] = times
             figures[(transport, name)] = statistics.median(times)
+            # In-process, this process's CPU time is the call's own work, whatever the other
+            # processes of a loaded machine take; over HTTP it is only the client's.
+            cpu_note = f"cpu p50 {percentile(cpu, 0.5):.1f} ms" if transport == "in-process" else ""
+            target = f"≤ {TARGETS_MS[name]} ms" if name in TARGETS_MS else ""
             rows_out.append((f"{transport}: {name}", percentile(times, 0.5),
                              percentile(times, 0.95),
                              statistics.median_low(counts) if transport == "in-process" else None,
-                             f"≤ {TARGETS_MS[name]} ms" if name in TARGETS_MS else ""))
+                             " · ".join(t for t in (target, cpu_note) if t)))
 
     # --- the raw SQL of a page ---------------------------------------------------------------
     for limit in (10, 100):
@@ -371,7 +377,9 @@ def run(args, stack, gunicorn, worker):
     rows_out.append(("HTTP create → mailbox in Dovecot's userdb (push of the 10k service)",
                      percentile(times, 0.5), percentile(times, 0.95), None, ""))
 
-    print(f"\n{n:,} addresses in one mail service, PostgreSQL, {args.runs} runs per call\n")
+    print(f"\n{n:,} addresses in one mail service, PostgreSQL, {args.runs} runs per call; load "
+          f"average at the start {args.load_at_start}, at the end "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)\n")
     print(f"| {'operation':70s} | {'p50':>10s} | {'p95':>10s} | queries | target |")
     print(f"|{'-' * 72}|{'-' * 12}|{'-' * 12}|---------|--------|")
     for name, p50, p95, count, target in rows_out:
@@ -384,9 +392,10 @@ def run(args, stack, gunicorn, worker):
         for limit in (10, 100):
             page = figures[(transport, f"list {limit}")]
             raw_sql = figures[f"raw {limit}"]
+            target = (f"page ≤ 2 × no-op + raw: {page <= 2 * noop + raw_sql}" if limit == 10
+                      else f"page ≤ 3 × raw: {page <= 3 * raw_sql}")
             print(f"  {transport:10s} page of {limit:3d}: {page / raw_sql:5.1f}× its raw SQL, "
-                  f"{(page - raw_sql) / noop:5.2f}× (page − raw SQL) / no-op; "
-                  f"target page ≤ 2 × no-op + raw: {page <= 2 * noop + raw_sql}")
+                  f"{(page - raw_sql) / noop:5.2f}× (page − raw SQL) / no-op; target {target}")
         ten, hundred = figures[(transport, "list 10")], figures[(transport, "list 100")]
         print(f"  {transport:10s} page of 100 / page of 10: {hundred / ten:4.2f}")
 

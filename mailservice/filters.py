@@ -7,6 +7,8 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import CATCHALL_LOCAL_PART, Address, DeliveryEvent, MailService
 
@@ -29,9 +31,40 @@ ADDRESS_ORDERINGS = {
 }
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A whole-number id compared as such: no query to find the row it names first."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)  # a bigint: larger is a 400, not a DataError
+        super().__init__(*args, **kwargs)
+
+
 class AddressFilter(django_filters.FilterSet):
     """`search` and `q` are the same filter (`search` is DRF's usual name); `ordering`
-    picks one of ADDRESS_ORDERINGS (default `email`: by mail service, then local part)."""
+    picks one of ADDRESS_ORDERINGS (default `email`: by mail service, then local part).
+    `mail_service` is compared as an id: a service the gate hides lists nothing, like one
+    that does not exist (looking it up first cost a query, and told which ids exist)."""
+
+    mail_service = IdFilter(field_name="mail_service_id", label="Mail service")
+
+    # This class's filters are the same for every request, so the form class they make is
+    # made once (django-filter makes a new class per request). Only for a class that says
+    # so itself: a subclass whose choices depend on the request (the page's services of
+    # the current organisation) must keep a form class per request.
+    form_class_made_once = True
+
+    def get_form_class(self):
+        if not type(self).__dict__.get("form_class_made_once"):
+            return super().get_form_class()
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
 
     search = django_filters.CharFilter(method="filter_search",
                                        label="Search local part or display name")

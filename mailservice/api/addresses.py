@@ -4,6 +4,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from manager.core.api import (
+    FieldsBuiltOnceMixin,
     FixedAfterCreationMixin,
     ParentScopedMixin,
     RestrictedViewSet,
@@ -20,7 +21,8 @@ from .sync import SyncContextMixin, SyncStatusMixin
 MANAGERS_ONLY = "managers"
 
 
-class AddressSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.ModelSerializer):
+class AddressSerializer(FieldsBuiltOnceMixin, FixedAfterCreationMixin, SyncStatusMixin,
+                        serializers.ModelSerializer):
     """An address (mailbox) of a mail service. `mail_service` and `local_part` are set at
     creation and fixed afterwards (a different value is 400 `read_only`); `sync_*` tell
     whether the backend serves the latest change; `sieve_sync_error` tells why the mail

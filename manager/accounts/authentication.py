@@ -7,6 +7,7 @@ from manager.security import services as bans
 
 from . import auth_limits
 from .models import ApiToken, hash_token
+from .token_lookup import active_token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -26,12 +27,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             auth_limits.count("token", ip=ip)
             bans.record_failure(ip, protocol="api")
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
-        tokens = ApiToken.objects.select_related("user").filter(
-            token_hash=hash_token(parts[1]), revoked__isnull=True)
-        banned = bans.ban_applies(ip, "user__email")
-        if banned is not None:
-            tokens = tokens.annotate(banned=banned)
-        token = tokens.first()
+        # One query: the token, its user and whether a ban from this address applies.
+        token = active_token(hash_token(parts[1]), ip)
         if token is None or not token.user.is_active:
             auth_limits.count("token", ip=ip)
             # A token names no account: its failures are counted for the network as a

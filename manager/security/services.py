@@ -104,17 +104,18 @@ def _allowed(ip: str, account: str) -> bool:
         organisation_id__in=organisations).values_list("network", flat=True))
 
 
-def ban_applies(ip: str, account_ref: str):
+def ban_applies(ip: str, account_ref: str, *, now=None):
     """An expression for a query whose rows name an account in `account_ref` (e.g. an API
-    token's "user__email"): does a ban from this address refuse it? Folded into the row's
-    own query, so checking bans costs no query of its own; None when `ip` is no address.
-    The allow-list is not in it: asked (active_ban) only when this says yes."""
+    token's "user__email"): does a ban from this address refuse it (at `now`, default now)?
+    Folded into the row's own query, so checking bans costs no query of its own; None when
+    `ip` is no address. The allow-list is not in it: asked (active_ban) only when this
+    says yes."""
     network = network_of(ip)
     if network is None:
         return None
     return Exists(Ban.objects.filter(
         Q(account="") | Q(account=Lower(OuterRef(account_ref))), network=network,
-        lifted_at__isnull=True, expires__gt=timezone.now()))
+        lifted_at__isnull=True, expires__gt=now or timezone.now()))
 
 
 def active_ban(ip: str, account: str = "") -> Ban | None:

@@ -75,10 +75,14 @@ def test_delete_costs_at_most_8_queries(client, alice, django_assert_max_num_que
 
 
 @pytest.mark.parametrize("query", ["", "&search=user", "&q=user", "&ordering=-created",
-                                   "&enabled=true", "&offset=25"])
+                                   "&enabled=true", "&offset=25",
+                                   # An id compared as such: the service is not read first.
+                                   "&mail_service={service}"])
 def test_a_list_costs_the_same_for_10_and_100_rows(client, owner, premium, query,
                                                    django_assert_num_queries):
     from mailservice import services
+
+    query = query.format(service=premium.pk)
 
     services.mail_service_update(actor=owner, service=premium, capacity=200)
     Address.objects.bulk_create(Address(mail_service=premium, local_part=f"user{i:03d}")
@@ -89,6 +93,25 @@ def test_a_list_costs_the_same_for_10_and_100_rows(client, owner, premium, query
         large = client.get(f"/api/v1/addresses/?limit=100{query}")
     assert small.status_code == large.status_code == 200
     assert len(small.json()["results"]) == 10 and len(large.json()["results"]) > 10
+
+
+def test_a_service_the_gate_hides_lists_nothing_like_one_that_does_not_exist(client, alice):
+    from tests.factories import make_mail_service, make_organisation, make_user
+
+    stranger = make_user("stranger@example.org")
+    theirs = make_mail_service(stranger, make_organisation(stranger), "theirs.example")
+    hidden = client.get(f"/api/v1/addresses/?mail_service={theirs.pk}")
+    missing = client.get(f"/api/v1/addresses/?mail_service={theirs.pk + 1000}")
+    assert hidden.status_code == missing.status_code == 200
+    assert hidden.json()["count"] == missing.json()["count"] == 0
+    assert client.get(f"/api/v1/addresses/?mail_service={alice.mail_service_id}").json()["count"] == 1
+    for bad in ("abc", "0", str(2**63)):
+        response = client.get(f"/api/v1/addresses/?mail_service={bad}")
+        assert response.status_code == 400 and "mail_service" in response.json()["error"]["fields"]
+
+
+def test_a_detail_request_ignores_the_lists_filters(client, alice):
+    assert client.get(f"/api/v1/addresses/{alice.pk}/?enabled=false").status_code == 200
 
 
 def test_search_and_q_are_the_same_filter(client, premium, alice, owner):

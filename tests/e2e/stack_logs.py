@@ -10,7 +10,9 @@ from __future__ import annotations
 import email
 import imaplib
 import re
+import shutil
 import smtplib
+import subprocess
 import time
 import uuid
 from email import policy
@@ -72,6 +74,28 @@ def mailbox_messages(backend, mailbox: str, field: str, *search: str, folder: st
     rows = backend.tools.doveadm_json(
         "fetch", "-u", doveadm_user(mailbox), field, "mailbox", folder, *search)
     return [email.message_from_bytes(row[field].encode(), policy=policy.default) for row in rows]
+
+
+def settled_postfix_log(mail_stack) -> str:
+    """postfix.log once every line Postfix sent before this call is written. Its daemons
+    log through postlogd, which writes a moment later: the master's "reload" line can land
+    after the push that caused it returned. A marker sent now through the same socket
+    (postlog(1)) is written after them."""
+    marker = f"e2e-log-marker-{uuid.uuid4().hex}"
+    postlog = shutil.which("postlog", path="/usr/sbin:/usr/bin:/sbin") or "postlog"
+    subprocess.run([postlog, "-c", str(mail_stack.config.postfix_dir), "-t", "postfix/e2e",
+                    marker], check=True, capture_output=True)
+    path = Path(mail_stack.root) / "log/postfix.log"
+
+    def written():
+        text = path.read_text(errors="replace")
+        return text if marker in text else ""
+    return wait_for(written, "postlogd to write a marker")
+
+
+def postfix_reloads(mail_stack) -> int:
+    """How many times Postfix's master has reloaded, every line logged so far counted."""
+    return settled_postfix_log(mail_stack).count(" reload -- version ")
 
 
 class StackLogs:

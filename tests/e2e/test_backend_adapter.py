@@ -31,7 +31,7 @@ from mailservice.backends.base import (
 )
 from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
 from tests.e2e import rcpt_code, send_message
-from tests.e2e.stack_logs import wait_for
+from tests.e2e.stack_logs import postfix_reloads, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -283,10 +283,10 @@ def test_apply_twice_changes_nothing(world, mail_stack):
         return {f: f.stat().st_mtime_ns if f.exists() else None for f in files}
 
     before = mtimes()
-    reloads = (mail_stack.root / "log/postfix.log").read_text().count(" reload ")
+    reloads = postfix_reloads(mail_stack)
     world.apply()
     assert mtimes() == before
-    assert (mail_stack.root / "log/postfix.log").read_text().count(" reload ") == reloads
+    assert postfix_reloads(mail_stack) == reloads
     assert world.drift() == []
 
 

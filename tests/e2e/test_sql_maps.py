@@ -32,6 +32,7 @@ from mailservice.backends.postfix_maps import PostgresMaps, SqliteMaps
 from mailservice.backends.render import render_map_rows
 from scripts.localstack import MailStack, missing_binaries
 from tests.e2e import rcpt_code, send_message
+from tests.e2e.stack_logs import postfix_reloads
 
 pytestmark = pytest.mark.e2e
 
@@ -158,7 +159,7 @@ def postfix_log(stack) -> Path:
 
 
 def reloads(stack) -> int:
-    return postfix_log(stack).read_text().count(" reload ")
+    return postfix_reloads(stack)
 
 
 # --- the proofs, on both stores --------------------------------------------------------------

@@ -278,9 +278,14 @@ def test_reloads_during_a_writer_loop_leave_no_locked_or_fatal_line_in_postfix_l
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     etc = str(service.stack.config.postfix_dir)
+    # At least 25 reloads and 25 commits of the writer among them: how many commits fit
+    # in one reload depends on the machine's load, so the reloads go on until both are done.
+    reloads_done, deadline = 0, time.monotonic() + 120
     try:
-        for _ in range(25):
+        while reloads_done < 25 or len(commits) < 25:
+            assert time.monotonic() < deadline, (reloads_done, len(commits))
             subprocess.run(["postfix", "-c", etc, "reload"], capture_output=True, check=True)
+            reloads_done += 1
             for _ in range(3):  # the new proxymap's first lookups
                 subprocess.run(["postmap", "-c", etc, "-q", alice,
                                 service.backend.maps.table_ref("mailboxes")],

@@ -28,7 +28,12 @@ from pathlib import Path
 from mailservice.backends.base import BackendError
 from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
 from mailservice.backends.postfix_maps import open_maps
-from mailservice.backends.quota import render_dovecot_quota_conf, render_quota_warning_script
+from mailservice.backends.quota import (
+    postfix_quota_status_check,
+    render_dovecot_quota_conf,
+    render_dovecot_quota_status_conf,
+    render_quota_warning_script,
+)
 from mailservice.backends.render import render_dovecot_sql_conf
 from scripts import localstack_stamping
 
@@ -157,6 +162,22 @@ def write_dovecot_quota(*, root: Path, config: DovecotPostfixConfig) -> None:
     with open(config.dovecot_conf, "a") as conf:
         # The mail uid has no passwd entry to own the warning socket (see the renderer).
         conf.write(render_dovecot_quota_conf(warning_script=script))
+
+
+# --- Quota at RCPT (Dovecot's quota-status) ---------------------------------------------
+# Postfix asks Dovecot at each RCPT whether the message fits in the mailbox: mail to a full
+# one is refused with 552 5.2.2 before it is received. Fail-open: with the service down,
+# LMTP still refuses it at delivery (mailservice/backends/quota.py says why).
+QUOTA_STATUS_LISTENER = "quota-status"  # under Dovecot's base_dir (short socket path)
+
+
+def quota_status_socket(base_dir: Path) -> Path:
+    return base_dir / QUOTA_STATUS_LISTENER
+
+
+def write_dovecot_quota_status(config: DovecotPostfixConfig) -> None:
+    with open(config.dovecot_conf, "a") as conf:
+        conf.write(render_dovecot_quota_status_conf(listener=QUOTA_STATUS_LISTENER))
 
 
 # --- DKIM signing (OpenDKIM) ------------------------------------------------------------
@@ -373,7 +394,8 @@ service auth {{
 
 
 def render_postfix_main_cf(
-    *, root: Path, ports: dict[str, int], maps: DovecotPostfixConfig, sasl_path: Path
+    *, root: Path, ports: dict[str, int], maps: DovecotPostfixConfig, sasl_path: Path,
+    recipient_checks: tuple[str, ...] = (),
 ) -> str:
     return f"""# Mail Manager local stack: private Postfix. Generated.
 compatibility_level = 3.6
@@ -407,8 +429,9 @@ default_transport = error:outbound mail is disabled in the local stack
 relay_transport = error:outbound mail is disabled in the local stack
 local_transport = error:no local delivery in the local stack
 
-# Routing: SQL lookup tables the adapter writes (mailservice/backends/postfix_maps.py).
-{open_maps(maps).postfix_settings()}virtual_transport = lmtp:inet:{HOST}:{ports["lmtp"]}
+# Routing: SQL lookup tables the adapter writes (mailservice/backends/postfix_maps.py),
+# then the quota check at RCPT.
+{open_maps(maps).postfix_settings(recipient_checks)}virtual_transport = lmtp:inet:{HOST}:{ports["lmtp"]}
 
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 smtpd_sasl_type = dovecot
@@ -518,6 +541,10 @@ class MailStack:
         return self.ports["submission"]
 
     @property
+    def quota_status_socket(self) -> Path:
+        return quota_status_socket(self.base_dir)
+
+    @property
     def dovecot_pid(self) -> int | None:
         return self._dovecot.pid if self._dovecot else None
 
@@ -600,9 +627,11 @@ class MailStack:
                                 policy=policy)
         )
         write_dovecot_quota(root=root, config=config)
+        write_dovecot_quota_status(config)
         (config.postfix_dir / "main.cf").write_text(
             render_postfix_main_cf(
-                root=root, ports=ports, maps=config, sasl_path=base_dir / "auth-postfix"
+                root=root, ports=ports, maps=config, sasl_path=base_dir / "auth-postfix",
+                recipient_checks=(postfix_quota_status_check(str(quota_status_socket(base_dir))),),
             )
         )
         header_checks = config.postfix_dir / "header_checks"
@@ -686,6 +715,17 @@ class MailStack:
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
                 out.append(f"--- {name}\n" + "\n".join(tail))
         return "\n".join(out)
+
+    def dovecot_service_pids(self, name: str) -> list[int]:
+        """PIDs of this stack's Dovecot processes of service `name` (e.g. "quota-status")."""
+        if self._dovecot is None:
+            return []
+        found = []
+        for pid in _children(self._dovecot.pid):
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                    found.append(pid)
+        return found
 
     def backend(self) -> DovecotPostfixBackend:
         return DovecotPostfixBackend(self.config)

@@ -119,9 +119,10 @@ class PostfixMaps(abc.ABC):
     def lookup_path(self, name: str) -> Path:
         return self.config.maps_dir / f"postfix-{name}.cf"
 
-    def postfix_settings(self) -> str:
+    def postfix_settings(self, recipient_checks: tuple[str, ...] = ()) -> str:
         """The main.cf lines that make Postfix use these tables."""
-        return render_postfix_map_settings({name: self.table_ref(name) for name in POSTFIX_LOOKUPS})
+        return render_postfix_map_settings({name: self.table_ref(name) for name in POSTFIX_LOOKUPS},
+                                           recipient_checks)
 
     def serves(self, domain: str) -> bool:
         with self._transaction(write=False) as run:

@@ -114,6 +114,61 @@ service quota-warning {{
 """
 
 
+def quota_status_reply(*, full_tempfail: bool = False) -> str:
+    """What Postfix answers at RCPT for a mailbox the message would not fit in."""
+    return f"452 4.2.2 {EXCEEDED_MESSAGE}" if full_tempfail else f"552 5.2.2 {EXCEEDED_MESSAGE}"
+
+
+def render_dovecot_quota_status_conf(
+    *, listener: str, listener_user: str = "postfix", full_tempfail: bool = False,
+) -> str:
+    """Dovecot's quota-status policy service, which Postfix asks at each RCPT (see
+    ``postfix_quota_status_check``): mail that would not fit is refused before it is
+    received, so its sender's own server reports it, instead of a bounce sent from here
+    after acceptance. Appended after ``render_dovecot_quota_conf`` (the same limits and
+    grace decide; LMTP still refuses what passes while the service is down).
+
+    It answers DUNNO, not OK, when the mail fits: Postfix's other recipient checks still
+    run. An address that is no mailbox (an alias, a redirection, the catchall) is "nouser"
+    here and left to delivery, which knows where it goes. ``listener``: the UNIX socket
+    (a name under Dovecot's base_dir, or a path) that ``listener_user``, Postfix's smtpd
+    user, connects to."""
+    return f"""
+# --- Quota at RCPT (Mail Manager) ---
+plugin {{
+  quota_status_success = DUNNO
+  quota_status_nouser = DUNNO
+  quota_status_overquota = "{quota_status_reply(full_tempfail=full_tempfail)}"
+}}
+service quota-status {{
+  executable = quota-status -p postfix
+  client_limit = 1
+  unix_listener {listener} {{
+    user = {listener_user}
+    group = {listener_user}
+    mode = 0660
+  }}
+}}
+"""
+
+
+# Longer than Dovecot takes under load to open a mailbox's index, shorter than the SMTP
+# client's patience (Postfix tries twice, a second apart, before the default action).
+QUOTA_STATUS_TIMEOUT_SECONDS = 10
+
+
+def postfix_quota_status_check(socket: str) -> str:
+    """The smtpd_recipient_restrictions entry that asks the quota-status service.
+
+    Fail-open (``default_action=DUNNO``): with the service down or slow, Postfix's own
+    default is 451 4.3.5, which would defer every inbound message of every mailbox for
+    the length of the outage; with DUNNO the mail is accepted and the quota is still
+    enforced by LMTP at delivery (a full mailbox's mail then bounces, as it did before
+    this check). Postfix logs each failure ("problem talking to server"), the alert."""
+    return (f"check_policy_service {{ unix:{socket}, default_action=DUNNO, "
+            f"timeout={QUOTA_STATUS_TIMEOUT_SECONDS}s }}")
+
+
 def render_quota_warning_script(*, doveadm: str, dovecot_conf: Path, sender: str) -> str:
     """The shell script Dovecot's quota-warning service runs with "<percent> <user>": it
     saves a notice straight into the user's INBOX with ``doveadm save`` (not through

@@ -235,15 +235,18 @@ def render_postfix_lookup(name: str, *, driver: str, connection: Mapping[str, st
     return "\n".join(lines) + "\n"
 
 
-def render_postfix_map_settings(tables: Mapping[str, str]) -> str:
+def render_postfix_map_settings(tables: Mapping[str, str],
+                                recipient_checks: tuple[str, ...] = ()) -> str:
     """The main.cf lines that use the lookups; ``tables`` = name → Postfix table reference
-    (e.g. ``proxy:pgsql:/srv/maps/postfix-aliases.cf``)."""
+    (e.g. ``proxy:pgsql:/srv/maps/postfix-aliases.cf``). ``recipient_checks`` follow the
+    disabled-address check at RCPT (main.cf may set a parameter once)."""
+    restrictions = ", ".join((f"check_recipient_access {tables['disabled']}", *recipient_checks))
     return (
         f"virtual_mailbox_domains = {tables['domains']}\n"
         f"virtual_mailbox_maps = {tables['mailboxes']}\n"
         "# Full-address keys are searched in both tables before the catchall's \"@domain\".\n"
         f"virtual_alias_maps = {tables['aliases']}, {tables['identities']}\n"
-        f"smtpd_recipient_restrictions = check_recipient_access {tables['disabled']}\n"
+        f"smtpd_recipient_restrictions = {restrictions}\n"
         "# Which SASL logins may use an envelope sender (enforced by reject_sender_login_mismatch).\n"
         f"smtpd_sender_login_maps = {tables['sender_logins']}\n"
     )

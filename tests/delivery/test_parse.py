@@ -234,6 +234,22 @@ def test_a_milter_rejection_is_a_rejected_event_of_the_queued_message():
     assert event.reason == "Service unavailable - try again later"
 
 
+def test_a_full_mailbox_refused_at_rcpt_by_the_quota_check_is_rejected_with_its_reason():
+    """The line Postfix logs when Dovecot's quota-status answers 552 (recorded from the
+    local stack's e2e run of the quotas)."""
+    postfix = [
+        "Dec 01 14:04:08 mx postfix/smtpd[13663]: NOQUEUE: reject: RCPT from unknown[127.0.0.77]: "
+        "552 5.2.2 <full@quota-full.test>: Recipient address rejected: Mailbox is full: the "
+        "recipient's storage quota is used up; from=<sender@quota-full.test> "
+        "to=<full@quota-full.test> proto=ESMTP helo=<[127.0.0.1]>",
+    ]
+    [event], _correlator = parse([], postfix)
+    assert (event.status, event.dsn, event.queue_id) == (REJECTED, "5.2.2", "")
+    assert event.recipient == "full@quota-full.test" and event.sender == "sender@quota-full.test"
+    assert event.reason == ("Recipient address rejected: Mailbox is full: the recipient's "
+                            "storage quota is used up")
+
+
 def test_lines_that_are_not_delivery_lines_give_nothing():
     junk = ["", "garbage", "Dec 01 05:44:10 mx postfix/master[1]: reload -- version 3.7.11",
             "Xyz 01 05:44:10 mx postfix/qmgr[1]: 4jdqbP3rZ1zJk1s: removed"]

@@ -13,6 +13,10 @@ import pytest
 from scripts import localdns
 from scripts.localstack import MailStack, missing_binaries
 
+# Where the daemons' folders go (MAILSTACK_KEEP=1 keeps them, logs included): /tmp unless
+# MM_E2E_TMP names another folder that every user may traverse.
+E2E_TMP = os.environ.get("MM_E2E_TMP", "/tmp")
+
 
 @pytest.fixture(scope="session")
 def mail_stack():
@@ -24,7 +28,7 @@ def mail_stack():
         pytest.skip(message)
     # Not pytest's tmp_path: its parent is mode 0700, and the daemons' unprivileged users
     # (Postfix, the mail uid) must traverse to their files.
-    root = Path(tempfile.mkdtemp(prefix="mm-e2e-", dir="/tmp"))
+    root = Path(tempfile.mkdtemp(prefix="mm-e2e-", dir=E2E_TMP))
     stack = MailStack.start(root)
     try:
         yield stack
@@ -61,7 +65,7 @@ def pipeline_processes(mail_stack, django_db_setup, django_db_blocker):
 
     from .worker import RedisServer, StartError, Worker, database_url
 
-    root = Path(tempfile.mkdtemp(prefix="mm-pipeline-", dir="/tmp"))
+    root = Path(tempfile.mkdtemp(prefix="mm-pipeline-", dir=E2E_TMP))
     stack_json = root / "stack.json"
     stack_json.write_text(json.dumps(mail_stack.to_json()))
     var_dir = root / "var"
@@ -135,7 +139,7 @@ def knot():
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    root = Path(tempfile.mkdtemp(prefix="mm-dns-", dir="/tmp"))
+    root = Path(tempfile.mkdtemp(prefix="mm-dns-", dir=E2E_TMP))
     stack = localdns.DnsStack.start(root)
     try:
         yield stack

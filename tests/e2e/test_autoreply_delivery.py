@@ -13,26 +13,21 @@ submitted before that answer), and Dovecot logged the message's delivery lines w
 a vacation line; the replies of the other cases, sent with them, have arrived by then."""
 from __future__ import annotations
 
-import smtplib
-import uuid
 from datetime import timedelta
-from email import message_from_bytes, policy
 
 import pytest
 from django.utils import timezone
 
 from mailservice import services
-from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
 from mailservice.models import Address
-from tests.e2e.stack_logs import StackLogs, wait_for
+from tests.e2e.stack_logs import StackLogs, mailbox_messages, new_message_id, send_raw, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 DOMAIN = "autoreply-period.test"
 SENDER = f"sender@{DOMAIN}"  # a mailbox of the stack: replies land there
 FRIEND = f"friend@{DOMAIN}"  # a second sender, with its own mailbox
-REMOTE_SOURCE = "127.0.0.77"  # delivered as a remote MTA would (see test_rules_delivery)
 DAY = timedelta(days=1)
 
 
@@ -44,31 +39,25 @@ class Stack(StackLogs):
 
     def send(self, recipient: str, *, sender: str = SENDER, headers: dict | None = None,
              subject: str = "Lunch on Friday?") -> str:
-        message_id = f"<{uuid.uuid4().hex}@outside.test>"
+        message_id = new_message_id()
         lines = {"From": f"Someone <{sender}>", "To": recipient, "Subject": subject,
                  "Message-ID": message_id, **(headers or {})}
         raw = "".join(f"{k}: {v}\r\n" for k, v in lines.items()) + "\r\nAre you there?\r\n"
-        with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30,
-                          source_address=(REMOTE_SOURCE, 0)) as smtp:
-            smtp.sendmail(sender, [recipient], raw.encode())
+        send_raw(self.stack, sender, [recipient], raw.encode())
         return message_id
 
     def delivered(self, message_id: str, mailbox: str, envelope_recipient: str | None = None) -> list[str]:
         """Once the message is delivered into `mailbox`: Dovecot's Sieve log lines of it."""
         recipient = envelope_recipient or mailbox
-        status = wait_for(lambda: self.delivery_status(message_id, recipient),
-                          f"Postfix to deliver {message_id} to {recipient}")
-        assert status == "sent", (recipient, status)
+        status, _dsn, reason = self.final_outcome(message_id, recipient)
+        assert status == "sent", (recipient, status, reason)
         return wait_for(lambda: [line for line in self.sieve_log(message_id, mailbox)
                                  if line.startswith("stored mail into mailbox")]
                         and self.sieve_log(message_id, mailbox),
                         f"Dovecot's log of {message_id}")
 
     def replies(self, message_id: str, mailbox: str = SENDER) -> list:
-        rows = self.backend.tools.doveadm_json(
-            "fetch", "-u", doveadm_user(mailbox), "hdr", "mailbox", "*",
-            "header", "In-Reply-To", message_id)
-        return [message_from_bytes(row["hdr"].encode(), policy=policy.default) for row in rows]
+        return mailbox_messages(self.backend, mailbox, "hdr", "header", "In-Reply-To", message_id)
 
 
 @pytest.fixture
@@ -97,14 +86,6 @@ def stack(mail_stack, owner, organisation):
         address.refresh_from_db()
     on = Stack(mail_stack)
     on.backend.apply(desired_state(service))
-
-    # The new domain is served once Postfix's processes see it (the reload is asynchronous):
-    # a probe is resent until one is delivered.
-    def probe_delivered():
-        probe = on.send(FRIEND, subject="probe")
-        return wait_for(lambda: on.delivery_status(probe, FRIEND), "the probe's status",
-                        deadline=10) == "sent"
-    wait_for(probe_delivered, "Postfix to serve the new domain", deadline=60)
     yield on, addresses
     on.backend.remove_service(DOMAIN)
 

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from mailservice import push, services
 from manager.core.models import PushJob
 from scripts.localstack import MailStack
+from tests.e2e.stack_logs import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -80,13 +80,6 @@ def can_log_in(stack, email, password) -> bool:
     return True
 
 
-def wait_for(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def mailbox_with_device(owner, organisation, domain, host):
     service = services.mail_service_create(actor=owner, organisation=organisation, domain=domain,
                                            plan="premium", backend_host=host)
@@ -103,9 +96,9 @@ def test_each_service_is_pushed_by_its_host_queue_to_its_own_host(hosts, owner, 
     assert PushJob.objects.get(target_id="on-b.hosts.test").queue == "mail-b"
     try:
         wait_for(lambda: PushJob.objects.get(target_id="on-a.hosts.test").sync_status == "applied",
-                 what="push to host a")
+                 "push to host a")
         wait_for(lambda: PushJob.objects.get(target_id="on-b.hosts.test").sync_status == "applied",
-                 what="push to host b")
+                 "push to host b")
         assert "on-b.hosts.test" in b.backend().domains() and "on-b.hosts.test" not in a.backend().domains()
         assert "on-a.hosts.test" in a.backend().domains() and "on-a.hosts.test" not in b.backend().domains()
         assert can_log_in(a, email_a, password_a) and can_log_in(b, email_b, password_b)
@@ -119,16 +112,16 @@ def test_a_host_that_is_down_delays_only_its_own_services(hosts, owner, organisa
     service_b = services.mail_service_create(actor=owner, organisation=organisation,
                                              domain="down-b.hosts.test", plan="premium", backend_host="b")
     wait_for(lambda: PushJob.objects.get(target_id="down-b.hosts.test").sync_status == "applied",
-             what="first push to host b")
+             "first push to host b")
     b.stop()  # host b goes down
     try:
         services.address_create(actor=owner, service=service_b, local_part="late")
         _sa, email_a, password_a = mailbox_with_device(owner, organisation, "up-a.hosts.test", "default")
         wait_for(lambda: PushJob.objects.get(target_id="up-a.hosts.test").sync_status == "applied",
-                 what="push to host a while b is down")
+                 "push to host a while b is down")
         assert can_log_in(a, email_a, password_a)
         wait_for(lambda: PushJob.objects.get(target_id="down-b.hosts.test").attempts >= 1,
-                 what="a failed attempt on host b")
+                 "a failed attempt on host b")
         job_b = PushJob.objects.get(target_id="down-b.hosts.test")
         assert job_b.sync_status == "pending" and job_b.last_error  # retried with backoff, not lost
     finally:

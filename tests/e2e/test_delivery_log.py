@@ -17,12 +17,11 @@ import pytest
 from mailservice import push, services, tasks
 from mailservice.desired import desired_state
 from mailservice.models import DeliveryEvent, Permission
-from tests.e2e.stack_logs import wait_for
+from tests.e2e.stack_logs import REMOTE_SOURCE, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 DOMAIN = "dlog.test"
-REMOTE_SOURCE = "127.0.0.77"  # as a remote MTA would connect (see test_rules_delivery)
 OUTSIDE = "someone@outside.test"
 DEADLINE = 30.0
 
@@ -92,15 +91,6 @@ def world(mail_stack, owner, organisation, api, settings):
     settings.MAIL_BACKEND_CONFIG = str(mail_stack.root / "stack.json")
     push.forget_hosts()
     world = World(mail_stack, owner, organisation, api)
-    # Postfix's reload reaches its processes a moment later: start once a probe to the new
-    # domain is delivered (re-sent until then; a stale process refuses it).
-    def probe_delivered():
-        probe = world.send(world.bob.email, subject="probe")
-        try:
-            return world.event(world.bob, "delivered", deadline=5, message_id=probe)
-        except AssertionError:
-            return None
-    wait_for(probe_delivered, "Postfix to serve the new domain", deadline=90)
     yield world
     os.chmod(mail_stack.root / "vmail" / DOMAIN / "dora", 0o700)
     world.backend.remove_service(DOMAIN)

@@ -1,81 +1,24 @@
 """Sorting rules proven by real delivery: the address's desired state (rules compiled
 into its active script) is applied to a private Dovecot + Postfix, sample messages are
 delivered by SMTP and read back over IMAP."""
-import email
-import imaplib
-import smtplib
-import time
-from email import policy
 from pathlib import Path
 
 import pytest
 
 from mailservice import services
-from mailservice.desired import desired_state
-from mailservice.models import Permission
 from manager.core.errors import ServiceError
+from tests.e2e import stack_logs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 SIEVE_DIR = Path(__file__).resolve().parent.parent / "sieve"
 SAMPLES = SIEVE_DIR / "samples"
-# Deliver as a remote MTA would. Postfix rewrites the address headers of mail whose client
-# is one of its own interfaces (local_header_rewrite_clients), and the stack listens on
-# 127.0.0.1: from there "Sender: owner-… at LISTSERV.FNAL.GOV" would reach Sieve rewritten.
-REMOTE_SOURCE = "127.0.0.77"
 
 
-class Mailbox:
-    """One address of a fresh mail service, applied to the stack, with an IMAP login."""
-
-    def __init__(self, stack, owner, organisation, domain):
-        self.stack = stack
-        self.backend = stack.backend()
-        self.owner = owner
-        self.service = services.mail_service_create(actor=owner, organisation=organisation,
-                                                    domain=domain, plan="premium")
-        self.address = services.address_create(actor=owner, service=self.service, local_part="alice")
-        services.access_grant(actor=owner, address=self.address, user=owner,
-                              permissions=[Permission.READ, Permission.SEND])
-        _device, self.password = services.device_password_create(
-            actor=owner, address=self.address, name="e2e imap")
-
-    @property
-    def email(self):
-        return self.address.email
-
-    def apply(self):
-        self.backend.apply(desired_state(self.service))
-
+class Mailbox(stack_logs.Mailbox):
     def deliver(self, sample: str) -> str:
         """Send a sample .eml to the address through the inbound port; its Message-ID."""
         return self.deliver_bytes((SAMPLES / sample).read_bytes())
-
-    def deliver_bytes(self, raw: bytes) -> str:
-        with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30,
-                          source_address=(REMOTE_SOURCE, 0)) as smtp:
-            smtp.sendmail("sender@outside.test", [self.email], raw)
-        return email.message_from_bytes(raw)["Message-ID"]
-
-    def find(self, folder: str, message_id: str, wait: float = 15.0):
-        """The message (headers) in `folder`, or None after `wait` seconds."""
-        deadline = time.monotonic() + wait
-        client = imaplib.IMAP4(self.stack.host, self.stack.imap_port, timeout=30)
-        try:
-            client.login(self.email, self.password)
-            while True:
-                status, _ = client.select(f'"{folder}"', readonly=True)
-                if status == "OK":
-                    _, data = client.search(None, "HEADER", "Message-ID", message_id)
-                    if data[0].split():
-                        number = data[0].split()[0]
-                        _, parts = client.fetch(number, "(BODY.PEEK[HEADER])")
-                        return email.message_from_bytes(parts[0][1], policy=policy.default)
-                if time.monotonic() > deadline:
-                    return None
-                time.sleep(0.2)
-        finally:
-            client.logout()
 
 
 @pytest.fixture
@@ -83,7 +26,7 @@ def mailbox(mail_stack, owner, organisation, request):
     name = request.node.name.removeprefix("test_").replace("_", "-")[:30].strip("-")
     box = Mailbox(mail_stack, owner, organisation, f"{name}.rules.test")
     yield box
-    box.backend.remove_service(box.service.domain)
+    box.remove()
 
 
 def fb_rule(folder):

@@ -6,13 +6,7 @@ the LMTP child: Postfix defers the message (4.4.2) and would retry it forever. T
 request path refuses it (400 invalid_sieve); these tests put it into the desired state
 behind that check's back, as a change the check missed would.
 """
-import email
-import imaplib
 import json
-import smtplib
-import time
-import uuid
-from email.message import EmailMessage
 
 import pytest
 
@@ -20,35 +14,20 @@ from mailservice import push, services
 from mailservice.backends import sieve_store
 from mailservice.backends.base import drift
 from mailservice.desired import desired_state
-from mailservice.models import Address, Permission
+from mailservice.models import Address
 from manager.audit.models import AuditEntry
 from manager.core.errors import ServiceError
+from tests.e2e import stack_logs
+from tests.e2e.stack_logs import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 CRASHING = 'require "fileinto";\nif header :matches "subject" "abc\\\\" { fileinto "X"; }\n'
 GOOD_ADVANCED = 'require "fileinto";\nif header :contains "subject" "report" { fileinto "Reports"; }\n'
-DEADLINE = 30.0
 
 
-class Mailbox:
-    """alice@<domain>: a fresh mail service pushed the way the worker pushes it."""
-
-    def __init__(self, stack, owner, organisation, domain):
-        self.stack, self.owner = stack, owner
-        self.backend = stack.backend()
-        self.service = services.mail_service_create(actor=owner, organisation=organisation,
-                                                    domain=domain, plan="premium")
-        self.address = services.address_create(actor=owner, service=self.service,
-                                               local_part="alice")
-        services.access_grant(actor=owner, address=self.address, user=owner,
-                              permissions=[Permission.READ, Permission.SEND])
-        _device, self.password = services.device_password_create(
-            actor=owner, address=self.address, name="e2e imap")
-
-    @property
-    def email(self):
-        return self.address.email
+class Mailbox(stack_logs.Mailbox):
+    """alice@<domain>, pushed the way the worker pushes it."""
 
     def push(self):
         push.push_mail_service(self.service.domain)
@@ -61,34 +40,6 @@ class Mailbox:
 
     def active_script(self):
         return self.backend.sieve.active([self.email])[self.email]
-
-    def send(self, subject, sender="friend@outside.test"):
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = sender, self.email, subject
-        message["Message-ID"] = message_id = f"<{uuid.uuid4().hex}@outside.test>"
-        message.set_content("hello\n")
-        with smtplib.SMTP(self.stack.host, self.stack.smtp_port, timeout=30) as smtp:
-            smtp.send_message(message, from_addr=sender, to_addrs=[self.email])
-        return message_id
-
-    def find(self, folder, message_id, wait=DEADLINE):
-        """The message's headers once it is in `folder`, or None after `wait` seconds."""
-        deadline = time.monotonic() + wait
-        client = imaplib.IMAP4(self.stack.host, self.stack.imap_port, timeout=30)
-        try:
-            client.login(self.email, self.password)
-            while True:
-                status, _ = client.select(f'"{folder}"', readonly=True)
-                if status == "OK":
-                    _, data = client.search(None, "HEADER", "Message-ID", message_id)
-                    if data[0].split():
-                        _, parts = client.fetch(data[0].split()[0], "(BODY.PEEK[HEADER])")
-                        return email.message_from_bytes(parts[0][1])
-                if time.monotonic() > deadline:
-                    return None
-                time.sleep(0.2)
-        finally:
-            client.logout()
 
     def deferred(self):
         """Recipients of this mailbox waiting in Postfix's deferred queue."""
@@ -105,7 +56,7 @@ def mailbox(mail_stack, owner, organisation, settings, request):
     name = request.node.name.removeprefix("test_").replace("_", "-")[:30].strip("-")
     box = Mailbox(mail_stack, owner, organisation, f"{name}.fallback.test")
     yield box
-    box.backend.remove_service(box.service.domain)
+    box.remove()
     push.forget_hosts()
 
 
@@ -162,18 +113,12 @@ def test_a_script_that_stops_delivery_is_replaced_and_the_deferred_mail_arrives(
 
     message_id = mailbox.send("Monthly report")
     # Dovecot's LMTP child dies on it; Postfix defers it.
-    deadline = time.monotonic() + DEADLINE
-    while not mailbox.deferred():
-        assert time.monotonic() < deadline, "the message was never deferred"
-        time.sleep(0.2)
+    wait_for(mailbox.deferred, "Postfix to defer the message")
     assert mailbox.find("INBOX", message_id, wait=0) is None
 
     # Dovecot's log process may write the child's last words a moment later.
-    holds = push.check_deliveries("default")
-    while not holds:
-        assert time.monotonic() < deadline, "no failed delivery found in Dovecot's log"
-        time.sleep(0.2)
-        holds = push.check_deliveries("default")
+    holds = wait_for(lambda: push.check_deliveries("default"),
+                     "a failed delivery in Dovecot's log")
     assert [h.email for h in holds] == [mailbox.email] and holds[0].restored
     assert "mcht-matches.c" in holds[0].reason
     assert mailbox.active_script() == good

@@ -4,7 +4,6 @@ domain's mailboxes (an address, an alias, the catchall); once dissociated, its z
 and NS only and its mail is refused at RCPT. Pushes go through the outbox as in production,
 each job run in this process (the worker's part is tests/e2e/test_pipeline)."""
 import json
-import time
 from pathlib import Path
 
 import dns.message
@@ -21,23 +20,11 @@ from mailservice.desired import desired_state
 from manager.core import outbox
 from manager.core.models import PushJob
 from tests.e2e import rcpt_code, send_message
+from tests.e2e.stack_logs import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 MAIN, SYNONYM = "synonym-main.test", "synonym-copy.test"
-DEADLINE = 30.0
-
-
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"waited {deadline:.0f} s for {what}")
-        time.sleep(0.1)
-
 
 def run_pushes():
     """Run every queued push (zones and mail services) as a worker would."""

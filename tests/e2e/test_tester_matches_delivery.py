@@ -26,13 +26,12 @@ import pytest
 from mailservice import push, services
 from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
-from tests.e2e.stack_logs import StackLogs, wait_for
+from tests.e2e.stack_logs import REMOTE_SOURCE, StackLogs, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sieve" / "samples"
 DOMAIN = "tester-corpus.test"
-REMOTE_SOURCE = "127.0.0.77"  # delivered as a remote MTA would (see test_rules_delivery)
 DEADLINE = 20.0
 SENDER = f"sender@{DOMAIN}"  # a mailbox of the stack: vacation replies land there
 TARGET = f"target@{DOMAIN}"  # where redirects go
@@ -258,24 +257,14 @@ def corpus(mail_stack, owner, organisation, settings, tmp_path):
         addresses.append(address)
     stack = Stack(mail_stack)
     stack.backend.apply(desired_state(service))
-    # Postfix's reload reaches its processes a moment later: the corpus starts once a probe
-    # to the new domain is delivered (resent until then; a stale process bounces it).
-    def probe_delivered():
-        probe = f"<probe-{uuid.uuid4().hex}@outside.test>"
-        stack.send(f"From: {SENDER}\r\nTo: {TARGET}\r\nSubject: probe\r\nMessage-ID: {probe}"
-                   f"\r\n\r\nprobe\r\n".encode(), TARGET)
-        return wait_for(lambda: stack.delivery_status(probe, TARGET), "the probe's status",
-                        deadline=10) == "sent"
-    wait_for(probe_delivered, "Postfix to serve the new domain", deadline=60)
     yield stack, owner, addresses
     stack.backend.remove_service(DOMAIN)
     push.forget_hosts()
 
 
 def delivered_result(stack: Stack, address: str, message_id: str) -> dict:
-    status = wait_for(lambda: stack.delivery_status(message_id, address),
-                      f"Postfix to deliver {message_id} to {address}")
-    assert status == "sent", (address, status)
+    status, _dsn, reason = stack.final_outcome(message_id, address)
+    assert status == "sent", (address, status, reason)
     # Dovecot logs each Sieve action of the delivery; its log process may lag the LMTP reply.
     log = wait_for(lambda: stack.sieve_log(message_id, address),
                    f"Dovecot's log of {message_id}")

@@ -210,6 +210,14 @@ def test_main_cf_settings_search_aliases_before_identities():
     assert "smtpd_sender_login_maps = t:sender_logins\n" in settings
 
 
+def test_main_cf_recipient_checks_follow_the_disabled_check_in_one_parameter():
+    settings = render_postfix_map_settings({name: f"t:{name}" for name in POSTFIX_LOOKUPS},
+                                           ("check_policy_service unix:/q",))
+    assert ("smtpd_recipient_restrictions = check_recipient_access t:disabled, "
+            "check_policy_service unix:/q\n") in settings
+    assert settings.count("smtpd_recipient_restrictions") == 1
+
+
 def test_sql_conf_checks_the_password_in_the_where_clause():
     conf = render_dovecot_sql_conf("/srv/users.sqlite3")
     assert "connect = /srv/users.sqlite3" in conf

@@ -10,7 +10,9 @@ from mailservice.backends.quota import (
     EXCEEDED_MESSAGE,
     QuotaUsage,
     parse_quota_report,
+    postfix_quota_status_check,
     render_dovecot_quota_conf,
+    render_dovecot_quota_status_conf,
     render_quota_warning_script,
     used_mb,
 )
@@ -85,6 +87,26 @@ def test_the_dovecot_settings_refuse_mail_over_quota_and_warn_near_it(tmp_path):
     for percent in (0, 100):
         with pytest.raises(ValueError):
             render_dovecot_quota_conf(warning_script=tmp_path / "warn.sh", warning_percent=percent)
+
+
+def test_the_quota_status_service_refuses_what_does_not_fit_and_leaves_the_rest_to_postfix():
+    conf = render_dovecot_quota_status_conf(listener="quota-status")
+    assert f'quota_status_overquota = "552 5.2.2 {EXCEEDED_MESSAGE}"' in conf
+    # DUNNO, not OK: Postfix's later recipient checks still run; an alias is no mailbox.
+    assert "quota_status_success = DUNNO" in conf and "quota_status_nouser = DUNNO" in conf
+    assert "executable = quota-status -p postfix" in conf
+    assert "unix_listener quota-status {\n    user = postfix\n    group = postfix\n" \
+        "    mode = 0660" in conf
+    tempfail = render_dovecot_quota_status_conf(listener="/run/q", listener_user="pf",
+                                                full_tempfail=True)
+    assert f'quota_status_overquota = "452 4.2.2 {EXCEEDED_MESSAGE}"' in tempfail
+    assert "unix_listener /run/q {\n    user = pf\n" in tempfail
+
+
+def test_postfix_asks_the_quota_status_service_and_fails_open():
+    check = postfix_quota_status_check("/run/dovecot/quota-status")
+    assert check == ("check_policy_service { unix:/run/dovecot/quota-status, "
+                     "default_action=DUNNO, timeout=10s }")
 
 
 def test_the_warning_script_saves_a_notice_in_the_users_inbox(tmp_path):

@@ -33,6 +33,7 @@ import grp
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -229,28 +230,30 @@ class SqliteMaps(PostfixMaps):
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 db.executescript(SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        _keep_open(path)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        # The process's one connection to the file, never closed (see _keepers), used by
+        # one thread at a time.
         try:
-            db = sqlite3.connect(self.config.maps_db, timeout=10, isolation_level=None)
+            db, lock = _kept(self.config.maps_db)
         except sqlite3.Error as exc:
             raise BackendError(f"maps database {self.config.maps_db}: {exc}",
                                permanent=True) from exc
-        try:
-            yield db
-        except sqlite3.OperationalError as exc:
-            # "database is locked" and friends: another writer, try again later.
-            raise BackendError(f"maps database: {exc}", permanent=False) from exc
-        except sqlite3.DatabaseError as exc:
-            raise BackendError(f"maps database: {exc}", permanent=True) from exc
-        finally:
-            db.close()
+        with lock:
+            try:
+                yield db
+            except sqlite3.OperationalError as exc:
+                # "database is locked" and friends: another writer, try again later.
+                raise BackendError(f"maps database: {exc}", permanent=False) from exc
+            except sqlite3.DatabaseError as exc:
+                raise BackendError(f"maps database: {exc}", permanent=True) from exc
+            finally:
+                if db.in_transaction:  # a failed COMMIT leaves it open for the next use
+                    db.rollback()
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Run]:
-        _keep_open(self.config.maps_db)
         with self._connect() as db:
             # IMMEDIATE takes the write lock first, so two writers never deadlock on an upgrade.
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -272,32 +275,37 @@ class SqliteMaps(PostfixMaps):
         return f"proxy:sqlite:{self.lookup_path(name)}"
 
 
-# A connection each writing process keeps open on each SQLite maps database. In WAL mode,
-# SQLite locks other connections out (SQLITE_BUSY, with no retry for a reader that set no
-# busy timeout) in two moments: while the last connection that closes checkpoints the
-# database, and while the first connection that opens it (nobody has its -shm mapped)
-# rebuilds the index from the -wal. Postfix sets no busy timeout and treats "database is
-# locked" as fatal: proxymap dies and the master throttles it ("bad command startup"), a
-# minute without lookups. Connections opened and closed per push make both moments
-# frequent (seen after every `postfix reload`, which ends the daemons holding the file).
-# Held open, this one keeps the -shm mapped and a shared lock on the file, so neither
-# happens while the process lives; Postfix's own daemons hold the file the same way.
-_keepers: dict[str, tuple[int, sqlite3.Connection]] = {}  # path -> (inode, connection)
+# The one connection each writing process has to each SQLite maps database, kept open for
+# the life of the process. In WAL mode SQLite locks other connections out (SQLITE_BUSY, with
+# no retry for a reader that set no busy timeout) in two moments: while a connection that
+# closes finds no other holding the file and checkpoints it (it takes the file's exclusive
+# lock; an idle connection holds no lock on the file, so any close can be "the last"), and
+# while the first connection that opens it (nobody has its -shm mapped) rebuilds the index
+# from the -wal. Postfix sets no busy timeout and treats "database is locked" as fatal:
+# proxymap dies and the master throttles it ("bad command startup"), a minute without
+# lookups — seen while a `postfix reload` restarted proxymap as pushes were written. So the
+# writer never closes: its connection keeps the -shm mapped, and no close of ours ever
+# checkpoints under Postfix's feet (SQLite's automatic checkpoints do not lock readers out).
+_keepers: dict[str, tuple[int, sqlite3.Connection, threading.Lock]] = {}  # path -> …
+_keepers_lock = threading.Lock()
 # Those a forked child inherited: never used nor closed there (closing would checkpoint
 # and remove files the parent's connection still uses), only kept referenced.
 _inherited: list[object] = []
 
 
-def _keep_open(path: Path) -> None:
+def _kept(path: Path) -> tuple[sqlite3.Connection, threading.Lock]:
     inode = path.stat().st_ino
-    kept = _keepers.get(str(path))
-    if kept is not None and kept[0] == inode:
-        return
-    if kept is not None:  # the file was replaced: its old connection holds nothing useful
-        kept[1].close()
-    db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-    db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # maps the -shm
-    _keepers[str(path)] = (inode, db)
+    with _keepers_lock:
+        kept = _keepers.get(str(path))
+        if kept is not None and kept[0] == inode:
+            return kept[1], kept[2]
+        if kept is not None:  # the file was replaced: its old connection holds nothing useful
+            with kept[2]:
+                kept[1].close()
+        db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # maps the -shm
+        _keepers[str(path)] = (inode, db, threading.Lock())
+        return db, _keepers[str(path)][2]
 
 
 def _forget_keepers_after_fork() -> None:

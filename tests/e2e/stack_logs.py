@@ -64,6 +64,18 @@ def send_raw(mail_stack, sender: str, recipients: list[str], raw: bytes, *,
         assert code == 250, (code, reply)
 
 
+def maildir_copy(mail_stack, domain: str, local_part: str, message_id: str) -> bytes | None:
+    """The delivered bytes of the message with `message_id` in the mailbox's INBOX, or None
+    (read from its Maildir: exactly what Dovecot stored, for checks on bytes)."""
+    maildir = Path(mail_stack.root) / "vmail" / domain / local_part / "Maildir"
+    for folder in ("new", "cur"):
+        for path in (maildir / folder).glob("*") if (maildir / folder).exists() else ():
+            raw = path.read_bytes()
+            if message_id.encode() in raw:
+                return raw
+    return None
+
+
 def new_message_id(domain: str = "outside.test") -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 

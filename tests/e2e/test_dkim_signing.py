@@ -30,7 +30,7 @@ from mailservice import services
 from mailservice.models import DkimKey, MailService, Permission
 from manager.core import outbox
 from manager.core.models import PushJob
-from tests.e2e.stack_logs import wait_for
+from tests.e2e.stack_logs import maildir_copy, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -91,13 +91,7 @@ class Mailboxes:
                                                                  name="laptop")
 
     def _delivered(self, message_id: str) -> bytes | None:
-        maildir = Path(self.stack.root) / "vmail" / self.domain / "bob" / "Maildir"
-        for folder in ("new", "cur"):
-            for path in (maildir / folder).glob("*") if (maildir / folder).exists() else ():
-                raw = path.read_bytes()
-                if message_id.encode() in raw:
-                    return raw
-        return None
+        return maildir_copy(self.stack, self.domain, "bob", message_id)
 
     def submit(self, subject: str, *, selector: str) -> bytes:
         """Send until a copy signed with `selector` arrives, and return it as delivered.

@@ -12,7 +12,6 @@ import smtplib
 import uuid
 from email import policy
 from email.message import EmailMessage
-from pathlib import Path
 
 import dkim
 import pytest
@@ -23,7 +22,7 @@ from mailservice.models import Permission
 from signatures import services as signature_services
 from signatures.models import Signature
 from signatures.stamp import MARKER_HEADER
-from tests.e2e.stack_logs import wait_for
+from tests.e2e.stack_logs import maildir_copy, wait_for
 from tests.signatures.conftest import make_template
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
@@ -71,32 +70,20 @@ class World:
         return None
 
     def _delivered(self, message_id: str) -> bytes | None:
-        maildir = Path(self.stack.root) / "vmail" / DOMAIN / "bob" / "Maildir"
-        for folder in ("new", "cur"):
-            for path in (maildir / folder).glob("*") if (maildir / folder).exists() else ():
-                raw = path.read_bytes()
-                if message_id.encode() in raw:
-                    return raw
-        return None
+        return maildir_copy(self.stack, DOMAIN, "bob", message_id)
 
     def send(self, message: EmailMessage, *, until=lambda raw: True) -> bytes:
         """Submit as alice until a copy for which `until` holds arrives, and return it as
-        delivered: Postfix's processes see a new domain a moment after its reload (a
-        stale one refuses the first tries), OpenDKIM its tables a moment after its
-        signal."""
+        delivered. A push is effective when it returns (tests/e2e/__init__.py), so each
+        message must be accepted and delivered; only OpenDKIM reads its new tables a moment
+        after its signal, so the first copies may lack the new key's signature."""
         def sent_and_delivered():
             del message["Message-ID"]
             message["Message-ID"] = message_id = f"<{uuid.uuid4().hex}@{DOMAIN}>"
             with smtplib.SMTP(self.stack.host, self.stack.submission_port, timeout=30) as smtp:
                 smtp.login(self.alice.email, self.password)
-                try:
-                    smtp.send_message(message)
-                except smtplib.SMTPException:
-                    return None
-            try:
-                raw = wait_for(lambda: self._delivered(message_id), "delivery", deadline=10)
-            except AssertionError:
-                return None
+                smtp.send_message(message)
+            raw = wait_for(lambda: self._delivered(message_id), f"delivery of {message_id}")
             return raw if until(raw) else None
         return wait_for(sent_and_delivered, "a message delivered to bob@", deadline=90)
 

@@ -266,9 +266,9 @@ def test_a_writer_loop_during_a_burst_leaves_no_locked_or_fatal_line_in_postfix_
 
 def test_reloads_during_a_writer_loop_leave_no_locked_or_fatal_line_in_postfix_log(service):
     """Each `postfix reload` ends the daemons holding the tables open; the new ones open
-    them while the writer commits. SQLite locks a reader out while the last connection
-    closes or the first one opens, and Postfix dies of it unless some connection stays
-    open (postfix_maps._keep_open)."""
+    them while the writer commits. SQLite locks a reader out while a closing connection
+    checkpoints or the first one opens, and Postfix dies of it: the writing process keeps
+    its one connection open and never closes it (postfix_maps._kept)."""
     alice = service.addr("alice")
     service.mailboxes[alice] = True
     service.apply()
@@ -456,8 +456,8 @@ def test_postfix_can_open_the_sqlite_tables_after_their_wal_files_are_gone():
         store = SqliteMaps(config)
         store.ensure()
         store.write_domain("wal.test", rows_of("wal.test", "alice"))
-        # This process keeps a connection open (postfix_maps._keep_open); closing it makes
-        # it the last one, which removes the -wal and -shm files.
+        # This process keeps its connection open (postfix_maps._kept); closing it makes it
+        # the last one, which removes the -wal and -shm files.
         postfix_maps._keepers.pop(str(config.maps_db))[1].close()
         postfix_gid = grp.getgrnam("postfix").gr_gid
         folder, db = config.maps_dir.stat(), config.maps_db.stat()

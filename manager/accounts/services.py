@@ -377,6 +377,11 @@ def member_remove(*, actor: User, membership: Membership) -> None:
 
     person_mail_cut_off(actor=actor, user=membership.user, organisation=organisation,
                         remove_access=True)
+    if actor.pk != membership.user_id:
+        # As on a role change: a session opened while they belonged (an open form, a
+        # stolen cookie) does not outlive their place here. Leaving is the person's own
+        # act in their own session, which goes on.
+        end_web_sessions(membership.user)
 
 
 def end_web_sessions(user) -> int:

@@ -53,6 +53,25 @@ def test_a_role_change_ends_the_persons_sessions(owner, organisation, admin):
     assert logged_in(owner).get(f"/accounts/organisations/{organisation.pk}/").status_code == 200
 
 
+def test_removing_a_member_ends_their_sessions_but_leaving_does_not(owner, organisation, admin):
+    removed = logged_in(admin)
+    assert removed.get(f"/accounts/organisations/{organisation.pk}/").status_code == 200
+    cookie = removed.cookies["sessionid"].value
+    accounts.member_remove(actor=owner, membership=Membership.objects.get(user=admin))
+    assert not Session.objects.filter(session_key=cookie).exists()
+    again = removed.get(f"/accounts/organisations/{organisation.pk}/")
+    assert again.status_code == 302 and "/accounts/login/" in again["Location"]
+
+    leaver = make_user("leaver@example.org")
+    add_member(organisation, leaver, "member")
+    leaving = logged_in(leaver)
+    cookie = leaving.cookies["sessionid"].value
+    accounts.member_remove(actor=leaver, membership=Membership.objects.get(user=leaver))
+    assert Session.objects.filter(session_key=cookie).exists()
+    # The owner's session is untouched by either.
+    assert logged_in(owner).get(f"/accounts/organisations/{organisation.pk}/").status_code == 200
+
+
 def test_an_unchanged_role_ends_nothing(owner, organisation, admin):
     client = logged_in(admin)
     accounts.member_change_role(actor=owner, membership=Membership.objects.get(user=admin), role="admin")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from .stack_logs import DEADLINE
 from .test_pipeline import API, Scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -123,7 +124,7 @@ class RulesScenario(Scenario):
         numbers = data[0].split()
         return numbers[0] if numbers else None
 
-    def find(self, credentials, folder: str, message_id: str, wait: float = 15.0):
+    def find(self, credentials, folder: str, message_id: str, wait: float = DEADLINE):
         """(headers, flags) of the message in `folder`, or None after `wait` seconds."""
         deadline = time.monotonic() + wait
         client = self._imap(credentials)
@@ -156,7 +157,7 @@ class RulesScenario(Scenario):
             assert self.find(credentials, folder, message_id) is not None, (folder, message_id)
         assert self.folders_holding(credentials, message_id) == set(folders)
 
-    def wait_delivered(self, message_id: str, recipient: str, timeout: float = 15.0) -> str:
+    def wait_delivered(self, message_id: str, recipient: str, timeout: float = DEADLINE) -> str:
         """Dovecot's log lines of the LMTP delivery of `message_id` to `recipient`, once
         Sieve has acted on it (stored, redirected or discarded)."""
         log = self.stack.root / "log" / "dovecot.log"
@@ -242,9 +243,10 @@ def test_rule_actions_copy_forward_delete_mark_read_and_flag(scenario, owner):
 
     # copy: in the folder and in INBOX
     scenario.lands_only_in(login, copied, "Social", "INBOX")
-    # forward: reaches bob's mailbox; without keep_copy nothing stays with alice
-    scenario.lands_only_in(bob["login"], forwarded, "INBOX")
+    # forward: reaches bob's mailbox; without keep_copy nothing stays with alice. Alice's
+    # delivery (the redirect) is waited for first: bob's copy starts from it.
     scenario.wait_delivered(forwarded, to)
+    scenario.lands_only_in(bob["login"], forwarded, "INBOX")
     assert scenario.folders_holding(login, forwarded) == set()
     # forward keeping a copy: both
     scenario.lands_only_in(bob["login"], forwarded_kept, "INBOX")

@@ -4,11 +4,15 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from manager.core.api import (
-    FieldsBuiltOnceMixin,
     FixedAfterCreationMixin,
     ParentScopedMixin,
     RestrictedViewSet,
     ServiceModelViewSet,
+)
+from manager.core.serializers import (
+    FieldsBuiltOnceMixin,
+    GatedPrimaryKeyRelatedField,
+    ReadPlanMixin,
 )
 
 from .. import limits, permissions, selectors, services
@@ -21,8 +25,8 @@ from .sync import SyncContextMixin, SyncStatusMixin
 MANAGERS_ONLY = "managers"
 
 
-class AddressSerializer(FieldsBuiltOnceMixin, FixedAfterCreationMixin, SyncStatusMixin,
-                        serializers.ModelSerializer):
+class AddressSerializer(ReadPlanMixin, FieldsBuiltOnceMixin, FixedAfterCreationMixin,
+                        SyncStatusMixin, serializers.ModelSerializer):
     """An address (mailbox) of a mail service. `mail_service` and `local_part` are set at
     creation and fixed afterwards (a different value is 400 `read_only`); `sync_*` tell
     whether the backend serves the latest change; `sieve_sync_error` tells why the mail
@@ -31,7 +35,7 @@ class AddressSerializer(FieldsBuiltOnceMixin, FixedAfterCreationMixin, SyncStatu
 
     fixed_after_creation = ("mail_service", "local_part")
 
-    mail_service = serializers.PrimaryKeyRelatedField(queryset=MailService.objects.none())
+    mail_service = GatedPrimaryKeyRelatedField(MailService)
     # Length and characters are checked by the service, which gives the RFC 5321 reason.
     local_part = serializers.CharField(max_length=254, allow_blank=True)
     email = serializers.EmailField(read_only=True)
@@ -87,14 +91,12 @@ class AddressSerializer(FieldsBuiltOnceMixin, FixedAfterCreationMixin, SyncStatu
         # the case of the letters); the model's unique constraint must not answer first.
         validators = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["mail_service"].queryset = MailService.objects.restrict(request.user, "view")
+    def get_fields(self):
+        fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["mail_service"].read_only = True
-            self.fields["local_part"].read_only = True
+            fields["mail_service"].read_only = True
+            fields["local_part"].read_only = True
+        return fields
 
 
 # A paginated list, like the resource's own list.

@@ -1,6 +1,4 @@
 """API plumbing shared by every resource: pagination, the error shape, the base viewset."""
-import copy
-
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
@@ -90,21 +88,6 @@ def error_shape(exc, context):
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     headers = {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After")}
     return error_response(response.status_code, str(code), str(detail), headers=headers)
-
-
-class FieldsBuiltOnceMixin:
-    """For a ModelSerializer whose fields depend on its class alone (not on the request or
-    the instance): the fields derived from the model are built once per class, and each
-    serializer gets its own copies, which `__init__` may still adjust per request (a
-    queryset through the gate, a field made read-only). Deriving them from the model on
-    every request was a tenth of a small call's work."""
-
-    def get_fields(self):
-        built = type(self).__dict__.get("_fields_built_once")
-        if built is None:
-            built = super().get_fields()
-            type(self)._fields_built_once = built
-        return copy.deepcopy(built)
 
 
 class FixedAfterCreationMixin:

@@ -117,6 +117,27 @@ class Http:
         return response.status, data
 
 
+def process_cpu(pid: int) -> float:
+    """A process's CPU seconds so far (user + system): its own work, however loaded the
+    machine is."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_applied(service, worker, timeout: float = 600) -> None:
+    """Until the mail service's push job has applied its latest generation."""
+    from mailservice.selectors import sync_jobs
+
+    deadline = time.monotonic() + timeout
+    while True:
+        job = sync_jobs([service.domain]).get(service.domain)
+        if job is not None and job.applied_generation >= job.generation:
+            return
+        if time.monotonic() > deadline:
+            sys.exit(f"{service.domain} not applied after {timeout} s:\n{worker.log_tail()}")
+        time.sleep(0.05)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--addresses", type=int, default=10_000)
@@ -217,6 +238,11 @@ def run(args, stack, gunicorn, worker):
     other = services.mail_service_create(actor=owner, organisation=organisation,
                                          domain="import.bench.test", plan="premium",
                                          capacity=n + 10)
+    # The in-process import queued the push of its 10,000 addresses; the worker (one solo
+    # process) would run it first and the import would wait behind it.
+    wait_applied(service, worker)
+    wait_applied(other, worker)
+    worker_cpu = process_cpu(worker.proc.pid)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -239,7 +265,11 @@ def run(args, stack, gunicorn, worker):
     assert body["state"] == "done", body["errors"][:5]
     rows_out.append((f"bulk import {n:,} rows, POST → job done (Celery worker)",
                      (time.perf_counter() - started) * 1000, None, None,
+                     f"≤ 10 s · worker cpu {process_cpu(worker.proc.pid) - worker_cpu:.1f} s · "
                      f"progress seen: {len(progress_seen)} values"))
+    wait_applied(other, worker)
+    rows_out.append((f"bulk import {n:,} rows, POST → the service's push applied",
+                     (time.perf_counter() - started) * 1000, None, None, ""))
 
     # --- the calls -------------------------------------------------------------------------
     first = services.address_create(actor=owner, service=service, local_part="aaa-target")

@@ -559,8 +559,11 @@ class DeliveryLogCursor(models.Model):
     host = models.CharField(max_length=100, unique=True)
     postfix_inode = models.BigIntegerField(default=0)
     postfix_offset = models.BigIntegerField(default=0)
+    # The hash of the file's first line: finds the file again once rotated and compressed.
+    postfix_head = models.CharField(max_length=64, blank=True)
     dovecot_inode = models.BigIntegerField(default=0)
     dovecot_offset = models.BigIntegerField(default=0)
+    dovecot_head = models.CharField(max_length=64, blank=True)
     state = models.JSONField(default=dict)
     updated = models.DateTimeField(auto_now=True)
 

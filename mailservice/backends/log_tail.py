@@ -2,15 +2,22 @@
 rotation and truncation; and removing rotated files past the retention.
 
 `postfix logrotate` renames the file (``postfix.log.20261201-101500``), reopens a new
-one, then compresses the old one. A position whose inode is no longer the file's is
-looked up among the rotated siblings first, so the lines written between the last read
-and the rotation are not lost (unless the sibling was compressed meanwhile); a file
-smaller than the saved offset was truncated and is read again from its start.
+one, then compresses the old one a second later (gzip by default). A position whose
+inode is no longer the file's is looked up among the rotated siblings first, so the
+lines written between the last read and the rotation are not lost: an uncompressed
+sibling by its inode, a compressed one by the hash of its first line (compressing makes
+a new file, so the inode is gone; the first line, with its time and process id, names
+the file). A file smaller than the saved offset was truncated and is read again from its
+start.
 """
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
+import hashlib
+import lzma
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +27,17 @@ from .delivery_log import complete_lines
 
 MAX_READ = 4 * 1024 * 1024
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4")
+# The compressed siblings the standard library reads (zstd and lz4 would need packages:
+# a file compressed so is not read back, as before).
+OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+HEAD_MAX = 4096  # a first line longer than this is hashed on its first 4 KiB
 
 
 @dataclass(frozen=True)
 class LogPosition:
     inode: int = 0
     offset: int = 0
+    head: str = ""  # the hash of the file's first line ("" until it has one)
 
 
 @dataclass(frozen=True)
@@ -35,14 +47,56 @@ class LogRead:
     more: bool  # stopped at MAX_READ, or finished a rotated file: read again
 
 
-def _rotated(path: Path, inode: int) -> Path | None:
-    """The rotated sibling of ``path`` that is still the file with ``inode``."""
+def head_hash(first_bytes: bytes) -> str:
+    """The hash naming a log file: of its first whole line ("" while it has none)."""
+    end = first_bytes.find(b"\n")
+    if end < 0 and len(first_bytes) < HEAD_MAX:
+        return ""
+    return hashlib.sha256(first_bytes[:end + 1] if end >= 0 else first_bytes).hexdigest()
+
+
+def _siblings(path: Path):
     with contextlib.suppress(OSError):
         for entry in os.scandir(path.parent):
-            if (entry.name.startswith(path.name + ".") and not entry.name.endswith(COMPRESSED)
-                    and entry.inode() == inode):
-                return Path(entry.path)
+            if entry.name.startswith(path.name + ".") and entry.is_file():
+                yield entry
+
+
+def _rotated(path: Path, position: LogPosition) -> tuple[Path, bool] | None:
+    """The rotated sibling of ``path`` that the position was reading: the file with its
+    inode and first line, else a compressed one that starts with its first line (newest
+    first); and whether it is compressed."""
+    siblings = list(_siblings(path))
+    for entry in siblings:
+        if (not entry.name.endswith(COMPRESSED) and entry.inode() == position.inode
+                and _is(Path(entry.path), False, position)):
+            return Path(entry.path), False
+    if not position.head:
+        return None
+    compressed = [e for e in siblings if e.name.endswith(tuple(OPENERS))]
+    with contextlib.suppress(OSError):
+        compressed.sort(key=lambda e: e.stat().st_mtime, reverse=True)
+    for entry in compressed:
+        if _is(Path(entry.path), True, position):
+            return Path(entry.path), True
     return None
+
+
+def _is(path: Path, compressed: bool, position: LogPosition) -> bool:
+    """Whether ``path`` starts with the position's first line (any file, when the
+    position has none yet)."""
+    if not position.head:
+        return True
+    with contextlib.suppress(OSError, EOFError, ValueError, lzma.LZMAError):
+        with _open(path, compressed) as handle:
+            return head_hash(handle.read(HEAD_MAX)) == position.head
+    return False
+
+
+def _open(path: Path, compressed: bool):
+    if compressed:
+        return OPENERS[path.suffix](path, "rb")
+    return open(path, "rb")  # noqa: SIM115 - the caller's with
 
 
 def read_new_lines(path: Path, position: LogPosition | None, *,
@@ -53,21 +107,29 @@ def read_new_lines(path: Path, position: LogPosition | None, *,
         stat = os.stat(path)
     except FileNotFoundError:
         return LogRead([], position, more=False)
-    source, start = path, 0
-    if position.inode == stat.st_ino:
-        start = position.offset if position.offset <= stat.st_size else 0  # else: truncated
+    source, start, compressed, head = path, 0, False, ""
+    # The same inode with another first line is a new file: the old one was rotated and
+    # compressed, and the file system gave its freed inode to the new one.
+    if position.inode == stat.st_ino and _is(path, False, position):
+        if position.offset <= stat.st_size:  # else: truncated, read again from the start
+            start, head = position.offset, position.head
     elif position.inode:
-        rotated = _rotated(path, position.inode)
-        if rotated is not None and rotated.stat().st_size > position.offset:
-            source, start = rotated, position.offset
+        rotated = _rotated(path, position)
+        if rotated is not None:
+            source, compressed = rotated
+            start, head = position.offset, position.head
     try:
-        with open(source, "rb") as handle:
-            inode = os.fstat(handle.fileno()).st_ino
-            handle.seek(start)
+        with _open(source, compressed) as handle:
+            inode = position.inode if compressed else os.fstat(handle.fileno()).st_ino
+            if not head:
+                head = head_hash(handle.read(HEAD_MAX))
+            handle.seek(start)  # in a compressed file: decompressing up to it
             data = handle.read(max_read)
     except FileNotFoundError:  # rotated away between stat and open: next time
         return LogRead([], position, more=True)
-    except OSError as exc:
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        if compressed:  # a damaged or still-written archive: go on with the new file
+            return LogRead([], LogPosition(stat.st_ino, 0), more=True)
         raise BackendError(f"reading {source}: {exc}", permanent=False) from exc
     found, end = complete_lines(data, start)
     if len(data) == max_read and end == start:
@@ -77,7 +139,7 @@ def read_new_lines(path: Path, position: LogPosition | None, *,
         # The rotated file is finished (an unfinished last line in it never will be):
         # the next read starts the new file.
         return LogRead(lines, LogPosition(stat.st_ino, 0), more=True)
-    return LogRead(lines, LogPosition(inode, end), more=len(data) == max_read)
+    return LogRead(lines, LogPosition(inode, end, head), more=len(data) == max_read)
 
 
 def remove_rotated(path: Path, *, older_than: float) -> list[Path]:

@@ -66,15 +66,17 @@ def delivery_log_ingest(*, host: str, config: Mapping, now: datetime | None = No
         with transaction.atomic():
             cursor = DeliveryLogCursor.objects.select_for_update().get(host=host)
             local_now = (now or timezone.now()).astimezone(zone)
-            postfix = read_new_lines(
-                files.postfix, LogPosition(cursor.postfix_inode, cursor.postfix_offset))
+            postfix = read_new_lines(files.postfix, LogPosition(
+                cursor.postfix_inode, cursor.postfix_offset, cursor.postfix_head))
             correlator = Correlator(cursor.state)
             dovecot = _read_dovecot(files.dovecot, cursor, correlator,
                                     until=last_time(postfix.lines, local_now), now=local_now)
             records = correlator.read_postfix(postfix.lines, local_now)
             total += store_events(host, records, correlator.unclaimed())
-            cursor.postfix_inode, cursor.postfix_offset = postfix.position.inode, postfix.position.offset
-            cursor.dovecot_inode, cursor.dovecot_offset = dovecot.position.inode, dovecot.position.offset
+            cursor.postfix_inode, cursor.postfix_offset, cursor.postfix_head = (
+                postfix.position.inode, postfix.position.offset, postfix.position.head)
+            cursor.dovecot_inode, cursor.dovecot_offset, cursor.dovecot_head = (
+                dovecot.position.inode, dovecot.position.offset, dovecot.position.head)
             cursor.state = correlator.state()
             cursor.save()
         if not (postfix.more or dovecot.more):
@@ -88,7 +90,7 @@ def _read_dovecot(path: Path | None, cursor: DeliveryLogCursor, correlator: Corr
     time Postfix's lines of this batch reach: a delivery's Dovecot lines come just before
     Postfix logs its answer, so the batch joins them in memory; reading Dovecot's whole
     backlog ahead would keep it waiting in the saved state."""
-    position = LogPosition(cursor.dovecot_inode, cursor.dovecot_offset)
+    position = LogPosition(cursor.dovecot_inode, cursor.dovecot_offset, cursor.dovecot_head)
     if path is None:
         return LogRead([], position, more=False)
     while True:

@@ -1,7 +1,13 @@
 """Reading a log from a saved position: whole lines only, across `postfix logrotate`'s
-rename (the rest of the old file first), a truncation, and a line longer than a read."""
+rename (the rest of the old file first, compressed or not), a truncation, and a line
+longer than a read."""
+import bz2
+import gzip
+import lzma
 import os
 import time
+
+import pytest
 
 from mailservice.backends.log_tail import (
     LogPosition,
@@ -46,7 +52,68 @@ def test_after_rotation_the_old_files_rest_comes_before_the_new_file(tmp_path):
     log.write_text("d\n")
     lines, position = read_all(log, position)
     assert lines == ["c", "d"]
-    assert position == LogPosition(os.stat(log).st_ino, 2)
+    assert (position.inode, position.offset) == (os.stat(log).st_ino, 2)
+
+
+def _rotate_and_compress(log, opener, suffix):
+    """What `postfix logrotate` does: rename, a new file, then compress the old one (a
+    new file: the old inode is gone)."""
+    rotated = log.with_name(log.name + ".20261201-101500")
+    os.rename(log, rotated)
+    log.write_text("new 1\n")
+    with opener(str(rotated) + suffix, "wb") as archive:
+        archive.write(rotated.read_bytes())
+    rotated.unlink()
+
+
+@pytest.mark.parametrize(("opener", "suffix"), [(gzip.open, ".gz"), (bz2.open, ".bz2"),
+                                                (lzma.open, ".xz")])
+def test_the_rest_of_a_rotated_file_is_read_once_it_is_compressed(tmp_path, opener, suffix):
+    log = tmp_path / "postfix.log"
+    log.write_text("Dec  1 10:00:00 host postfix/master[1]: daemon started\nb\n")
+    _lines, position = read_all(log)
+    with open(log, "a") as handle:
+        handle.write("c\nd\n")  # after the last read, before the rotation
+    # An older archive of another file, newer on disk: not the one read.
+    with gzip.open(tmp_path / "postfix.log.20261130-101500.gz", "wb") as other:
+        other.write(b"Nov 30 10:00:00 host postfix/master[9]: daemon started\nold\n")
+    _rotate_and_compress(log, opener, suffix)
+    lines, position = read_all(log, position)
+    assert lines == ["c", "d", "new 1"]
+    assert (position.inode, position.offset) == (os.stat(log).st_ino, 6)
+
+
+def test_a_compressed_file_read_in_bounded_steps_is_found_again_each_time(tmp_path):
+    log = tmp_path / "postfix.log"
+    log.write_text("first line\n")
+    _lines, position = read_all(log)
+    with open(log, "a") as handle:
+        handle.write("".join(f"line {n}\n" for n in range(50)))
+    _rotate_and_compress(log, gzip.open, ".gz")
+    lines, _position = read_all(log, position, max_read=64)
+    assert lines == [f"line {n}" for n in range(50)] + ["new 1"]
+
+
+def test_a_damaged_archive_does_not_stop_the_reading_of_the_new_file(tmp_path):
+    log = tmp_path / "postfix.log"
+    log.write_text("first line\n")
+    _lines, position = read_all(log)
+    os.rename(log, tmp_path / "postfix.log.1")
+    log.write_text("new 1\n")
+    (tmp_path / "postfix.log.1").unlink()
+    archive = gzip.compress(b"first line\nlost\n" * 100)
+    (tmp_path / "postfix.log.1.gz").write_bytes(archive[: len(archive) // 2])  # cut short
+    assert read_all(log, position)[0] == ["new 1"]
+
+
+def test_a_file_is_named_by_its_first_line_once_it_has_one(tmp_path):
+    log = tmp_path / "postfix.log"
+    log.write_text("no newline yet")
+    assert read_new_lines(log, None).position.head == ""
+    with open(log, "a") as handle:
+        handle.write("\nsecond\n")
+    head = read_new_lines(log, None).position.head
+    assert head and read_new_lines(log, LogPosition(os.stat(log).st_ino, 0)).position.head == head
 
 
 def test_a_truncated_file_is_read_again_from_its_start(tmp_path):
@@ -85,3 +152,21 @@ def test_rotated_files_past_the_retention_are_removed_and_nothing_else(tmp_path)
     removed = remove_rotated(log, older_than=time.time() - 20 * 86400)
     assert removed == [old]
     assert log.exists() and recent.exists() and other.exists()
+
+
+def test_a_new_file_given_the_old_files_inode_is_not_read_from_the_old_offset(tmp_path):
+    """After compression deletes the rotated file, the file system may give its inode to
+    the new log: the first line tells them apart."""
+    log = tmp_path / "postfix.log"
+    log.write_text("Dec  1 10:00:00 host postfix/master[1]: daemon started\nb\n")
+    _lines, position = read_all(log)
+    with open(log, "a") as handle:
+        handle.write("c\n")
+    archive = tmp_path / "postfix.log.20261201-101500.gz"
+    with gzip.open(archive, "wb") as handle:
+        handle.write(log.read_bytes())
+    log.write_text("Dec  1 10:15:00 host postfix/smtpd[7]: connect from a.example\nnew 2\n")
+    assert os.stat(log).st_ino == position.inode  # the same inode, rewritten in place
+    lines, position = read_all(log, position)
+    assert lines == ["c", "Dec  1 10:15:00 host postfix/smtpd[7]: connect from a.example",
+                     "new 2"]

@@ -160,3 +160,31 @@ def test_a_deferred_message_moves_on_to_delivered_once_the_mailbox_is_back(world
     delivered = w.event(w.dora, "delivered", message_id=message_id)
     assert delivered["id"] == deferred["id"]  # one event per message and recipient
     assert DeliveryEvent.objects.filter(queue_id=deferred["queue_id"]).count() == 1
+
+
+def test_lines_written_before_postfix_rotates_and_compresses_its_log_are_not_lost(world):
+    """`postfix logrotate` renames the file, reopens a new one and gzips the old one: the
+    lines of a delivery logged after the last read but before the rotation are read from
+    the archive, once, and the next message from the new file (which may have been given
+    the old file's inode)."""
+    w = world
+    log = w.stack.root / "log" / "postfix.log"
+    first = w.send(w.bob.email, subject="Before")
+    w.event(w.bob, "delivered", message_id=first)
+    before = w.send(w.bob.email, subject="Logged, not read, then rotated")
+    queue_id = wait_for(lambda: next((line.split(": ", 2)[1] for line in log.read_text().splitlines()
+                                      if f"message-id={before}" in line), None),
+                        "the message's queue id in Postfix's log")
+    wait_for(lambda: any(f"{queue_id}: to=<{w.bob.email}>" in line and "status=sent" in line
+                         for line in log.read_text().splitlines()),
+             "its delivery in Postfix's log")
+    config = w.backend.config
+    w.backend.tools.run([config.postfix, "-c", str(config.postfix_dir), "logrotate"])
+    rotated = sorted(p.name for p in log.parent.iterdir() if p.name.startswith("postfix.log."))
+    assert len(rotated) == 1 and rotated[0].endswith(".gz"), rotated  # compressed: a new inode
+
+    after = w.send(w.bob.email, subject="After")
+    assert w.event(w.bob, "delivered", message_id=after)["subject"] == "After"
+    rotated_event = w.event(w.bob, "delivered", message_id=before)
+    assert rotated_event["queue_id"] == queue_id
+    assert DeliveryEvent.objects.filter(queue_id=queue_id).count() == 1

@@ -4,12 +4,16 @@ Everything lives under one root directory (configs, user database, maps, mail, q
 logs) except Dovecot's base_dir, which holds UNIX sockets and must stay short (108-byte
 path limit), so it is a small directory of its own under /tmp. Daemons are started in
 the background and stopped by PID; nothing in /etc is read or changed.
+
+`MailStack` composes the parts kept in sibling modules: the DKIM signer (localstack_dkim),
+the quotas and their check at RCPT (localstack_quota), the check that senders are limited
+to the login (localstack_sender), the signature milter (localstack_stamping) and the
+delivery log's settings (localstack_logging).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pwd
@@ -19,7 +23,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -28,14 +31,14 @@ from pathlib import Path
 from mailservice.backends.base import BackendError
 from mailservice.backends.dovecot_postfix import DovecotPostfixBackend, DovecotPostfixConfig
 from mailservice.backends.postfix_maps import open_maps
-from mailservice.backends.quota import (
-    postfix_quota_status_check,
-    render_dovecot_quota_conf,
-    render_dovecot_quota_status_conf,
-    render_quota_warning_script,
-)
 from mailservice.backends.render import render_dovecot_sql_conf
-from scripts import localstack_stamping
+from scripts import (
+    localstack_dkim,
+    localstack_logging,
+    localstack_quota,
+    localstack_sender,
+    localstack_stamping,
+)
 
 HOST = "127.0.0.1"
 VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
@@ -115,166 +118,6 @@ auth_policy_report_after_auth = yes
 """
 
 
-# --- Delivery log -----------------------------------------------------------------------
-# What Mail Manager's per-address delivery log reads (mailservice/delivery/parse.py,
-# BACKENDS-2.md §3): Dovecot's log_path with the message id, envelope and Sieve action of
-# each LMTP delivery, the folder and subject of each saved copy; Postfix's own log file
-# (postlogd) with long queue ids, which do not repeat within the 20 days kept, and each
-# message's Subject. Kept apart from the routing settings above.
-
-DOVECOT_DELIVERY_LOG = """\
-deliver_log_format = msgid=%m from_envelope=<%{from_envelope}> to_envelope=<%{to_envelope}> size=%p delivery_time=%{delivery_time}ms storage_id=%{storage_id}: %$
-mail_plugins = $mail_plugins mail_log notify
-plugin {
-  mail_log_events = save
-  mail_log_fields = uid box msgid size from subject
-}
-"""
-
-
-def render_postfix_logging(*, header_checks: Path) -> str:
-    """main.cf lines of the delivery log (appended after the routing settings; the log
-    file itself, maillog_file, is set with the daemon's basics)."""
-    return f"""
-# --- Delivery log ---
-enable_long_queue_ids = yes
-# Logs each message's Subject ("info: header Subject: …"): the log's subject search.
-header_checks = regexp:{header_checks}
-"""
-
-
-# Postfix header_checks table: log the Subject header, change nothing.
-POSTFIX_HEADER_CHECKS = "/^Subject:/ INFO\n"
-
-
-# --- Quotas -----------------------------------------------------------------------------
-# Each mailbox's quota (its userdb quota_rule) is enforced at delivery, and a notice is
-# saved in the mailbox when it passes 90 % (mailservice/backends/quota.py). Appended to
-# dovecot.conf after the settings above.
-
-
-def write_dovecot_quota(*, root: Path, config: DovecotPostfixConfig) -> None:
-    script = root / "dovecot/quota-warning.sh"
-    script.write_text(render_quota_warning_script(
-        doveadm=config.doveadm, dovecot_conf=config.dovecot_conf,
-        sender="postmaster@localstack.test"))
-    os.chmod(script, 0o755)
-    with open(config.dovecot_conf, "a") as conf:
-        # The mail uid has no passwd entry to own the warning socket (see the renderer).
-        conf.write(render_dovecot_quota_conf(warning_script=script))
-
-
-# --- Quota at RCPT (Dovecot's quota-status) ---------------------------------------------
-# Postfix asks Dovecot at each RCPT whether the message fits in the mailbox: mail to a full
-# one is refused with 552 5.2.2 before it is received. Fail-open: with the service down,
-# LMTP still refuses it at delivery (mailservice/backends/quota.py says why).
-QUOTA_STATUS_LISTENER = "quota-status"  # under Dovecot's base_dir (short socket path)
-
-
-def quota_status_socket(base_dir: Path) -> Path:
-    return base_dir / QUOTA_STATUS_LISTENER
-
-
-def write_dovecot_quota_status(config: DovecotPostfixConfig) -> None:
-    with open(config.dovecot_conf, "a") as conf:
-        conf.write(render_dovecot_quota_status_conf(listener=QUOTA_STATUS_LISTENER))
-
-
-# --- DKIM signing (OpenDKIM) ------------------------------------------------------------
-# OpenDKIM signs what authenticated users submit (BACKENDS-2.md §2): a milter on the
-# submission service only. Its KeyTable, SigningTable and key files are written by the
-# adapter (mailservice/backends/dkim_tables.py) from each service's desired state, which
-# then signals SIGUSR1 by the pid file: a new domain is signed without a restart.
-OPENDKIM_USER = "opendkim"
-
-
-@dataclass(frozen=True)
-class OpenDkimPaths:
-    conf: Path
-    tables_dir: Path  # KeyTable, SigningTable: no secrets, readable by OpenDKIM
-    # The private keys: 0700, owned by OpenDKIM's user, and not under /tmp: OpenDKIM's
-    # RequireSafeKeys refuses (tempfails the message) a key under a world-writable folder.
-    keys_dir: Path
-    run_dir: Path  # socket and pid file: OpenDKIM's, entered by Postfix's group
-
-    @property
-    def socket(self) -> Path:
-        return self.run_dir / "opendkim.sock"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.run_dir / "opendkim.pid"
-
-
-def opendkim_paths(root: Path, base_dir: Path, keys_dir: Path) -> OpenDkimPaths:
-    # The socket lives in the short base_dir (108-byte limit of UNIX socket paths).
-    return OpenDkimPaths(conf=root / "opendkim/opendkim.conf", tables_dir=root / "opendkim",
-                         keys_dir=keys_dir, run_dir=base_dir / "odk")
-
-
-def render_opendkim_conf(paths: OpenDkimPaths) -> str:
-    return f"""# Mail Manager local stack: private OpenDKIM. Generated.
-# Sign only: the milter runs on the submission service, where every client authenticated.
-Mode s
-Canonicalization relaxed/simple
-OversignHeaders From
-KeyTable file:{paths.tables_dir}/KeyTable
-SigningTable refile:{paths.tables_dir}/SigningTable
-Socket local:{paths.socket}
-PidFile {paths.pid_file}
-UserID {OPENDKIM_USER}
-# The socket's group is Postfix's (the folder is setgid postfix): Postfix connects.
-UMask 007
-# In the foreground, a child of the stack, stopped by PID. It logs to syslog only.
-Background no
-Syslog yes
-"""
-
-
-def render_postfix_dkim(paths: OpenDkimPaths) -> str:
-    """main.cf lines: the submission service's milters (master.cf names the parameter).
-    `default_action=accept`: should OpenDKIM be down, mail goes out unsigned rather than
-    every submission being refused (451 at connect)."""
-    return f"""
-# --- DKIM signing ---
-submission_milters = {{ unix:{paths.socket}, default_action=accept }}
-"""
-
-
-def prepare_opendkim(paths: OpenDkimPaths) -> None:
-    """Folders with the owners and modes OpenDKIM and Postfix need, and empty tables."""
-    dkim_user = pwd.getpwnam(OPENDKIM_USER)
-    postfix_gid = pwd.getpwnam("postfix").pw_gid
-    paths.tables_dir.mkdir(parents=True, exist_ok=True)
-    for table in ("KeyTable", "SigningTable"):
-        (paths.tables_dir / table).touch()
-    paths.keys_dir.mkdir(parents=True, exist_ok=True)
-    os.chown(paths.keys_dir, dkim_user.pw_uid, dkim_user.pw_gid)
-    os.chmod(paths.keys_dir, 0o700)
-    paths.run_dir.mkdir(exist_ok=True)
-    os.chown(paths.run_dir, dkim_user.pw_uid, postfix_gid)
-    os.chmod(paths.run_dir, 0o2750)
-    paths.conf.write_text(render_opendkim_conf(paths))
-
-
-def _configure_opendkim(root: Path, base_dir: Path, config: DovecotPostfixConfig) -> OpenDkimPaths:
-    paths = opendkim_paths(root, base_dir, dkim_keys_dir(root))
-    prepare_opendkim(paths)
-    with open(config.postfix_dir / "main.cf", "a") as main_cf:
-        main_cf.write(render_postfix_dkim(paths))
-    return paths
-
-
-DKIM_KEYS_PARENT = Path("/var/lib/mail-manager-localstack")
-
-
-def dkim_keys_dir(root: Path) -> Path:
-    """The stack's key folder, under parents only root can write (the stack's own root is
-    usually under /tmp); named after the root's path, removed when the stack stops."""
-    tag = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    return DKIM_KEYS_PARENT / f"{root.name}-{tag}" / "keys"
-
-
 def render_dovecot_conf(
     *, root: Path, base_dir: Path, ports: dict[str, int], sql_conf: Path,
     policy: tuple[str, str] | None = None,
@@ -308,7 +151,7 @@ mail_home = {vmail}/%d/%n
 # LAYOUT=fs: folder names may contain "." ("v1.2"), "/" separates sub-folders.
 mail_location = maildir:~/Maildir:LAYOUT=fs
 mail_plugins = $mail_plugins quota
-{DOVECOT_DELIVERY_LOG}
+{localstack_logging.DOVECOT_DELIVERY_LOG}
 namespace inbox {{
   inbox = yes
   separator = /
@@ -441,23 +284,6 @@ smtpd_tls_security_level = none
 """
 
 
-# --- Senders limited to the login -------------------------------------------------------
-# On the submission service only: the envelope sender must be one the SASL login owns in
-# the sender_logins table (Postfix itself), and so must each From: header address (the
-# sender milter, mailservice/backends/sender_milter.py, which asks the same table). A
-# milter that does not answer defers the message: nothing leaves unchecked.
-
-def submission_sender_checks(ports: dict[str, int]) -> tuple[str, ...]:
-    return (
-        "smtpd_sender_restrictions=reject_authenticated_sender_login_mismatch",
-        # The sender check first (it refuses; unreachable, mail waits: tempfail), then the
-        # signature milter (localstack_stamping.py), then the DKIM signer, which signs the
-        # stamped body; both have their own default_action=accept.
-        f"smtpd_milters=inet:{HOST}:{ports['milter']},$signature_milters,$submission_milters",
-        "milter_default_action=tempfail",
-    )
-
-
 def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
     submission_opts = " ".join(
         f"-o {opt}"
@@ -469,7 +295,7 @@ def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
             "smtpd_sasl_security_options=noanonymous",
             "smtpd_client_restrictions=permit_sasl_authenticated,reject",
             "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
-            *submission_sender_checks(ports),
+            *localstack_sender.submission_sender_checks(ports, host=HOST),
         )
     )
     rows = [
@@ -513,7 +339,7 @@ class MailStack:
     host: str = HOST
     _dovecot: subprocess.Popen | None = field(default=None, repr=False)
     _postfix: subprocess.Popen | None = field(default=None, repr=False)
-    dkim: OpenDkimPaths | None = None
+    dkim: localstack_dkim.OpenDkimPaths | None = None
     _opendkim: subprocess.Popen | None = field(default=None, repr=False)
     _milter: subprocess.Popen | None = field(default=None, repr=False)
     stamping: localstack_stamping.StampingPaths | None = None
@@ -542,7 +368,7 @@ class MailStack:
 
     @property
     def quota_status_socket(self) -> Path:
-        return quota_status_socket(self.base_dir)
+        return localstack_quota.quota_status_socket(self.base_dir)
 
     @property
     def dovecot_pid(self) -> int | None:
@@ -626,24 +452,22 @@ class MailStack:
             render_dovecot_conf(root=root, base_dir=base_dir, ports=ports, sql_conf=sql_conf,
                                 policy=policy)
         )
-        write_dovecot_quota(root=root, config=config)
-        write_dovecot_quota_status(config)
+        localstack_quota.write_dovecot_quota(root=root, config=config)
+        localstack_quota.write_dovecot_quota_status(config)
         (config.postfix_dir / "main.cf").write_text(
             render_postfix_main_cf(
                 root=root, ports=ports, maps=config, sasl_path=base_dir / "auth-postfix",
-                recipient_checks=(postfix_quota_status_check(str(quota_status_socket(base_dir))),),
+                recipient_checks=(localstack_quota.postfix_quota_check(base_dir),),
             )
         )
-        header_checks = config.postfix_dir / "header_checks"
-        header_checks.write_text(POSTFIX_HEADER_CHECKS)
-        with open(config.postfix_dir / "main.cf", "a") as main_cf:
-            main_cf.write(render_postfix_logging(header_checks=header_checks))
+        localstack_logging.configure_postfix_logging(config.postfix_dir)
         (config.postfix_dir / "master.cf").write_text(render_postfix_master_cf(ports=ports))
-        dkim = _configure_opendkim(root, base_dir, config)
+        dkim = localstack_dkim.configure_opendkim(root, base_dir, config.postfix_dir)
         signatures = localstack_stamping.configure_stamping(root, base_dir, config.postfix_dir)
         return cls(root=root, base_dir=base_dir, ports=ports, dkim=dkim, stamping=signatures,
                    config=replace(config, dkim_dir=dkim.tables_dir, dkim_keys_dir=dkim.keys_dir,
-                                  dkim_user=OPENDKIM_USER, opendkim_pid_file=dkim.pid_file,
+                                  dkim_user=localstack_dkim.OPENDKIM_USER,
+                                  opendkim_pid_file=dkim.pid_file,
                                   signatures_file=signatures.data_file))
 
     def _start_daemons(self, dovecot: str, postfix: str, timeout: float) -> None:
@@ -661,9 +485,8 @@ class MailStack:
             (self.root / "postfix/queue/pid/master.pid").unlink()
         self._postfix = self._spawn([postfix, "-c", etc, "start-fg"], "postfix.out")
         self._milter = self._spawn(
-            [sys.executable, "-m", "mailservice.backends.sender_milter",
-             "--listen", f"{HOST}:{self.ports['milter']}", "--config-dir", etc,
-             "--table", open_maps(self.config).table_ref("sender_logins")],
+            localstack_sender.sender_milter_command(host=HOST, port=self.ports["milter"],
+                                                    config=self.config),
             "sender-milter.out", cwd=Path(__file__).resolve().parent.parent)
         deadline = time.monotonic() + timeout
         waiting = set(PORT_NAMES)
@@ -730,23 +553,16 @@ class MailStack:
     def backend(self) -> DovecotPostfixBackend:
         return DovecotPostfixBackend(self.config)
 
-    # DKIM signing (OpenDKIM) ------------------------------------------------------------
+    # DKIM signing (localstack_dkim.py) ------------------------------------------------------------
 
     @property
     def opendkim_pid(self) -> int | None:
         return self._opendkim.pid if self._opendkim else None
 
     def _start_opendkim(self, timeout: float) -> None:
-        self._opendkim = self._spawn([_which("opendkim"), "-f", "-x", str(self.dkim.conf)],
-                                     "opendkim.out")
-        deadline = time.monotonic() + timeout
-        while not self.dkim.socket.exists():
-            if self._opendkim.poll() is not None:
-                raise BackendError(f"opendkim exited with status {self._opendkim.returncode} "
-                                   f"during startup:\n{self._log_tail()}", permanent=True)
-            if time.monotonic() > deadline:
-                raise BackendError(f"opendkim made no socket after {timeout}s", permanent=False)
-            time.sleep(0.05)
+        self._opendkim = self._spawn(
+            localstack_dkim.opendkim_command(_which("opendkim"), self.dkim), "opendkim.out")
+        localstack_dkim.wait_for_opendkim(self.dkim, self._opendkim, timeout, self._log_tail)
 
     def _stop_opendkim(self, timeout: float) -> None:
         if self._opendkim is not None:
@@ -755,7 +571,7 @@ class MailStack:
             _wait_or_kill(self._opendkim, timeout)
             self._opendkim = None
         if self.dkim is not None:
-            shutil.rmtree(self.dkim.keys_dir.parent, ignore_errors=True)
+            localstack_dkim.remove_keys(self.dkim)
 
     # Signature stamping (localstack_stamping.py) ------------------------------------------
 

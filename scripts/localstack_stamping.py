@@ -41,7 +41,7 @@ def stamping_paths(root: Path, base_dir: Path) -> StampingPaths:
 
 def render_postfix_stamping(paths: StampingPaths) -> str:
     """main.cf lines: the milter the submission service names before the DKIM signer
-    (localstack.submission_sender_checks). Its own failure policy: accept."""
+    (localstack_sender.submission_sender_checks). Its own failure policy: accept."""
     return f"""
 # --- Signature stamping ---
 signature_milters = {{ unix:{paths.socket}, default_action=accept }}

@@ -1,24 +1,21 @@
 """Writes of the mail app (HackSoft services): views, serializers, commands and tasks call
 these and nothing else writes. One module per area: `mail` (mail services, addresses,
-aliases, redirections), `people` (users of an address, invitations, device passwords),
-`removal` (the purge of removed services and addresses), `rules` (sorting rules, advanced mode), `templates` (rule templates), `folders` (the
-mailbox's folders, in the backend), `rule_tester` (a message through the address's
-filters)."""
+aliases, redirections), `removal` (removing and restoring services and addresses, and their
+purge), `plan_limits` (the room a plan leaves for addresses), `people` (users of an address,
+invitations, device passwords), `rules` (sorting rules, advanced mode), `templates` (rule
+templates), `folders` (the mailbox's folders, in the backend), `rule_tester` (a message
+through the address's filters)."""
 from .common import PUSH_KIND, push, require_feature
 from .dkim import dkim_advance, dkim_rotate
 from .dns_records import mail_records_install
 from .folders import folder_choices, folder_create, folder_list
 from .mail import (
     address_create,
-    address_delete,
-    address_restore,
     address_update,
     addresses_bulk,
     alias_create,
     alias_delete,
     mail_service_create,
-    mail_service_delete,
-    mail_service_restore,
     mail_service_sync,
     mail_service_update,
     redirection_create,
@@ -41,6 +38,7 @@ from .people import (
     invitation_url,
     new_device_secret,
 )
+from .removal import address_delete, address_restore, mail_service_delete, mail_service_restore
 from .rule_tester import MAX_MESSAGE_BYTES, check_message_size, run_rule_test
 from .rules import (
     MAX_RULES_PER_ADDRESS,

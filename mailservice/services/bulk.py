@@ -29,8 +29,6 @@ from ..models import Address, AddressAccess, Alias, MailService, Permission, Red
 from ..selectors import forward_targets
 from .common import ADDRESS_FIELDS, _require, push
 from .mail import (
-    address_room,
-    check_room,
     clean_alias_local_part,
     clean_new_address,
     lock_service,
@@ -39,6 +37,7 @@ from .mail import (
     taken_local_parts,
 )
 from .people import clean_permissions, login_owners, refuse_login_address
+from .plan_limits import address_room, check_room
 from .templates import apply_templates_to_new_addresses
 
 log = logging.getLogger(__name__)

@@ -1,19 +1,18 @@
 """Writes on mail services, addresses, aliases and redirections. Each one validates,
-checks the plan, audits, and leaves a push job in the same transaction."""
+checks the plan, audits, and leaves a push job in the same transaction. Their removal and
+restore are in `removal`, the room the plan leaves for addresses in `plan_limits`."""
 
 import datetime
-from datetime import timedelta
 from types import SimpleNamespace
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Sum
-from django.utils import formats, timezone
+from django.db.models import Exists, OuterRef, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dnszones.services import domain_for_mail_service
-from manager.accounts.roles import ADD, CHANGE, DELETE
+from manager.accounts.roles import ADD, CHANGE
 from manager.audit import services as audit
 from manager.core.errors import Conflict, ServiceError
 
@@ -41,7 +40,9 @@ from .common import (
     require_feature,
 )
 from .dkim import dkim_first_key
-from .dns_records import mail_records_install, mail_records_remove
+from .dns_records import mail_records_install
+from .plan_limits import address_room, check_room, check_storage
+from .removal import address_delete, removal_dates
 from .rules import check_rule_set
 from .templates import apply_templates_to_new_address
 
@@ -72,7 +73,7 @@ def mail_service_create(*, actor, organisation, domain: str, plan: str, capacity
     if removed is not None:
         raise Conflict(_("%(domain)s was removed on %(removed)s and can be restored until "
                          "%(until)s; restore it, or wait until its mail is purged.")
-                       % {"domain": domain, **_removal_dates(removed)},
+                       % {"domain": domain, **removal_dates(removed)},
                        code="domain_removed", fields={"domain": [_("Removed, not purged yet.")]})
     if MailService.objects.filter(domain=domain).exists():
         raise Conflict(_("A mail service already serves %(domain)s.") % {"domain": domain},
@@ -129,66 +130,11 @@ def mail_service_update(*, actor, service: MailService, plan: str | None = None,
     return service
 
 
-def grace_period() -> timedelta:
-    return timedelta(days=settings.MAIL_REMOVAL_GRACE_DAYS)
-
-
-def _removal_dates(obj) -> dict[str, str]:
-    """When a removed service or address was removed and until when it can be restored,
-    as shown to people."""
-    def shown(moment):
-        return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
-
-    return {"removed": shown(obj.removed_at), "until": shown(obj.purge_after)}
-
-
-def _mark_removed(obj) -> None:
-    now = timezone.now()
-    obj.removed_at, obj.purge_after, obj.purge_started_at = now, now + grace_period(), None
-    obj.save(update_fields=["removed_at", "purge_after", "purge_started_at"])
-
-
-def _refuse_if_purging(obj, what: str) -> None:
-    if obj.purge_started_at is not None:
-        raise Conflict(_("The mail of %(what)s is being purged; it can no longer be restored.")
-                       % {"what": what}, code="purge_started")
-
-
-@transaction.atomic
-def mail_service_delete(*, actor, service: MailService) -> None:
-    """Stop serving the service at once; its mail and addresses are kept, restorable,
-    until the grace period ends and the purge deletes them (services/removal.py)."""
-    _require(actor, DELETE, service.organisation_id)
-    service = MailService.objects.select_for_update().get(pk=service.pk)
-    _mark_removed(service)
-    audit.record(actor=actor, action="delete", obj=service,
-                 before={**audit.snapshot(service, SERVICE_FIELDS), "purge_after": None},
-                 after={"purge_after": service.purge_after.isoformat()})
-    mail_records_remove(actor=actor, service=service)
-    push(service)  # the push of a service not in use removes it from the backend
-
-
-@transaction.atomic
-def mail_service_restore(*, actor, service: MailService) -> MailService:
-    """Serve a removed service again, with its addresses and their mail."""
-    _require(actor, DELETE, service.organisation_id)
-    service = MailService.removed.select_for_update().get(pk=service.pk)
-    _refuse_if_purging(service, service.domain)
-    before = {"purge_after": service.purge_after.isoformat()}
-    service.removed_at = service.purge_after = None
-    service.save(update_fields=["removed_at", "purge_after"])
-    audit.record(actor=actor, action="other", verb="mail_service.restore", obj=service,
-                 before=before, after={"purge_after": None})
-    mail_records_install(actor=actor, service=service)
-    push(service)
-    return service
-
-
 # --- Addresses -------------------------------------------------------------------------
 # The checks of a new address are shared by `address_create` and the bulk import
 # (services/bulk.py): `clean_new_address` (its own values and its plan's features, no
 # database), `taken_local_parts` (held by an address or an alias), `check_room` (the plan's
-# address count and storage). Only how many rows they see at once differs.
+# address count and storage, services/plan_limits.py). Only how many rows they see at once differs.
 
 def clean_new_address(service: MailService, *, local_part: str, display_name: str = "",
                       quota_mb: int | None = None, enabled: bool = True) -> Address:
@@ -242,7 +188,7 @@ def _taken_error(service, local_part, removed_at, purge_after, holder) -> Servic
     if removed_at is None:
         return Conflict(_("%(email)s is already in use.") % {"email": email},
                         code="local_part_taken", fields={"local_part": [_("Already in use.")]})
-    dates = _removal_dates(SimpleNamespace(removed_at=removed_at, purge_after=purge_after))
+    dates = removal_dates(SimpleNamespace(removed_at=removed_at, purge_after=purge_after))
     return Conflict(_("%(email)s belongs to %(address)s, removed on %(removed)s, which can be "
                       "restored until %(until)s; restore it, or wait until its mail is purged.")
                     % {"email": email, "address": f"{holder}@{service.domain}", **dates},
@@ -254,46 +200,6 @@ def _local_part_free(service, local_part):
     taken = taken_local_parts(service, [local_part])
     if local_part in taken:
         raise taken[local_part]
-
-
-def address_room(service: MailService) -> tuple[int, int]:
-    """How many addresses the service has and the MB their quotas add up to (one query)."""
-    facts = Address.objects.filter(mail_service=service).aggregate(
-        count=Count("pk"), allocated=Sum("quota_mb"))
-    return facts["count"], facts["allocated"] or 0
-
-
-def check_room(service: MailService, *, count: int, allocated: int, new_count: int,
-               new_quota_mb: int, whole_file: bool = False) -> None:
-    """`new_count` more addresses with `new_quota_mb` MB between them fit the plan: its
-    address limit (403 `plan_limit_reached`) and its storage (400 on quota_mb). `count` and
-    `allocated`: what the service has now (`address_room`, read under the service's lock)."""
-    if count + new_count > service.address_limit:
-        values = {"plan": service.plan_info.name, "limit": service.address_limit,
-                  "domain": service.domain, "count": count, "new": new_count}
-        if whole_file:
-            message = _("The file adds %(new)d addresses to %(domain)s, which has %(count)d; "
-                        "the %(plan)s plan allows %(limit)d.") % values
-        else:
-            message = _("The %(plan)s plan allows %(limit)d address(es) on %(domain)s; the "
-                        "limit is reached.") % values
-        raise ServiceError(message, code="plan_limit_reached", status=403)
-    limit = service.storage_limit_mb
-    if limit is not None and allocated + new_quota_mb > limit:
-        free = max(0, limit - allocated)
-        values = {"plan": service.plan_info.name, "domain": service.domain, "limit": limit,
-                  "allocated": allocated, "free": free, "new": new_quota_mb}
-        if whole_file:
-            message = _("The quotas of the file add up to %(new)d MB; the %(plan)s plan gives "
-                        "%(domain)s %(limit)d MB of storage and its addresses have %(allocated)d "
-                        "MB of it, so %(free)d MB are left.") % values
-            field = message
-        else:
-            message = _("The %(plan)s plan gives %(domain)s %(limit)d MB of storage; its other "
-                        "addresses have %(allocated)d MB of it, so this address can have at "
-                        "most %(free)d MB.") % values
-            field = _("At most %(free)d MB on this plan.") % values
-        raise ServiceError(message, code="plan_limit_reached", fields={"quota_mb": [field]})
 
 
 def lock_service(actor, service: MailService, action: str) -> MailService:
@@ -308,23 +214,6 @@ def lock_service(actor, service: MailService, action: str) -> MailService:
     if locked is None:
         raise _denied()
     return locked
-
-
-def _check_storage(service: MailService, quota_mb: int, *, address: Address) -> None:
-    """A changed quota keeps the addresses' quotas within the plan's storage (400
-    `plan_limit_reached` on quota_mb). Lowering a quota is always allowed, so a service
-    over its storage (e.g. after a plan change) can get back under it. The caller holds
-    the service row locked."""
-    if service.storage_limit_mb is None or quota_mb <= _saved_quota(address):
-        return
-    facts = Address.objects.filter(mail_service=service).exclude(pk=address.pk).aggregate(
-        allocated=Sum("quota_mb"))
-    check_room(service, count=0, allocated=facts["allocated"] or 0, new_count=0,
-               new_quota_mb=quota_mb)
-
-
-def _saved_quota(address: Address) -> int:
-    return Address.objects.filter(pk=address.pk).values_list("quota_mb", flat=True).first() or 0
 
 
 @transaction.atomic
@@ -418,7 +307,7 @@ def address_update(*, actor, address: Address, **changes) -> Address:
     if "quota_mb" in changes and address.quota_mb > before["quota_mb"]:
         # Locked like address_create, so two raises at once cannot both fit the storage.
         service = MailService.objects.select_for_update().get(pk=address.mail_service_id)
-        _check_storage(service, address.quota_mb, address=address)
+        check_storage(service, address.quota_mb, address=address)
     if AUTOREPLY_FIELDS & set(changes):
         _clean_autoreply(address)
         # The auto-reply is part of the script delivery runs: Dovecot must accept and run it.
@@ -428,47 +317,6 @@ def address_update(*, actor, address: Address, **changes) -> Address:
         address.save(update_fields=[n for n in ADDRESS_FIELDS if before[n] != after[n]])
         audit.record(actor=actor, action="update", obj=address, before=before, after=after)
         push(address.mail_service)
-    return address
-
-
-@transaction.atomic
-def address_delete(*, actor, address: Address) -> None:
-    """Stop serving the address at once (no mail, no login); its mail, users and settings
-    are kept, restorable, until the grace period ends and the purge deletes them."""
-    _require(actor, DELETE, address.mail_service.organisation_id)
-    address = (Address.objects.select_for_update(of=("self",)).select_related("mail_service")
-               .get(pk=address.pk))
-    _mark_removed(address)
-    audit.record(actor=actor, action="delete", obj=address,
-                 before={**audit.snapshot(address, ADDRESS_FIELDS), "purge_after": None},
-                 after={"purge_after": address.purge_after.isoformat()})
-    push(address.mail_service)
-
-
-@transaction.atomic
-def address_restore(*, actor, address: Address) -> Address:
-    """Serve a removed address again, with its mail, aliases, users and device passwords,
-    if the plan still allows it."""
-    _require(actor, DELETE, address.mail_service.organisation_id)
-    service = MailService.objects.select_for_update().get(pk=address.mail_service_id)
-    address = Address.removed.select_for_update().get(pk=address.pk)
-    address.mail_service = service
-    _refuse_if_purging(address, address.email)
-    if service.addresses.count() >= service.address_limit:
-        raise ServiceError(
-            _("The %(plan)s plan allows %(limit)d address(es) on %(domain)s; the limit is reached.")
-            % {"plan": service.plan_info.name, "limit": service.address_limit, "domain": service.domain},
-            code="plan_limit_reached", status=403)
-    if address.is_catchall:
-        require_feature(service, "catchall")
-    if address.sieve_mode == Address.SieveMode.ADVANCED:
-        require_feature(service, "advanced_sieve")
-    before = {"purge_after": address.purge_after.isoformat()}
-    address.removed_at = address.purge_after = None
-    address.save(update_fields=["removed_at", "purge_after"])
-    audit.record(actor=actor, action="other", verb="address.restore", obj=address,
-                 before=before, after={"purge_after": None})
-    push(service)
     return address
 
 

@@ -1,18 +1,126 @@
-"""The end of a removal: once a removed mail service or address is past its grace period,
-its backend data (mail homes, Sieve scripts, user database rows) is purged on its backend
-host and then its rows are deleted. Run by tasks; `now` is always passed in, so a test
-or an operator can run the purge for a given moment without touching the clock."""
+"""Removal: a removed mail service or address is no longer served at once, but its mail
+and rows are kept, restorable, for the grace period (MAIL_REMOVAL_GRACE_DAYS). Once past
+it, its backend data (mail homes, Sieve scripts, user database rows) is purged on its
+backend host and then its rows are deleted. The purge is run by tasks; `now` is always
+passed in, so a test or an operator can run it for a given moment without touching the
+clock."""
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
+from manager.accounts.roles import DELETE
 from manager.audit import services as audit
+from manager.core.errors import Conflict, ServiceError
 
 from ..models import Address, MailService
+from .common import ADDRESS_FIELDS, SERVICE_FIELDS, _require, push, require_feature
+from .dns_records import mail_records_install, mail_records_remove
 
 log = logging.getLogger(__name__)
+
+# --- Removal and restore ---------------------------------------------------------------
+
+def grace_period() -> timedelta:
+    return timedelta(days=settings.MAIL_REMOVAL_GRACE_DAYS)
+
+
+def removal_dates(obj) -> dict[str, str]:
+    """When a removed service or address was removed and until when it can be restored,
+    as shown to people."""
+    def shown(moment):
+        return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+    return {"removed": shown(obj.removed_at), "until": shown(obj.purge_after)}
+
+
+def _mark_removed(obj) -> None:
+    now = timezone.now()
+    obj.removed_at, obj.purge_after, obj.purge_started_at = now, now + grace_period(), None
+    obj.save(update_fields=["removed_at", "purge_after", "purge_started_at"])
+
+
+def _refuse_if_purging(obj, what: str) -> None:
+    if obj.purge_started_at is not None:
+        raise Conflict(_("The mail of %(what)s is being purged; it can no longer be restored.")
+                       % {"what": what}, code="purge_started")
+
+
+@transaction.atomic
+def mail_service_delete(*, actor, service: MailService) -> None:
+    """Stop serving the service at once; its mail and addresses are kept, restorable,
+    until the grace period ends and the purge deletes them (below)."""
+    _require(actor, DELETE, service.organisation_id)
+    service = MailService.objects.select_for_update().get(pk=service.pk)
+    _mark_removed(service)
+    audit.record(actor=actor, action="delete", obj=service,
+                 before={**audit.snapshot(service, SERVICE_FIELDS), "purge_after": None},
+                 after={"purge_after": service.purge_after.isoformat()})
+    mail_records_remove(actor=actor, service=service)
+    push(service)  # the push of a service not in use removes it from the backend
+
+
+@transaction.atomic
+def mail_service_restore(*, actor, service: MailService) -> MailService:
+    """Serve a removed service again, with its addresses and their mail."""
+    _require(actor, DELETE, service.organisation_id)
+    service = MailService.removed.select_for_update().get(pk=service.pk)
+    _refuse_if_purging(service, service.domain)
+    before = {"purge_after": service.purge_after.isoformat()}
+    service.removed_at = service.purge_after = None
+    service.save(update_fields=["removed_at", "purge_after"])
+    audit.record(actor=actor, action="other", verb="mail_service.restore", obj=service,
+                 before=before, after={"purge_after": None})
+    mail_records_install(actor=actor, service=service)
+    push(service)
+    return service
+
+
+@transaction.atomic
+def address_delete(*, actor, address: Address) -> None:
+    """Stop serving the address at once (no mail, no login); its mail, users and settings
+    are kept, restorable, until the grace period ends and the purge deletes them."""
+    _require(actor, DELETE, address.mail_service.organisation_id)
+    address = (Address.objects.select_for_update(of=("self",)).select_related("mail_service")
+               .get(pk=address.pk))
+    _mark_removed(address)
+    audit.record(actor=actor, action="delete", obj=address,
+                 before={**audit.snapshot(address, ADDRESS_FIELDS), "purge_after": None},
+                 after={"purge_after": address.purge_after.isoformat()})
+    push(address.mail_service)
+
+
+@transaction.atomic
+def address_restore(*, actor, address: Address) -> Address:
+    """Serve a removed address again, with its mail, aliases, users and device passwords,
+    if the plan still allows it."""
+    _require(actor, DELETE, address.mail_service.organisation_id)
+    service = MailService.objects.select_for_update().get(pk=address.mail_service_id)
+    address = Address.removed.select_for_update().get(pk=address.pk)
+    address.mail_service = service
+    _refuse_if_purging(address, address.email)
+    if service.addresses.count() >= service.address_limit:
+        raise ServiceError(
+            _("The %(plan)s plan allows %(limit)d address(es) on %(domain)s; the limit is reached.")
+            % {"plan": service.plan_info.name, "limit": service.address_limit, "domain": service.domain},
+            code="plan_limit_reached", status=403)
+    if address.is_catchall:
+        require_feature(service, "catchall")
+    if address.sieve_mode == Address.SieveMode.ADVANCED:
+        require_feature(service, "advanced_sieve")
+    before = {"purge_after": address.purge_after.isoformat()}
+    address.removed_at = address.purge_after = None
+    address.save(update_fields=["removed_at", "purge_after"])
+    audit.record(actor=actor, action="other", verb="address.restore", obj=address,
+                 before=before, after={"purge_after": None})
+    push(service)
+    return address
+
+
+# --- The purge, past the grace period --------------------------------------------------
 
 
 def _due(model, now: datetime):

@@ -3,12 +3,12 @@ check refuses first, the signature milter stamps, then OpenDKIM signs the stampe
 the signature milter fails open on its own."""
 from pathlib import Path
 
-from scripts.localstack import submission_sender_checks
+from scripts.localstack_sender import submission_sender_checks
 from scripts.localstack_stamping import render_postfix_stamping, stamping_paths
 
 
 def test_the_signature_milter_runs_after_the_sender_check_and_before_the_signer():
-    options = submission_sender_checks({"milter": 10025})
+    options = submission_sender_checks({"milter": 10025}, host="127.0.0.1")
     (milters,) = [o for o in options if o.startswith("smtpd_milters=")]
     assert milters == "smtpd_milters=inet:127.0.0.1:10025,$signature_milters,$submission_milters"
 

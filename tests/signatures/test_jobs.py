@@ -7,8 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from mailservice.models import Address
 from manager.audit.models import AuditEntry
+from manager.core.models import Job
 from signatures import limits, selectors, services
-from signatures.models import AddressSignatureSettings, Signature, SignatureJob
+from signatures.models import AddressSignatureSettings, Signature
 from tests.factories import add_member, grant, make_address, make_user
 from tests.signatures.conftest import BASIC_FIELDS
 
@@ -48,7 +49,7 @@ def test_activation_gives_every_selected_address_its_signature_and_the_template(
     job = services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
     assert job.state == "queued" and job.progress == 0
     job = run(job)
-    assert (job.progress, job.processed, job.signatures) == (100, 1, 1)
+    assert (job.progress, job.processed, job.result["signatures"]) == (100, 1, 1)
     signature = Signature.objects.get(address=alice)
     assert signature.user == bob and signature.version == template.current_version
     assert "Bob Builder" in signature.html and signature.text.startswith("-- \nBob Builder\n")
@@ -196,4 +197,4 @@ def test_a_failing_batch_marks_the_job_failed(owner, template, alice, monkeypatc
     monkeypatch.setattr("signatures.services.jobs.render_into", broken)
     job = services.job_run(job.pk)
     assert job.state == "failed" and job.errors[0]["message"] == "disk full"
-    assert not SignatureJob.objects.filter(state="running").exists()
+    assert not Job.objects.filter(state="running").exists()

@@ -3,6 +3,7 @@ outdated ones; constant queries per batch; the generic signature of shared addre
 the desired stamping state."""
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from mailservice.models import Address
@@ -198,3 +199,46 @@ def test_a_failing_batch_marks_the_job_failed(owner, template, alice, monkeypatc
     job = services.job_run(job.pk)
     assert job.state == "failed" and job.errors[0]["message"] == "disk full"
     assert not Job.objects.filter(state="running").exists()
+
+
+def test_a_job_is_followed_by_its_organisations_managers_only(api, owner, admin, member,
+                                                              outsider, template, alice):
+    job = services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
+    assert job.organisation_id == template.mail_service.organisation_id
+    assert selectors.job_for(admin, job.pk) == job
+    for stranger in (member, outsider):  # a member sees addresses through grants only
+        with pytest.raises(Http404):
+            selectors.job_for(stranger, job.pk)
+    assert api(admin).get(f"/api/v1/signature-jobs/{job.pk}/").status_code == 200
+    assert api(member).get(f"/api/v1/signature-jobs/{job.pk}/").status_code == 404
+    assert api(outsider).get(f"/api/v1/signature-jobs/{job.pk}/").status_code == 404
+
+
+def test_the_job_resources_and_tasks_keep_to_their_own_kind(api, owner, premium, template, alice):
+    from mailservice.services import bulk
+
+    signature_job = services.job_start(actor=owner, template=template, kind="activate",
+                                       addresses=[alice])
+    import_job = bulk.import_start(actor=owner, service=premium, data=b"local_part\nnew\n",
+                                   dry_run=True)
+    client = api(owner)
+    assert client.get(f"/api/v1/signature-jobs/{import_job.pk}/").status_code == 404
+    assert client.get(f"/api/v1/jobs/{signature_job.pk}/").status_code == 404
+    # Either app's task given the other's id (one table, one sequence) claims nothing.
+    assert services.job_run(import_job.pk) is None
+    assert bulk.import_run(signature_job.pk) == "skipped"
+    assert {j.pk: j.state for j in Job.objects.all()} == {signature_job.pk: "queued",
+                                                          import_job.pk: "queued"}
+    answer = client.get(f"/api/v1/signature-jobs/{signature_job.pk}/").json()
+    assert answer["kind"] == "activate" and answer["mail_service"] == premium.pk
+    assert (answer["template"], answer["total"], answer["signatures"]) == (template.pk, 1, 0)
+
+
+def test_a_job_whose_template_is_deleted_while_it_runs_ends_failed(owner, template, alice):
+    job = services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
+    assert services.job_claim(job.pk)
+    services.template_delete(actor=owner, template=template)
+    assert services.job_step(job.pk) is False
+    job.refresh_from_db()
+    assert job.state == "failed" and "deleted" in job.errors[0]["message"]
+    assert job.finished is not None

@@ -23,11 +23,12 @@ from mailservice.api.addresses import AddressScopedMixin
 from mailservice.models import Address, AddressAccess, MailService, Permission
 from mailservice.permissions import manages, require_any
 from manager.core.api import ParentScopedMixin, RestrictedViewSet
+from manager.core.models import Job
 from manager.core.views import attachment_response
 
 from . import fields as f
 from . import limits, render, selectors, services
-from .models import Signature, SignatureImage, SignatureJob, SignatureTemplate
+from .models import JobKind, Signature, SignatureImage, SignatureTemplate
 from .services.common import image_url, require_manager, warnings_data
 
 
@@ -104,20 +105,44 @@ class VersionSerializer(serializers.Serializer):
     design = serializers.JSONField(help_text="The published design (layout, fields, …).")
 
 
+class JobOperationField(serializers.ChoiceField):
+    """A signature job's kind as the API names it: its operation (`activate`)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[(kind.operation, kind.label) for kind in JobKind], **kwargs)
+
+    def to_representation(self, value):
+        return JobKind(value).operation
+
+
 class SignatureJobSerializer(serializers.ModelSerializer):
     """A bulk job: `state` queued | running | done | failed, `progress` 0–100, `errors`
     (per address)."""
 
+    kind = JobOperationField(read_only=True)
     progress = serializers.IntegerField(read_only=True)
+    signatures = serializers.SerializerMethodField()
     errors = serializers.ListField(child=inline_serializer("SignatureJobError", {
         "address": serializers.IntegerField(allow_null=True),
         "message": serializers.CharField()}), read_only=True)
+    mail_service = serializers.SerializerMethodField()
+    template = serializers.SerializerMethodField()
 
     class Meta:
-        model = SignatureJob
+        model = Job
         fields = ["id", "kind", "state", "progress", "total", "processed", "signatures",
                   "errors", "mail_service", "template", "created", "started", "finished"]
         read_only_fields = fields
+
+    def get_signatures(self, job) -> int:
+        """Made or renewed so far."""
+        return job.result.get("signatures", 0)
+
+    def get_mail_service(self, job) -> int:
+        return job.params["mail_service"]
+
+    def get_template(self, job) -> int | None:
+        return job.params.get("template")
 
 
 STATE_HELP = "complete | waiting_for_user | missing_profile_data"
@@ -255,7 +280,7 @@ class SignatureTemplateViewSet(ServiceScopedMixin, mixins.ListModelMixin, mixins
     @extend_schema(request=AddressIds, responses={202: SignatureJobSerializer})
     @action(detail=True, methods=["post"], url_path="create-signatures")
     def create_signatures(self, request, *args, **kwargs):
-        return self._job(request, SignatureJob.Kind.CREATE)
+        return self._job(request, JobKind.CREATE)
 
     @extend_schema(request=inline_serializer("SignatureActivation", {
         "addresses": serializers.ListField(child=serializers.IntegerField(),
@@ -263,12 +288,12 @@ class SignatureTemplateViewSet(ServiceScopedMixin, mixins.ListModelMixin, mixins
         responses={202: SignatureJobSerializer})
     @action(detail=True, methods=["post"])
     def activate(self, request, *args, **kwargs):
-        return self._job(request, SignatureJob.Kind.ACTIVATE, required=True)
+        return self._job(request, JobKind.ACTIVATE, required=True)
 
     @extend_schema(request=None, responses={202: SignatureJobSerializer})
     @action(detail=True, methods=["post"])
     def regenerate(self, request, *args, **kwargs):
-        return self._job(request, SignatureJob.Kind.REGENERATE)
+        return self._job(request, JobKind.REGENERATE)
 
     @extend_schema(parameters=[
         OpenApiParameter("user", int, description="Preview as this user of the service (their id)."),
@@ -478,11 +503,15 @@ class AddressSignatureViewSet(AddressScopedMixin, mixins.ListModelMixin, mixins.
 
 
 class SignatureJobViewSet(mixins.RetrieveModelMixin, RestrictedViewSet):
-    """The progress of a bulk signature job."""
+    """The progress of a bulk signature job (a core job of a signature kind; another
+    kind's id is a 404 here)."""
 
-    queryset = SignatureJob.objects.all()
+    queryset = Job.objects.all()
     serializer_class = SignatureJobSerializer
     lookup_value_regex = r"\d+"
+
+    def base_queryset(self):
+        return Job.objects.filter(kind__in=JobKind.values)
 
 
 def register(router):

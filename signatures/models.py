@@ -1,7 +1,7 @@
 """Signature templates and their published versions, the images they show, the
 signatures made from them for the users of addresses, each address's stamping switches,
-and the background jobs that make signatures in bulk. Facts about a row live here;
-every write is in the services package."""
+and the kinds of background job that make signatures in bulk. Facts about a row live
+here; every write is in the services package."""
 import uuid
 
 from django.conf import settings
@@ -216,56 +216,20 @@ class AddressSignatureSettings(models.Model):
         return self.address.mail_service.organisation_id
 
 
-class SignatureJob(models.Model):
-    """Bulk work on the signatures of many addresses, run by a worker in batches; the
-    page and the API poll its progress."""
+class JobKind(models.TextChoices):
+    """The bulk work on the signatures of many addresses, run by a worker in batches as
+    core Jobs (manager.core.models.Job) of these kinds; the page and the API poll their
+    progress. Stored under the app's name, so the shared table tells them from other
+    apps' jobs; the API names a kind by its operation (`activate`)."""
 
-    class Kind(models.TextChoices):
-        ACTIVATE = "activate", _("Activate a template")
-        CREATE = "create_signatures", _("Create signatures for users")
-        REGENERATE = "regenerate", _("Regenerate outdated signatures")
-
-    class State(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    mail_service = models.ForeignKey("mailservice.MailService", on_delete=models.CASCADE,
-                                     related_name="signature_jobs")
-    template = models.ForeignKey(SignatureTemplate, null=True, on_delete=models.CASCADE,
-                                 related_name="jobs")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    request_id = models.CharField(max_length=64, blank=True)
-    address_ids = models.JSONField(default=list)
-    notify = models.BooleanField(default=False)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    processed = models.PositiveIntegerField(default=0)
-    signatures = models.PositiveIntegerField(default=0)  # made or renewed so far
-    errors = models.JSONField(default=list)
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-
-    organisation_field = "mail_service__organisation"
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created", "-pk"]
-
-    def __str__(self):
-        return f"{self.kind} job {self.pk}"
+    ACTIVATE = "signatures.activate", _("Activate a template")
+    CREATE = "signatures.create_signatures", _("Create signatures for users")
+    REGENERATE = "signatures.regenerate", _("Regenerate outdated signatures")
 
     @property
-    def progress(self) -> int:
-        """0–100."""
-        if self.state == self.State.DONE:
-            return 100
-        return self.processed * 100 // self.total if self.total else 0
+    def operation(self) -> str:
+        return self.value.partition(".")[2]
 
-    @property
-    def audit_organisation_id(self):
-        return self.mail_service.organisation_id
+    @classmethod
+    def of_operation(cls, operation: str) -> "JobKind | None":
+        return next((kind for kind in cls if kind.operation == operation), None)

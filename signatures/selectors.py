@@ -8,9 +8,10 @@ from django.utils import translation
 
 from mailservice.models import Address, AddressAccess, MailService
 from mailservice.permissions import manages
+from manager.core.models import Job
 
 from . import render, stamping
-from .models import AddressSignatureSettings, Signature, SignatureJob, SignatureTemplate
+from .models import AddressSignatureSettings, JobKind, Signature, SignatureTemplate
 from .services.common import image_refs, load_images, profile_of, render_into
 from .words import warning_message
 
@@ -31,9 +32,19 @@ def templates_of(service, *, include_hidden=True):
     return queryset if include_hidden else queryset.filter(hidden=False)
 
 
-def job_for(user, pk) -> SignatureJob:
-    return get_object_or_404(SignatureJob.objects.restrict(user, "view")
-                             .select_related("template", "mail_service"), pk=pk)
+def jobs_for(user):
+    """The signature jobs `user` may follow: those of the organisations whose objects they
+    see (its managers), never another app's job."""
+    return Job.objects.restrict(user, "view").filter(kind__in=JobKind.values)
+
+
+def job_for(user, pk) -> Job:
+    return get_object_or_404(jobs_for(user), pk=pk)
+
+
+def job_template(job) -> SignatureTemplate | None:
+    """The template the job works with, None once deleted."""
+    return SignatureTemplate.objects.filter(pk=job.params.get("template")).first()
 
 
 def _shown_on_address(user, address):

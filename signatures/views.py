@@ -25,13 +25,14 @@ from mailservice.permissions import manages, may_on_address, permission_message
 from manager.accounts.roles import CHANGE
 from manager.core.csp import MAIL_HTML_FRAME_POLICY
 from manager.core.errors import ServiceError
+from manager.core.models import Job
 from manager.core.permissions import may
 from manager.core.views import RestrictedView, attachment_response, done, htmx_render, refused
 
 from . import render as signature_render
 from . import selectors, services
 from .forms import ImageUploadForm, StampingForm, TemplateForm, field_rows, posted_fields
-from .models import Signature, SignatureImage, SignatureJob, SignatureTemplate
+from .models import JobKind, Signature, SignatureImage, SignatureTemplate
 from .services.common import image_url, warnings_data
 from .words import FIELD_LABELS, SOURCE_LABELS
 
@@ -295,7 +296,7 @@ class ActivateView(RestrictedView):
             mine = [a for a in addresses if a.mail_service_id == template.mail_service_id]
             try:
                 job = services.job_start(actor=request.user, template=template,
-                                         kind=SignatureJob.Kind.ACTIVATE, addresses=mine)
+                                         kind=JobKind.ACTIVATE, addresses=mine)
             except ServiceError as exc:
                 status = refused(request, exc)
                 return render(request, self.template, {"addresses": addresses,
@@ -307,13 +308,14 @@ class ActivateView(RestrictedView):
 class JobView(RestrictedView):
     """A bulk job's progress: the page polls its bar (htmx) until the job is over."""
 
-    model = SignatureJob
+    model = Job
     template = "signatures/job.html"
     partial = "signatures/_job_progress.html"
 
     def get(self, request, pk):
         job = selectors.job_for(request.user, pk)
-        return htmx_render(request, self.template, {"job": job}, partial=self.partial)
+        context = {"job": job, "kind": JobKind(job.kind), "job_template": selectors.job_template(job)}
+        return htmx_render(request, self.template, context, partial=self.partial)
 
 
 def signatures_page_address(request, address_pk):

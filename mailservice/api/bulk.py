@@ -120,10 +120,14 @@ class AddressBulkMixin:
 
 class JobViewSet(mixins.RetrieveModelMixin, RestrictedViewSet):
     """Jobs run for the organisation (address imports): state, progress and errors. Seen
-    by the organisation's managers."""
+    by the organisation's managers. Bulk signature jobs have their own resource
+    (`signature-jobs/{id}/`), whose errors name addresses rather than lines."""
 
     queryset = Job.objects.all()
     serializer_class = JobSerializer
+
+    def base_queryset(self):
+        return Job.objects.filter(kind=bulk.IMPORT_KIND)
 
 
 def register(router):

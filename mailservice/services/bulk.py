@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from manager.accounts.models import Membership
 from manager.accounts.roles import ADD
 from manager.audit import services as audit
+from manager.core.context import get_request_id
 from manager.core.errors import ServiceError
 from manager.core.models import Job
 
@@ -303,7 +304,8 @@ def import_start(*, actor, service: MailService, data: bytes, dry_run: bool = Fa
     text = decode(data)
     job = Job.objects.create(kind=IMPORT_KIND, organisation_id=service.organisation_id,
                              actor=actor, params={"mail_service": service.pk,
-                                                  "dry_run": bool(dry_run)}, payload=text)
+                                                  "dry_run": bool(dry_run)}, payload=text,
+                             request_id=get_request_id())
     audit.record(actor=actor, action="other", verb="address.import", obj=service,
                  after={"job": job.pk, "dry_run": bool(dry_run), "bytes": len(data)})
     from ..tasks import run_address_import
@@ -325,7 +327,7 @@ def _set_progress(job_id: int, percent: int) -> None:
 def import_run(job_id: int) -> str:
     """Run a queued import (the worker's task); returns the state it ended in. Claimed by
     a conditional UPDATE: a second delivery of the task does nothing."""
-    claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+    claimed = Job.objects.filter(pk=job_id, kind=IMPORT_KIND, state=Job.State.QUEUED).update(
         state=Job.State.RUNNING, started=timezone.now(), progress=0)
     if not claimed:
         return "skipped"

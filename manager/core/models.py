@@ -1,5 +1,5 @@
 """The push outbox (backend work to do, written in the same transaction as the change) and
-the long jobs run for a person (bulk imports)."""
+the long jobs run for a person (bulk imports, bulk signature work)."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -81,9 +81,10 @@ class PushAttempt(models.Model):
 
 
 class Job(models.Model):
-    """A long piece of work run by a worker for a person (a bulk import): its state, its
-    progress for the page's bar and the API, and what it found. The worker claims it by a
-    conditional UPDATE (queued → running), so a duplicate delivery does nothing."""
+    """A long piece of work run by a worker for a person (a bulk import of addresses, a
+    bulk signature job): its state, its progress for the page's bar and the API, and what
+    it found. The worker claims it by a conditional UPDATE (queued → running) on its own
+    kinds, so a duplicate delivery, or a task given another kind's id, does nothing."""
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -91,15 +92,22 @@ class Job(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    kind = models.CharField(max_length=40)  # e.g. "address_import"
+    # e.g. "address_import", "signatures.activate": the app that runs it reads only its own.
+    kind = models.CharField(max_length=40)
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE,
                                      related_name="+")
     actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # 0–100
-    # What the job works on (e.g. {"mail_service": 3, "dry_run": false}) and its input
-    # (the uploaded file's text), dropped once the job is over.
+    # Jobs that work through a list in batches (addresses): its length and how far they are.
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    # The request that started the job, to find its log lines and audit entries.
+    request_id = models.CharField(max_length=64, blank=True)
+    # What the job works on (e.g. {"mail_service": 3, "dry_run": false}, or a signature
+    # job's template and address ids) and its input (the uploaded file's text), dropped
+    # once the job is over.
     params = models.JSONField(default=dict)
     payload = models.TextField(blank=True)
     # Refusals as [{"line", "column", "message"}]; `result`: what it did or would do.

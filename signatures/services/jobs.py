@@ -1,7 +1,11 @@
 """Bulk work on signatures, run by a worker in batches: activate a template on addresses,
 create signatures for the users of addresses (and tell them), regenerate the signatures
 made from an older version. Each batch costs a constant number of queries (bulk reads,
-`bulk_create`, `bulk_update`, one audit entry), so 10,000 addresses take seconds."""
+`bulk_create`, `bulk_update`, one audit entry), so 10,000 addresses take seconds.
+
+A job is a core Job of a JobKind: `params` holds the mail service and template ids, the
+address ids to work through and whether to e-mail the users; `result` counts the
+signatures made or renewed."""
 import logging
 from collections import defaultdict
 
@@ -14,9 +18,10 @@ from mailservice.services.common import push
 from manager.audit import services as audit
 from manager.core.context import get_request_id
 from manager.core.errors import Conflict, ServiceError
+from manager.core.models import Job
 
 from .. import limits, render
-from ..models import AddressSignatureSettings, Signature, SignatureJob, SignatureTemplate
+from ..models import AddressSignatureSettings, JobKind, Signature, SignatureTemplate
 from .common import image_refs, load_images, profile_of, render_into, require_manager
 from .signatures import notify_users
 
@@ -25,21 +30,23 @@ RENDERED_FIELDS = ["version", "html", "text", "warnings", "state", "updated"]
 
 
 @transaction.atomic
-def job_start(*, actor, template: SignatureTemplate, kind: str, addresses=None) -> SignatureJob:
-    """Queue the job (sent to the worker after commit). `addresses`: the selection (all
-    of the service's when None); for `regenerate`, those with outdated signatures."""
+def job_start(*, actor, template: SignatureTemplate, kind: str, addresses=None) -> Job:
+    """Queue the job (sent to the worker after commit). `kind`: the operation (`activate`,
+    `create_signatures`, `regenerate`) or its JobKind. `addresses`: the selection (all of
+    the service's when None); for `regenerate`, those with outdated signatures."""
     service = template.mail_service
     require_manager(actor, service)
     template = SignatureTemplate.objects.select_for_update().get(pk=template.pk)
-    if kind not in SignatureJob.Kind.values:
+    kind = JobKind(kind) if kind in JobKind.values else JobKind.of_operation(kind)
+    if kind is None:
         raise ServiceError(_("Unknown operation."), code="invalid")
     if not template.is_published:
         raise Conflict(_("Publish the template first: signatures are made from a published "
                          "version."), code="template_not_published")
-    if template.hidden and kind != SignatureJob.Kind.REGENERATE:
+    if template.hidden and kind != JobKind.REGENERATE:
         raise Conflict(_("This template is hidden: it is no longer offered."),
                        code="template_hidden")
-    if kind == SignatureJob.Kind.REGENERATE:
+    if kind == JobKind.REGENERATE:
         ids = list(Signature.objects.filter(template=template).exclude(
             version_id=template.current_version_id).order_by("address_id")
             .values_list("address_id", flat=True).distinct())
@@ -59,13 +66,15 @@ def job_start(*, actor, template: SignatureTemplate, kind: str, addresses=None) 
         raise ServiceError(_("At most %(n)d addresses at once.") % {
             "n": limits.ACTIVATION_ADDRESSES_MAX}, code="limit_reached",
             fields={"addresses": [_("Too many.")]})
-    job = SignatureJob.objects.create(
-        kind=kind, mail_service=service, template=template, address_ids=ids, total=len(ids),
-        notify=kind == SignatureJob.Kind.CREATE, request_id=get_request_id(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        state=SignatureJob.State.QUEUED if ids else SignatureJob.State.DONE,
+    job = Job.objects.create(
+        kind=kind, organisation_id=service.organisation_id, total=len(ids),
+        params={"mail_service": service.pk, "template": template.pk, "address_ids": ids,
+                "notify": kind == JobKind.CREATE},
+        result={"signatures": 0}, request_id=get_request_id(),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        state=Job.State.QUEUED if ids else Job.State.DONE, progress=0 if ids else 100,
         finished=None if ids else timezone.now())
-    audit.record(actor=actor, action="other", verb=f"signature_job.{kind}", obj=template,
+    audit.record(actor=actor, action="other", verb=f"signature_job.{kind.operation}", obj=template,
                  after={"job": job.pk, "addresses": len(ids)})
     if ids:
         from ..tasks import run_signature_job
@@ -74,14 +83,19 @@ def job_start(*, actor, template: SignatureTemplate, kind: str, addresses=None) 
     return job
 
 
+def _signature_jobs():
+    """The core Jobs this app runs; a task never touches another app's job."""
+    return Job.objects.filter(kind__in=JobKind.values)
+
+
 def job_claim(job_id: int) -> bool:
     """Queued → running, by a conditional update: a second delivery of the task finds
     nothing to claim and does nothing."""
-    return SignatureJob.objects.filter(pk=job_id, state=SignatureJob.State.QUEUED).update(
-        state=SignatureJob.State.RUNNING, started=timezone.now()) == 1
+    return _signature_jobs().filter(pk=job_id, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING, started=timezone.now()) == 1
 
 
-def job_run(job_id: int) -> SignatureJob | None:
+def job_run(job_id: int) -> Job | None:
     """The worker's whole run: claim, then batches until done; a failure is recorded on
     the job (its state and errors), not lost in a log."""
     if not job_claim(job_id):
@@ -91,21 +105,29 @@ def job_run(job_id: int) -> SignatureJob | None:
             pass
     except Exception as exc:
         log.exception("signature job %s failed", job_id)
-        SignatureJob.objects.filter(pk=job_id).update(
-            state=SignatureJob.State.FAILED, finished=timezone.now(),
-            errors=[{"address": None, "message": str(exc)[:500]}])
-    return SignatureJob.objects.get(pk=job_id)
+        _fail(job_id, str(exc)[:500])
+    return _signature_jobs().get(pk=job_id)
+
+
+def _fail(job_id: int, message: str) -> None:
+    _signature_jobs().filter(pk=job_id).update(state=Job.State.FAILED, finished=timezone.now(),
+                                              errors=[{"address": None, "message": message}])
 
 
 @transaction.atomic
 def job_step(job_id: int) -> bool:
     """One batch of the running job; True while batches remain."""
-    job = SignatureJob.objects.select_for_update().get(pk=job_id)
-    if job.state != SignatureJob.State.RUNNING:
+    job = _signature_jobs().select_for_update().get(pk=job_id)
+    if job.state != Job.State.RUNNING:
         return False
-    ids = job.address_ids[job.processed:job.processed + limits.BULK_BATCH_SIZE]
+    kind, params = JobKind(job.kind), job.params
+    ids = params["address_ids"][job.processed:job.processed + limits.BULK_BATCH_SIZE]
     template = (SignatureTemplate.objects.select_related("current_version", "mail_service__organisation")
-                .get(pk=job.template_id))
+                .filter(pk=params["template"]).first())
+    if template is None:
+        # Deleted while the job ran (its signatures went with it): nothing left to do.
+        _fail(job_id, _("The template was deleted; nothing more was done."))
+        return False
     version, service = template.current_version, template.mail_service
     design = render.design_from_dict(version.design)
     organisation_name = service.organisation.name
@@ -136,7 +158,7 @@ def job_step(job_id: int) -> bool:
         for user in [*people, *([None] if len(people) != 1 else [])]:
             signature = existing.get((address_id, user.pk if user else None))
             if signature is None:
-                if job.kind == SignatureJob.Kind.REGENERATE:
+                if kind == JobKind.REGENERATE:
                     continue
                 signature = Signature(address=address, user=user, template=template,
                                       version=version, values={})
@@ -153,34 +175,36 @@ def job_step(job_id: int) -> bool:
     Signature.objects.bulk_update(renewed, RENDERED_FIELDS, batch_size=limits.BULK_BATCH_SIZE)
 
     before = {}
-    if job.kind == SignatureJob.Kind.ACTIVATE:
+    if kind == JobKind.ACTIVATE:
         before = _activate(template, [a for a in ids if a in addresses])
-    audit.record(actor=job.created_by, action="other", verb=f"signature_job.{job.kind}",
+    audit.record(actor=job.actor, action="other", verb=f"signature_job.{kind.operation}",
                  obj=template, before={"previous_templates": before} if before else None,
                  after={"job": job.pk, "version": version.number,
                         "addresses": [a for a in ids if a in addresses],
                         "signatures_created": len(created), "signatures_renewed": len(renewed)})
-    if _stamps_changed(job, template, ids, created, renewed):
+    if _stamps_changed(kind, template, ids, created, renewed):
         # The submission service stamps from the pushed state: the new signatures reach
         # the milter's data file with the service's next push.
         push(service)
-    if job.notify and fresh:
+    if params.get("notify") and fresh:
         transaction.on_commit(lambda: notify_users(dict(fresh)))
         Signature.objects.filter(pk__in=[s.pk for group in fresh.values() for s in group]
                                  ).update(notified_at=now)
     job.processed += len(ids)
-    job.signatures += len(created) + len(renewed)
+    job.result = {**job.result, "signatures": job.result.get("signatures", 0)
+                  + len(created) + len(renewed)}
     job.errors = [*job.errors, *errors][:100]
+    job.progress = job.processed * 100 // job.total if job.total else 0
     if job.processed >= job.total:
-        job.state, job.finished = SignatureJob.State.DONE, timezone.now()
-    job.save(update_fields=["processed", "signatures", "errors", "state", "finished"])
-    return job.state == SignatureJob.State.RUNNING
+        job.state, job.finished, job.progress = Job.State.DONE, timezone.now(), 100
+    job.save(update_fields=["processed", "progress", "result", "errors", "state", "finished"])
+    return job.state == Job.State.RUNNING
 
 
-def _stamps_changed(job, template, ids, created, renewed) -> bool:
+def _stamps_changed(kind, template, ids, created, renewed) -> bool:
     """Whether the batch changed what the addresses stamp: an activation does; new or
     renewed signatures do where the template is the one active on their address."""
-    if job.kind == SignatureJob.Kind.ACTIVATE:
+    if kind == JobKind.ACTIVATE:
         return True
     touched = {s.address_id for s in [*created, *renewed]}
     return bool(touched) and AddressSignatureSettings.objects.filter(

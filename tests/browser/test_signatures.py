@@ -5,8 +5,9 @@ bulk activation's progress bar advances to done without a reload."""
 import pytest
 from playwright.sync_api import expect
 
+from manager.core.models import Job
 from signatures import services
-from signatures.models import Signature, SignatureJob
+from signatures.models import Signature
 from tests.browser.session import logged_in_context
 from tests.factories import (
     add_member,
@@ -109,7 +110,7 @@ def test_the_bulk_activation_progress_bar_advances_to_done(browser, live_server)
     bar = page.locator("progress")
     expect(bar).to_have_attribute("value", "0")
     page.evaluate("window.sameDocument = true")
-    job = SignatureJob.objects.get()
+    job = Job.objects.get()
     # The worker's run, one batch at a time, as the page watches.
     from signatures import limits
 

@@ -3,12 +3,14 @@ outdated ones; constant queries per batch; the generic signature of shared addre
 the desired stamping state."""
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from mailservice.models import Address
 from manager.audit.models import AuditEntry
+from manager.core.models import Job
 from signatures import limits, selectors, services
-from signatures.models import AddressSignatureSettings, Signature, SignatureJob
+from signatures.models import AddressSignatureSettings, Signature
 from tests.factories import add_member, grant, make_address, make_user
 from tests.signatures.conftest import BASIC_FIELDS
 
@@ -48,7 +50,7 @@ def test_activation_gives_every_selected_address_its_signature_and_the_template(
     job = services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
     assert job.state == "queued" and job.progress == 0
     job = run(job)
-    assert (job.progress, job.processed, job.signatures) == (100, 1, 1)
+    assert (job.progress, job.processed, job.result["signatures"]) == (100, 1, 1)
     signature = Signature.objects.get(address=alice)
     assert signature.user == bob and signature.version == template.current_version
     assert "Bob Builder" in signature.html and signature.text.startswith("-- \nBob Builder\n")
@@ -196,4 +198,47 @@ def test_a_failing_batch_marks_the_job_failed(owner, template, alice, monkeypatc
     monkeypatch.setattr("signatures.services.jobs.render_into", broken)
     job = services.job_run(job.pk)
     assert job.state == "failed" and job.errors[0]["message"] == "disk full"
-    assert not SignatureJob.objects.filter(state="running").exists()
+    assert not Job.objects.filter(state="running").exists()
+
+
+def test_a_job_is_followed_by_its_organisations_managers_only(api, owner, admin, member,
+                                                              outsider, template, alice):
+    job = services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
+    assert job.organisation_id == template.mail_service.organisation_id
+    assert selectors.job_for(admin, job.pk) == job
+    for stranger in (member, outsider):  # a member sees addresses through grants only
+        with pytest.raises(Http404):
+            selectors.job_for(stranger, job.pk)
+    assert api(admin).get(f"/api/v1/signature-jobs/{job.pk}/").status_code == 200
+    assert api(member).get(f"/api/v1/signature-jobs/{job.pk}/").status_code == 404
+    assert api(outsider).get(f"/api/v1/signature-jobs/{job.pk}/").status_code == 404
+
+
+def test_the_job_resources_and_tasks_keep_to_their_own_kind(api, owner, premium, template, alice):
+    from mailservice.services import bulk
+
+    signature_job = services.job_start(actor=owner, template=template, kind="activate",
+                                       addresses=[alice])
+    import_job = bulk.import_start(actor=owner, service=premium, data=b"local_part\nnew\n",
+                                   dry_run=True)
+    client = api(owner)
+    assert client.get(f"/api/v1/signature-jobs/{import_job.pk}/").status_code == 404
+    assert client.get(f"/api/v1/jobs/{signature_job.pk}/").status_code == 404
+    # Either app's task given the other's id (one table, one sequence) claims nothing.
+    assert services.job_run(import_job.pk) is None
+    assert bulk.import_run(signature_job.pk) == "skipped"
+    assert {j.pk: j.state for j in Job.objects.all()} == {signature_job.pk: "queued",
+                                                          import_job.pk: "queued"}
+    answer = client.get(f"/api/v1/signature-jobs/{signature_job.pk}/").json()
+    assert answer["kind"] == "activate" and answer["mail_service"] == premium.pk
+    assert (answer["template"], answer["total"], answer["signatures"]) == (template.pk, 1, 0)
+
+
+def test_a_job_whose_template_is_deleted_while_it_runs_ends_failed(owner, template, alice):
+    job = services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
+    assert services.job_claim(job.pk)
+    services.template_delete(actor=owner, template=template)
+    assert services.job_step(job.pk) is False
+    job.refresh_from_db()
+    assert job.state == "failed" and "deleted" in job.errors[0]["message"]
+    assert job.finished is not None

@@ -4,8 +4,9 @@ the bulk activation from the address list with its progress, a user's own signat
 import pytest
 from django.urls import reverse
 
+from manager.core.models import Job
 from signatures import services
-from signatures.models import Signature, SignatureJob, SignatureTemplate
+from signatures.models import Signature, SignatureTemplate
 from tests.factories import grant, make_address
 from tests.signatures.conftest import make_template, png
 
@@ -70,7 +71,7 @@ def test_the_address_list_offers_the_bulk_action_and_it_runs_as_a_job(client, ow
     assert chooser.status_code == 200 and "Corporate" in chooser.content.decode()
     started = client.post(reverse("signatures:activate"), {"selected": [alice.pk],
                                                           "template": template.pk})
-    job = SignatureJob.objects.get()
+    job = Job.objects.get()
     assert started.status_code == 302 and started["Location"] == reverse("signatures:job", args=[job.pk])
     progress = client.get(started["Location"], HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 1s"' in progress and 'value="0"' in progress

@@ -54,9 +54,9 @@ def test_duplicate_makes_a_draft_copy(owner, template):
 def test_hidden_templates_cannot_be_activated_but_their_signatures_stay(owner, premium, template,
                                                                         alice):
     services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
-    from signatures.models import SignatureJob
+    from manager.core.models import Job
 
-    job = SignatureJob.objects.latest("pk")
+    job = Job.objects.latest("pk")
     services.job_run(job.pk)
     services.template_update(actor=owner, template=template, hidden=True)
     with pytest.raises(ServiceError) as caught:
@@ -66,10 +66,10 @@ def test_hidden_templates_cannot_be_activated_but_their_signatures_stay(owner, p
 
 
 def test_delete_takes_the_signatures_with_it(owner, template, alice):
-    from signatures.models import SignatureJob
+    from manager.core.models import Job
 
     services.job_start(actor=owner, template=template, kind="activate", addresses=[alice])
-    services.job_run(SignatureJob.objects.latest("pk").pk)
+    services.job_run(Job.objects.latest("pk").pk)
     assert services.template_delete(actor=owner, template=template) == 1
     assert not Signature.objects.exists()
     entry = AuditEntry.objects.filter(action="delete").latest("pk")
@@ -142,12 +142,12 @@ def test_members_may_not_write_templates(member, premium, template):
 
 
 def test_a_user_completes_only_their_fields(owner, member, premium, template):
-    from signatures.models import SignatureJob
+    from manager.core.models import Job
 
     address = make_address(owner, premium, "member")
     grant(owner, address, member, ["read", "manage_signature"])
     services.job_start(actor=owner, template=template, kind="create_signatures", addresses=[address])
-    services.job_run(SignatureJob.objects.latest("pk").pk)
+    services.job_run(Job.objects.latest("pk").pk)
     signature = Signature.objects.get(user=member)
     assert signature.state == "missing_profile_data"  # no name or phone in the profile
     assert {(w["code"], w["key"]) for w in signature.warnings} >= {
@@ -171,12 +171,12 @@ def test_a_user_completes_only_their_fields(owner, member, premium, template):
 
 def test_without_the_permission_the_user_cannot_touch_their_signature(owner, member, premium,
                                                                       template):
-    from signatures.models import SignatureJob
+    from manager.core.models import Job
 
     address = make_address(owner, premium, "member")
     grant(owner, address, member, ["read"])
     services.job_start(actor=owner, template=template, kind="create_signatures", addresses=[address])
-    services.job_run(SignatureJob.objects.latest("pk").pk)
+    services.job_run(Job.objects.latest("pk").pk)
     signature = Signature.objects.get(user=member)
     with pytest.raises(ServiceError) as caught:
         services.signature_update(actor=member, signature=signature, values={"department": "x"})

@@ -45,7 +45,7 @@ VMAIL_UID = 5000  # owns all mail; deliberately has no passwd entry
 REQUIRED_BINARIES = ("dovecot", "doveadm", "postfix", "postconf", "sievec", "opendkim")
 # Postfix's SQL lookup table types, from the postfix-sqlite / postfix-pgsql packages.
 DYNAMIC_MAPS = Path("/etc/postfix/dynamicmaps.cf")
-PORT_NAMES = ("imap", "lmtp", "managesieve", "smtp", "submission", "milter")
+PORT_NAMES = ("imap", "lmtp", "managesieve", "smtp", "submission", "reinject", "milter")
 
 
 def missing_binaries(*, map_types: tuple[str, ...] = ("sqlite",)) -> list[str]:
@@ -137,8 +137,9 @@ auth_verbose = yes
 log_path = {root}/log/dovecot.log
 hostname = mail.localstack.test
 postmaster_address = postmaster@localstack.test
-# Sieve redirect/vacation submit here (Postfix's inbound port) instead of /usr/sbin/sendmail.
-submission_host = {HOST}:{ports["smtp"]}
+# Sieve redirect/vacation submit here (Postfix's reinjection port) instead of
+# /usr/sbin/sendmail: an auto-reply is DKIM-signed like mail the address sends itself.
+submission_host = {HOST}:{ports["reinject"]}
 recipient_delimiter = +
 
 mail_uid = {VMAIL_UID}
@@ -284,6 +285,20 @@ smtpd_tls_security_level = none
 """
 
 
+def reinjection_options() -> str:
+    """master.cf options of the port Dovecot's Sieve sends through (redirects, auto-replies):
+    the loopback only, no login, and the DKIM signer, which signs what leaves From one of
+    our domains (an auto-reply) and passes the rest (a redirect keeps its sender's From
+    and signature). Recipients are checked as on port 25: a redirect to a disabled or full
+    local address is refused at RCPT there too."""
+    return " ".join(f"-o {opt}" for opt in (
+        "syslog_name=postfix/reinject",
+        "smtpd_client_restrictions=permit_mynetworks,reject",
+        "smtpd_relay_restrictions=permit_mynetworks,reject",
+        "smtpd_milters=$submission_milters",
+    ))
+
+
 def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
     submission_opts = " ".join(
         f"-o {opt}"
@@ -301,6 +316,7 @@ def render_postfix_master_cf(*, ports: dict[str, int]) -> str:
     rows = [
         f"{HOST}:{ports['smtp']} inet n - n - - smtpd",
         f"{HOST}:{ports['submission']} inet n - n - - smtpd {submission_opts}",
+        f"{HOST}:{ports['reinject']} inet n - n - - smtpd {reinjection_options()}",
         "pickup unix n - n 60 1 pickup",
         "cleanup unix n - n - 0 cleanup",
         "qmgr unix n - n 300 1 qmgr",

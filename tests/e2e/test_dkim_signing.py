@@ -27,6 +27,7 @@ from django.utils import timezone
 from dnszones import push as dns_push
 from mailservice import push as mail_push
 from mailservice import services
+from mailservice.backends.tools import doveadm_user
 from mailservice.models import DkimKey, MailService, Permission
 from manager.core import outbox
 from manager.core.models import PushJob
@@ -222,3 +223,37 @@ def test_dns_removing_the_mail_service_removes_its_records_and_keeps_the_owners(
     left = {(r["name"], r["type"]) for r in client.get(records).json()["results"]}
     assert left == {("www", "A"), ("_dmarc", "TXT")}
     assert dns_push.reconcile() == {}
+
+
+def test_an_auto_reply_leaves_signed_by_the_addresss_domain(api, owner, organisation, stacks):
+    """Dovecot sends a Sieve auto-reply through Postfix's reinjection port, where the DKIM
+    signer runs: the reply, From the address, verifies against the key Knot serves (an
+    unsigned reply would fail DMARC at the sender's server)."""
+    mail_stack, knot = stacks
+    client = api(owner)
+    name = "dkim-vacation.test"
+    assert client.post("/api/v1/domains/", {"organisation": organisation.pk, "name": name,
+                                            "uses_our_dns": True}, format="json").status_code == 201
+    response = client.post("/api/v1/mail-services/", {"organisation": organisation.pk,
+                                                      "domain": name, "plan": "premium"},
+                           format="json")
+    service = MailService.objects.get(pk=response.json()["id"])
+    mailboxes = Mailboxes(mail_stack, owner, service)
+    bob = service.addresses.get(local_part="bob")
+    services.address_update(actor=owner, address=bob, autoreply_enabled=True,
+                            autoreply_subject="Away", autoreply_body="Back on Monday.")
+    run_pushes()
+    key = service.dkim_keys.get()
+    # Once alice's own mail is signed, OpenDKIM has read the domain's key (SIGUSR1).
+    mailboxes.submit("Are you there?", selector=key.selector)
+    backend = mail_stack.backend()
+
+    def the_reply():
+        rows = backend.tools.doveadm_json("fetch", "-u", doveadm_user(f"alice@{name}"), "text",
+                                          "mailbox", "*", "header", "Subject", "Away")
+        return rows[0]["text"].encode() if rows else None
+    raw = wait_for(the_reply, "bob's auto-reply in alice's mailbox")
+    assert email.message_from_bytes(raw)["Auto-Submitted"].startswith("auto-replied")
+    tags = signature_of(raw)
+    assert (tags["d"], tags["s"]) == (name, key.selector)
+    assert dkim.DKIM(raw).verify(dnsfunc=knot_dnsfunc(knot)), "the reply's signature does not verify"

@@ -500,10 +500,7 @@ class MailStack:
         with contextlib.suppress(FileNotFoundError):  # stale from an earlier run in this root
             (self.root / "postfix/queue/pid/master.pid").unlink()
         self._postfix = self._spawn([postfix, "-c", etc, "start-fg"], "postfix.out")
-        self._milter = self._spawn(
-            localstack_sender.sender_milter_command(host=HOST, port=self.ports["milter"],
-                                                    config=self.config),
-            "sender-milter.out", cwd=Path(__file__).resolve().parent.parent)
+        self._milter = self._spawn_sender_milter()
         deadline = time.monotonic() + timeout
         waiting = set(PORT_NAMES)
         while waiting:
@@ -595,6 +592,33 @@ class MailStack:
         if self._stamper is None or self._stamper.poll() is not None:
             self._stamper = localstack_stamping.start_stamping(self.stamping, self._spawn, timeout)
 
+    def _spawn_sender_milter(self) -> subprocess.Popen:
+        return self._spawn(
+            localstack_sender.sender_milter_command(host=HOST, port=self.ports["milter"],
+                                                    config=self.config),
+            "sender-milter.out", cwd=Path(__file__).resolve().parent.parent)
+
+    def start_sender_milter(self, timeout: float = 20.0) -> None:
+        """Start the From: check again (after ``stop_sender_milter``); returns once it listens."""
+        if self._milter is None or self._milter.poll() is not None:
+            self._milter = self._spawn_sender_milter()
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(
+                    (HOST, self.ports["milter"]), timeout=0.2):
+                return
+            if self._milter.poll() is not None or time.monotonic() > deadline:
+                raise BackendError(f"the sender milter did not start:\n{self._log_tail()}",
+                                   permanent=False)
+            time.sleep(0.05)
+
+    def stop_sender_milter(self, timeout: float = 10.0) -> None:
+        if self._milter is not None:
+            if self._milter.poll() is None:
+                self._milter.send_signal(signal.SIGTERM)
+            _wait_or_kill(self._milter, timeout)
+            self._milter = None
+
     def stop_stamping(self, timeout: float = 10.0) -> None:
         if self._stamper is not None:
             if self._stamper.poll() is None:
@@ -625,11 +649,7 @@ class MailStack:
                     os.kill(master, signal.SIGTERM)
             _wait_or_kill(self._postfix, timeout, also=master)
             self._postfix = None
-        if self._milter is not None:
-            if self._milter.poll() is None:
-                self._milter.send_signal(signal.SIGTERM)
-            _wait_or_kill(self._milter, timeout)
-            self._milter = None
+        self.stop_sender_milter(timeout)
         if self._dovecot is not None:
             if self._dovecot.poll() is None:
                 self._dovecot.send_signal(signal.SIGTERM)

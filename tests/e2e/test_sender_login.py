@@ -118,3 +118,27 @@ def test_a_send_permission_removed_refuses_the_next_message_after_the_push(world
     assert code == 550, text
     # Nothing else changed for the login's own address.
     assert world.submit(world.alice.email) is None
+
+
+def test_with_the_from_check_down_submissions_wait_rather_than_pass_unchecked(world,
+                                                                            mail_stack):
+    """The sender milter is the only check of the From: header: while it is down Postfix
+    answers a temporary failure (milter_default_action=tempfail, from the first command
+    on), so the client keeps the message and sends it again, instead of a forged From
+    passing unchecked."""
+    def attempt(header_from=None):
+        try:
+            return world.submit(world.alice.email, header_from)
+        except smtplib.SMTPAuthenticationError as exc:  # the milter is asked at connect
+            return exc.smtp_code, exc.smtp_error.decode()
+
+    assert attempt() is None
+    mail_stack.stop_sender_milter()
+    try:
+        for header_from in (world.bob.email, None):
+            code, text = attempt(header_from)
+            assert 400 <= code < 500, (code, text)
+    finally:
+        mail_stack.start_sender_milter()
+    assert attempt() is None
+    assert attempt(world.bob.email)[0] == 550

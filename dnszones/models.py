@@ -80,10 +80,6 @@ class Record(models.Model):
         return f"{self.name} {self.type} {self.value[:60]}"
 
     @property
-    def audit_organisation_id(self):
-        return self.domain.organisation_id
-
-    @property
     def data(self) -> RecordData:
         return RecordData(name=self.name, type=self.type, ttl=self.ttl, value=self.value)
 
@@ -121,10 +117,6 @@ class SpfFlattening(models.Model):
 
     def __str__(self):
         return f"SPF of {self.domain.name}"
-
-    @property
-    def audit_organisation_id(self):
-        return self.domain.organisation_id
 
 
 class SecurityCheck(models.Model):

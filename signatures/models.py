@@ -53,10 +53,6 @@ class SignatureTemplate(models.Model):
         return self.name
 
     @property
-    def audit_organisation_id(self):
-        return self.mail_service.organisation_id
-
-    @property
     def is_published(self) -> bool:
         return self.current_version_id is not None
 
@@ -95,10 +91,6 @@ class SignatureTemplateVersion(models.Model):
         if not self._state.adding:
             raise ValueError("A published signature template version is immutable.")
         super().save(*args, **kwargs)
-
-    @property
-    def audit_organisation_id(self):
-        return self.template.mail_service.organisation_id
 
 
 class SignatureImage(models.Model):
@@ -184,10 +176,6 @@ class Signature(models.Model):
     def is_outdated(self) -> bool:
         return self.version_id != self.template.current_version_id
 
-    @property
-    def audit_organisation_id(self):
-        return self.address.mail_service.organisation_id
-
 
 class AddressSignatureSettings(models.Model):
     """Per address: the template activated on it (its signatures are the ones stamped) and
@@ -210,10 +198,6 @@ class AddressSignatureSettings(models.Model):
 
     def __str__(self):
         return f"signature settings of {self.address_id}"
-
-    @property
-    def audit_organisation_id(self):
-        return self.address.mail_service.organisation_id
 
 
 class JobKind(models.TextChoices):

@@ -185,10 +185,6 @@ class Address(models.Model):
         return gettext("The pushed filters stopped delivery on %(when)s: %(reason)s; "
                        "no filters are active until they are changed.") % values
 
-    @property
-    def audit_organisation_id(self):
-        return self.mail_service.organisation_id
-
     def autoreply_state_at(self, now) -> "Address.AutoReplyState":
         """What the auto-reply does at `now`. Off as well when it cannot answer: the
         address is disabled, or its advanced script runs instead of the standard one."""
@@ -227,10 +223,6 @@ class Alias(models.Model):
     def __str__(self):
         return f"{self.local_part}@{self.mail_service.domain}"
 
-    @property
-    def audit_organisation_id(self):
-        return self.mail_service.organisation_id
-
 
 class Redirection(models.Model):
     """Forward the address's mail to another address, keeping a copy or not."""
@@ -251,7 +243,3 @@ class Redirection(models.Model):
 
     def __str__(self):
         return f"{self.address_id} → {self.target}"
-
-    @property
-    def audit_organisation_id(self):
-        return self.address.mail_service.organisation_id

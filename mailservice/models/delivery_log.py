@@ -74,10 +74,6 @@ class DeliveryEvent(models.Model):
     def __str__(self):
         return f"{self.queue_id or 'NOQUEUE'} {self.recipient} {self.status}"
 
-    @property
-    def audit_organisation_id(self):
-        return self.mail_service.organisation_id if self.mail_service_id else None
-
 
 class DeliveryLogCursor(models.Model):
     """Where the delivery log's reader of one backend host stopped in each file (inode

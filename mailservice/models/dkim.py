@@ -51,10 +51,6 @@ class DkimKey(models.Model):
         return f"{self.selector} ({self.state})"
 
     @property
-    def audit_organisation_id(self):
-        return self.mail_service.organisation_id
-
-    @property
     def is_published(self) -> bool:
         """Its selector record is in the zone (or on the owner's list of records)."""
         return self.state in (self.State.PUBLISHING, self.State.ACTIVE, self.State.RETIRED)

@@ -45,10 +45,6 @@ class AddressAccess(models.Model):
     def has(self, permission: str) -> bool:
         return permission in self.permissions
 
-    @property
-    def audit_organisation_id(self):
-        return self.address.mail_service.organisation_id
-
 
 class Invitation(InvitationLink):
     """A single-use link that gives the person with the invited e-mail access to an address
@@ -62,10 +58,6 @@ class Invitation(InvitationLink):
 
     def __str__(self):
         return f"invitation {self.pk} to {self.address_id}"
-
-    @property
-    def audit_organisation_id(self):
-        return self.address.mail_service.organisation_id
 
 
 class DevicePassword(models.Model):
@@ -101,7 +93,3 @@ class DevicePassword(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.device_type})"
-
-    @property
-    def audit_organisation_id(self):
-        return self.address.mail_service.organisation_id

@@ -36,10 +36,6 @@ class SortingRule(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def audit_organisation_id(self):
-        return self.address.mail_service.organisation_id
-
 
 class RuleTemplate(models.Model):
     """A named rule set that can be applied to every address of the mail service."""
@@ -61,7 +57,3 @@ class RuleTemplate(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def audit_organisation_id(self):
-        return self.mail_service.organisation_id

@@ -6,6 +6,7 @@ import uuid
 from django.db import models
 
 from manager.core.context import get_request_id
+from manager.core.permissions import organisation_id_of
 
 from .models import AuditEntry
 
@@ -39,8 +40,8 @@ def diff(before: dict | None, after: dict | None) -> dict:
 
 def record(**change) -> AuditEntry:
     """Record one change. `before`/`after` are snapshots; only changed fields are kept.
-    The organisation defaults to the object's own (`organisation_id`, or an
-    `audit_organisation_id` property on models owned through a parent)."""
+    The organisation defaults to the object's own, found along its model's
+    `organisation_field`."""
     entry_ = entry(**change)
     entry_.save(force_insert=True)
     return entry_
@@ -58,9 +59,7 @@ def entry(*, actor, action, obj=None, organisation=None, before=None, after=None
     if organisation is not None:
         organisation_id = getattr(organisation, "pk", organisation)
     elif obj is not None:
-        organisation_id = getattr(obj, "audit_organisation_id", None) or getattr(
-            obj, "organisation_id", None
-        )
+        organisation_id = organisation_id_of(obj)
     else:
         organisation_id = None
     actor_user = actor if getattr(actor, "is_authenticated", False) else None

@@ -187,3 +187,39 @@ def test_stamping_switched_off_and_unauthenticated_mail_are_not_stamped(world, m
     raw = wait_for(lambda: world._delivered(message_id), "the inbound message")
     assert email.message_from_bytes(raw)[MARKER_HEADER] is None
     assert parts(world.send(alternative("On again")))["plain"].count("Switch-Token") == 1
+
+
+def reply(subject: str) -> EmailMessage:
+    """A reply as Gmail writes one: the new text, then the quoted history."""
+    message = EmailMessage()
+    message["From"], message["To"] = f"Alice <alice@{DOMAIN}>", f"bob@{DOMAIN}"
+    message["Subject"], message["In-Reply-To"] = f"Re: {subject}", f"<first@{DOMAIN}>"
+    message.set_content("Thursday suits me.\n\nOn Mon, 30 Nov 2026 at 09:00, Bob "
+                        f"<bob@{DOMAIN}> wrote:\n> Shall we meet?\n")
+    message.add_alternative(
+        "<html><body><div>Thursday suits me.</div><div class=\"gmail_quote\">On Mon, 30 Nov "
+        "2026, Bob wrote:<blockquote>Shall we meet?</blockquote></div></body></html>\n",
+        subtype="html")
+    return message
+
+
+def test_a_reply_is_stamped_above_its_quoted_history_only_when_asked(world):
+    world.set_department("Reply-Department")
+    world.send(alternative("Warm-up"), until=dkim_signed)
+    raw = world.send(reply("Meeting"))
+    assert email.message_from_bytes(raw)[MARKER_HEADER] is None  # replies: off by default
+    assert "Reply-Department" not in "".join(parts(raw).values())
+
+    signature_services.stamping_update(actor=world.owner, address=world.alice, on_replies=True)
+    world.push()
+    # The milter reads its file again once the push changed it: the next copies.
+    raw = world.send(reply("Meeting"), until=lambda raw: dkim_signed(raw) and email
+                     .message_from_bytes(raw)[MARKER_HEADER] is not None)
+    texts = parts(raw)
+    plain, html = texts["plain"], texts["html"]
+    assert plain.count("Reply-Department") == 1 and html.count("Reply-Department") == 1
+    assert plain.index("Thursday suits me.") < plain.index("Reply-Department") < plain.index(
+        "wrote:")
+    assert html.index("Thursday suits me.") < html.index("Reply-Department") < html.index(
+        "gmail_quote")
+    assert dkim.DKIM(raw).verify(dnsfunc=world.dnsfunc)

@@ -379,6 +379,28 @@ def run(args, stack, gunicorn, worker):
         rows_out.append((f"raw SQL of a page of {limit} (cursor.execute + fetchall)",
                          percentile(times, 0.5), percentile(times, 0.95), 1, ""))
 
+    # --- the raw SQL of an update: its own statements replayed, with their COMMIT ----------
+    # What the database alone costs a write (the token, the row, the role, the UPDATE, the
+    # audit INSERT, the push job's UPDATE, then the commit's flush): the floor under the
+    # update target.
+    from django.db import transaction
+
+    with CaptureQueriesContext(connection) as queries:
+        update(in_process)
+    statements = [q["sql"] for q in queries.captured_queries
+                  if q["sql"] not in ("BEGIN", "COMMIT") and not q["sql"].startswith("SAVEPOINT")
+                  and not q["sql"].startswith("RELEASE SAVEPOINT")]
+    times = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+        times.append((time.perf_counter() - started) * 1000)
+    figures["raw update"] = statistics.median(times)
+    rows_out.append((f"raw SQL of an update ({len(statements)} statements + COMMIT, replayed)",
+                     percentile(times, 0.5), percentile(times, 0.95), len(statements), ""))
+
     # --- full export -----------------------------------------------------------------------
     times = []
     for _ in range(5):

@@ -3,12 +3,13 @@ rotation and truncation; and removing rotated files past the retention.
 
 `postfix logrotate` renames the file (``postfix.log.20261201-101500``), reopens a new
 one, then compresses the old one a second later (gzip by default). A position whose
-inode is no longer the file's is looked up among the rotated siblings first, so the
-lines written between the last read and the rotation are not lost: an uncompressed
-sibling by its inode, a compressed one by the hash of its first line (compressing makes
-a new file, so the inode is gone; the first line, with its time and process id, names
-the file). A file smaller than the saved offset was truncated and is read again from its
-start.
+file is gone is looked up among the rotated siblings first, so the lines written
+between the last read and the rotation are not lost: a renamed sibling by its inode, a
+compressed one (or logrotate's copytruncate copy) by the hash of its first line
+(compressing or copying makes a new file; the first line, with its time and process id,
+names the file). The same inode with another first line is a new file too (truncated in
+place, or given the freed inode). A file smaller than the saved offset was truncated and
+is read again from its start.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def _siblings(path: Path):
 
 def _rotated(path: Path, position: LogPosition) -> tuple[Path, bool] | None:
     """The rotated sibling of ``path`` that the position was reading: the file with its
-    inode and first line, else a compressed one that starts with its first line (newest
-    first); and whether it is compressed."""
+    inode and first line, else one that starts with its first line (a compressed copy,
+    or logrotate's copytruncate copy), newest first; and whether it is compressed."""
     siblings = list(_siblings(path))
     for entry in siblings:
         if (not entry.name.endswith(COMPRESSED) and entry.inode() == position.inode
@@ -73,12 +74,14 @@ def _rotated(path: Path, position: LogPosition) -> tuple[Path, bool] | None:
             return Path(entry.path), False
     if not position.head:
         return None
-    compressed = [e for e in siblings if e.name.endswith(tuple(OPENERS))]
+    readable = [e for e in siblings if not e.name.endswith(COMPRESSED)
+                or e.name.endswith(tuple(OPENERS))]
     with contextlib.suppress(OSError):
-        compressed.sort(key=lambda e: e.stat().st_mtime, reverse=True)
-    for entry in compressed:
-        if _is(Path(entry.path), True, position):
-            return Path(entry.path), True
+        readable.sort(key=lambda e: e.stat().st_mtime, reverse=True)
+    for entry in readable:
+        compressed = entry.name.endswith(COMPRESSED)
+        if _is(Path(entry.path), compressed, position):
+            return Path(entry.path), compressed
     return None
 
 

@@ -170,3 +170,89 @@ def test_a_new_file_given_the_old_files_inode_is_not_read_from_the_old_offset(tm
     lines, position = read_all(log, position)
     assert lines == ["c", "Dec  1 10:15:00 host postfix/smtpd[7]: connect from a.example",
                      "new 2"]
+
+
+# --- generated histories ------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# What a log's writer and its rotation may do between two reads: append whole lines (a
+# line may arrive in two writes), and at most one `postfix logrotate` (rename, a new file
+# that Postfix's reload at once writes its first line to, then the old one compressed or
+# not yet). A file read while it had no whole line yet and then rotated and compressed
+# before the next read cannot be found again (nothing names it): Postfix never leaves one
+# so, its log starts with the master's line.
+steps = st.lists(st.one_of(
+    st.tuples(st.just("append"), st.integers(1, 5), st.booleans()),
+    st.tuples(st.just("rotate"), st.sampled_from(["", ".gz", ".bz2", ".xz"]), st.booleans()),
+    st.tuples(st.just("copytruncate"), st.sampled_from(["", ".gz"]), st.booleans()),
+    st.tuples(st.just("read"), st.sampled_from([60, 100, 1 << 20]), st.booleans()),  # longer than a line
+), min_size=1, max_size=25)
+
+
+@settings(max_examples=400, deadline=None)
+@given(history=steps)
+def test_every_line_written_is_read_once_and_in_order(tmp_path_factory, history):
+    folder = tmp_path_factory.mktemp("log")
+    log = folder / "postfix.log"
+    openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+    written, read, position, counter = [], [], None, iter(range(10**6))
+    # Before its first read the reader starts from the current file (what was rotated
+    # away before then is history it never followed): rotations come after a read.
+    rotated_since_read = True
+
+    def first_line():
+        line = f"line {next(counter)}: postfix/master: daemon started"
+        log.write_bytes(f"{line}\n".encode())
+        written.append(line)
+    first_line()
+    for step in history:
+        kind, value, flag = step
+        if kind == "append":
+            lines = [f"line {next(counter)} of the log" for _ in range(value)]
+            data = "".join(f"{line}\n" for line in lines).encode()
+            with open(log, "ab") as handle:
+                if flag and len(data) > 3:  # the last line in two writes, read in between
+                    handle.write(data[:-3])
+                    handle.flush()
+                    got = read_new_lines(log, position)
+                    read += got.lines
+                    position = got.position
+                handle.write(data[-3:] if flag and len(data) > 3 else data)
+            written += lines
+        elif kind == "rotate" and not rotated_since_read:
+            rotated = folder / f"postfix.log.{next(counter)}"
+            os.rename(log, rotated)
+            first_line()
+            if value:  # compressed, the renamed file deleted (its inode freed for reuse)
+                with openers[value](str(rotated) + value, "wb") as archive:
+                    archive.write(rotated.read_bytes())
+                rotated.unlink()
+            rotated_since_read = True
+        elif kind == "copytruncate" and not rotated_since_read:
+            # logrotate's way: a copy (a new inode), the file emptied in place (its inode kept).
+            copy = folder / f"postfix.log.{next(counter)}{value}"
+            with (openers[value] if value else open)(str(copy), "wb") as handle:
+                handle.write(log.read_bytes())
+            os.truncate(log, 0)
+            with open(log, "ab") as handle:
+                line = f"line {next(counter)}: after the copy"
+                handle.write(f"{line}\n".encode())
+                written.append(line)
+            rotated_since_read = True
+        elif kind == "read":
+            while True:
+                got = read_new_lines(log, position, max_read=value)
+                read += got.lines
+                position = got.position
+                if not got.more:
+                    break
+            rotated_since_read = False
+    while True:
+        got = read_new_lines(log, position)
+        read += got.lines
+        position = got.position
+        if not got.more:
+            break
+    assert read == written, history

@@ -21,6 +21,10 @@ _TRANSIENT_WORDS = (
     "timeout",
     "not running",
     "temporary",
+    # Two Dovecot processes locking one mailbox's indexes (a delivery creating the INBOX
+    # while doveadm opens it): the kernel answers EDEADLK, Dovecot panics; the next try
+    # finds the locks free.
+    "resource deadlock avoided",
 )
 
 

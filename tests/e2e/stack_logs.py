@@ -19,6 +19,7 @@ from email import policy
 from pathlib import Path
 
 from mailservice import services
+from mailservice.backends.base import BackendError
 from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
 from mailservice.models import Permission
@@ -80,11 +81,22 @@ def new_message_id(domain: str = "outside.test") -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
+def mailbox_fetch(backend, mailbox: str, fields: str, *search: str, folder: str = "*") -> list:
+    """doveadm fetch's rows for `mailbox`; none yet when doveadm met a delivery's locks (a
+    transient failure, BackendError.permanent false): the caller polls again."""
+    try:
+        return backend.tools.doveadm_json(
+            "fetch", "-u", doveadm_user(mailbox), fields, "mailbox", folder, *search)
+    except BackendError as exc:
+        if exc.permanent:
+            raise
+        return []
+
+
 def mailbox_messages(backend, mailbox: str, field: str, *search: str, folder: str = "*") -> list:
     """The messages of `mailbox` matching doveadm's `search`, parsed from `field` ("hdr":
     the headers, "text": the whole message)."""
-    rows = backend.tools.doveadm_json(
-        "fetch", "-u", doveadm_user(mailbox), field, "mailbox", folder, *search)
+    rows = mailbox_fetch(backend, mailbox, field, *search, folder=folder)
     return [email.message_from_bytes(row[field].encode(), policy=policy.default) for row in rows]
 
 

@@ -27,11 +27,10 @@ from django.utils import timezone
 from dnszones import push as dns_push
 from mailservice import push as mail_push
 from mailservice import services
-from mailservice.backends.tools import doveadm_user
 from mailservice.models import DkimKey, MailService, Permission
 from manager.core import outbox
 from manager.core.models import PushJob
-from tests.e2e.stack_logs import maildir_copy, wait_for
+from tests.e2e.stack_logs import mailbox_fetch, maildir_copy, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -249,8 +248,7 @@ def test_an_auto_reply_leaves_signed_by_the_addresss_domain(api, owner, organisa
     backend = mail_stack.backend()
 
     def the_reply():
-        rows = backend.tools.doveadm_json("fetch", "-u", doveadm_user(f"alice@{name}"), "text",
-                                          "mailbox", "*", "header", "Subject", "Away")
+        rows = mailbox_fetch(backend, f"alice@{name}", "text", "header", "Subject", "Away")
         return rows[0]["text"].encode() if rows else None
     raw = wait_for(the_reply, "bob's auto-reply in alice's mailbox")
     assert email.message_from_bytes(raw)["Auto-Submitted"].startswith("auto-replied")

@@ -15,12 +15,11 @@ from dnszones import services as dns_services
 from mailservice import push as mail_push
 from mailservice import services
 from mailservice.backends.base import drift
-from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
 from manager.core import outbox
 from manager.core.models import PushJob
 from tests.e2e import rcpt_code, send_message
-from tests.e2e.stack_logs import wait_for
+from tests.e2e.stack_logs import mailbox_fetch, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -44,10 +43,8 @@ def served_names(knot, zone) -> set[tuple[str, str]]:
 
 
 def in_inbox(mail_stack, mailbox: str, message_id: str) -> bool:
-    rows = mail_stack.backend().tools.doveadm_json(
-        "fetch", "-u", doveadm_user(mailbox), "hdr", "mailbox", "INBOX",
-        "header", "Message-ID", message_id)
-    return bool(rows)
+    return bool(mailbox_fetch(mail_stack.backend(), mailbox, "hdr", "header", "Message-ID",
+                              message_id, folder="INBOX"))
 
 
 @pytest.fixture

@@ -24,9 +24,8 @@ from pathlib import Path
 import pytest
 
 from mailservice import push, services
-from mailservice.backends.tools import doveadm_user
 from mailservice.desired import desired_state
-from tests.e2e.stack_logs import REMOTE_SOURCE, StackLogs, wait_for
+from tests.e2e.stack_logs import REMOTE_SOURCE, StackLogs, mailbox_fetch, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -213,21 +212,18 @@ class Stack(StackLogs):
 
     def stored(self, email: str, message_id: str) -> dict[str, set[str]]:
         """Folder → flags of each copy of the message in the mailbox."""
-        rows = self.backend.tools.doveadm_json(
-            "fetch", "-u", doveadm_user(email), "mailbox flags", "mailbox", "*",
-            "header", "Message-ID", message_id)
+        rows = mailbox_fetch(self.backend, email, "mailbox flags", "header", "Message-ID",
+                             message_id)
         return {row["mailbox"]: set(row["flags"].split()) - {"\\Recent"} for row in rows}
 
     def headers(self, email: str, folder: str, message_id: str):
-        rows = self.backend.tools.doveadm_json(
-            "fetch", "-u", doveadm_user(email), "hdr", "mailbox", folder,
-            "header", "Message-ID", message_id)
+        rows = mailbox_fetch(self.backend, email, "hdr", "header", "Message-ID", message_id,
+                             folder=folder)
         return message_from_bytes(rows[0]["hdr"].encode(), policy=policy.default) if rows else None
 
     def replies(self, message_id: str) -> list[dict]:
-        return self.backend.tools.doveadm_json(
-            "fetch", "-u", doveadm_user(SENDER), "mailbox hdr", "mailbox", "*",
-            "header", "In-Reply-To", message_id)
+        return mailbox_fetch(self.backend, SENDER, "mailbox hdr", "header", "In-Reply-To",
+                             message_id)
 
 
 @pytest.fixture

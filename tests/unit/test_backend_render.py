@@ -335,6 +335,21 @@ def test_missing_binary_is_a_permanent_error(tmp_path):
     assert "not installed" in exc.value.message
 
 
+def test_a_lock_conflict_between_dovecot_processes_is_transient(tmp_path):
+    """A doveadm that meets a delivery's index locks panics with EDEADLK (seen in CI): the
+    next try finds them free, so a push or a report waits and retries."""
+    script = tmp_path / "doveadm"
+    script.write_text("#!/bin/sh\necho 'doveadm(alice@x.test): Panic: fcntl(/v/dovecot.list."
+                      "index.log, write-lock, F_SETLKW) locking failed: Resource deadlock "
+                      "avoided (WRITE lock held by pid 7)' >&2\nexit 89\n")
+    script.chmod(0o755)
+    backend = offline_backend(tmp_path, doveadm=str(script))
+    with pytest.raises(BackendError) as exc:
+        backend.list_folders(f"alice@{D}")
+    assert not exc.value.permanent
+    assert "Resource deadlock avoided" in exc.value.message
+
+
 def test_user_masks_are_not_passed_to_doveadm(tmp_path):
     backend = offline_backend(tmp_path)
     with pytest.raises(BackendError, match="not a mailbox address"):

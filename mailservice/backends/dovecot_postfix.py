@@ -28,6 +28,7 @@ from dataclasses import replace
 from .base import ApplyReport, BackendError, MailBackend, ServiceState, SieveHold
 from .config import DovecotPostfixConfig
 from .dkim_tables import DkimTables
+from .inboxes import Inboxes
 from .postfix_maps import open_maps
 from .postfix_reload import PostfixReload
 from .purge import MailboxPurge
@@ -52,6 +53,7 @@ class DovecotPostfixBackend(MailBackend):
         self.maps = open_maps(config)
         self.postfix_reload = PostfixReload(config, self.tools)
         self.purge = MailboxPurge(self.user_db, self.tools)
+        self.inboxes = Inboxes(self.tools, self.purge)
         self.dkim = DkimTables(config)
         self.signatures = SignatureFile(config)
 
@@ -84,6 +86,8 @@ class DovecotPostfixBackend(MailBackend):
             self.ensure_storage()
             to_kick = self.user_db.write_records(state)
             holds = self.sieve.sync(state)
+            # Before Postfix routes to them: a first delivery never has to make an INBOX.
+            self.inboxes.ensure(box.email for box in state.mailboxes if box.enabled)
             self._route(state.domain, render_map_rows(state))
             for email in sorted(to_kick):
                 self.kick(email)

@@ -182,6 +182,29 @@ def test_device_passwords_each_log_in_and_a_removed_one_stops(world):
     assert world.drift() == []
 
 
+def test_the_push_makes_each_new_mailboxs_inbox_before_routing_mail_to_it(world):
+    """Two first deliveries arriving together (an alias copy, a redirection's kept copy)
+    each created the INBOX, and Dovecot failed both (EDEADLK on the list index, "451
+    Mailbox already exists"): the push now makes it, owned by the mail user, so delivery
+    only opens it."""
+    alice = world.mailbox("alice")
+    off = world.mailbox("off", enabled=False)
+    world.apply()
+    maildir = world.stack.root / "vmail" / world.domain / "alice" / "Maildir"
+    for part in ("cur", "new", "tmp"):
+        folder = maildir / part
+        assert folder.is_dir() and (folder.stat().st_uid, folder.stat().st_gid) == (5000, 5000)
+        assert folder.stat().st_mode & 0o777 == 0o700
+    assert not (world.stack.root / "vmail" / world.domain / "off" / "Maildir").exists()
+    ref = world.password(alice)
+    world.apply()  # again: nothing to make, nothing changed
+    to_alice = world.send(alice, subject="first")
+    assert world.has_message(ref, to_alice)
+    world.mailboxes[off] = replace(world.mailboxes[off], enabled=True)
+    world.apply()  # enabled: now it has one
+    assert (world.stack.root / "vmail" / world.domain / "off" / "Maildir" / "cur").is_dir()
+
+
 def test_catchall_aliases_and_redirection_route_mail(world):
     alice, bob, catch = world.mailbox("alice"), world.mailbox("bob"), world.mailbox("catch")
     keeper = world.mailbox("keeper")

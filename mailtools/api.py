@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from manager.accounts.models import Organisation
 from manager.core.api import RestrictedViewSet
 from manager.core.parsers import JSONParser
+from manager.core.serializers import ModelSerializer, Serializer, refuse_unknown_fields
 
 from . import selectors, services
 from .limits import REPORTED_MESSAGE_BYTES
@@ -31,12 +32,12 @@ def message_from(request, field: str = "message", *, limit=None) -> bytes:
         "Upload an .eml file or paste the headers.", code="required")]})
 
 
-class MailboxSerializer(serializers.Serializer):
+class MailboxSerializer(Serializer):
     name = serializers.CharField()
     address = serializers.CharField()
 
 
-class HopSerializer(serializers.Serializer):
+class HopSerializer(Serializer):
     position = serializers.IntegerField(help_text="1 is the first server the message went through.")
     by = serializers.CharField()
     # `from` and `with` are Python keywords: declared in get_fields.
@@ -57,7 +58,7 @@ class HopSerializer(serializers.Serializer):
         return fields
 
 
-class AuthResultSerializer(serializers.Serializer):
+class AuthResultSerializer(Serializer):
     method = serializers.ChoiceField(choices=["spf", "dkim", "dmarc"])
     result = serializers.CharField(help_text="pass, fail, softfail, neutral, none, temperror…")
     properties = serializers.CharField()
@@ -69,18 +70,18 @@ class AuthResultSerializer(serializers.Serializer):
                                                    "before another server handed it on: a forgery.")
 
 
-class HeaderSerializer(serializers.Serializer):
+class HeaderSerializer(Serializer):
     name = serializers.CharField()
     value = serializers.CharField()
 
 
-class RecipientsSerializer(serializers.Serializer):
+class RecipientsSerializer(Serializer):
     to = MailboxSerializer(many=True)
     cc = MailboxSerializer(many=True)
     bcc = MailboxSerializer(many=True)
 
 
-class HeaderAnalysisSerializer(serializers.Serializer):
+class HeaderAnalysisSerializer(Serializer):
     """Every text has its control, bidirectional and invisible characters replaced by
     `<U+XXXX>` and is cut when very long; it is still text to escape where it is shown."""
 
@@ -123,6 +124,7 @@ class HeaderAnalysisViewSet(viewsets.GenericViewSet):
                                               "installation's).")})},
         responses={200: HeaderAnalysisSerializer})
     def create(self, request):
+        refuse_unknown_fields(request.data, {"message", "headers", "time_zone"})
         raw = message_from(request)
         zone = request.data.get("time_zone")
         result = services.analyse_message(raw, zone_name=zone if isinstance(zone, str) else None)
@@ -130,7 +132,7 @@ class HeaderAnalysisViewSet(viewsets.GenericViewSet):
             return Response(HeaderAnalysisSerializer(result).data)
 
 
-class PhishingReportSerializer(serializers.ModelSerializer):
+class PhishingReportSerializer(ModelSerializer):
     reporter = serializers.EmailField(source="reporter.email", read_only=True, allow_null=True)
 
     class Meta:
@@ -164,6 +166,7 @@ class PhishingReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
                 "organisation": serializers.IntegerField(required=False)})},
         responses={201: PhishingReportSerializer})
     def create(self, request):
+        refuse_unknown_fields(request.data, {"message", "headers", "organisation"})
         organisation = self._organisation(request.data.get("organisation"))
         raw = message_from(request, limit=REPORTED_MESSAGE_BYTES)
         report = services.phishing_report_create(actor=request.user, organisation=organisation,

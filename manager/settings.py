@@ -234,6 +234,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "manager.core.schema.add_error_responses",
+        "manager.core.schema.close_request_bodies",
     ],
 }
 

@@ -24,6 +24,7 @@ from mailservice.models import Address, AddressAccess, MailService, Permission
 from mailservice.permissions import manages, require_any
 from manager.core.api import ParentScopedMixin, RestrictedViewSet
 from manager.core.models import Job
+from manager.core.serializers import ModelSerializer, Serializer, refuse_unknown_fields
 from manager.core.views import attachment_response
 
 from . import fields as f
@@ -32,7 +33,7 @@ from .models import JobKind, Signature, SignatureImage, SignatureTemplate
 from .services.common import image_url, require_manager, warnings_data
 
 
-class FieldSpecSerializer(serializers.Serializer):
+class FieldSpecSerializer(Serializer):
     key = serializers.ChoiceField(choices=list(f.FIELDS), help_text=(
         "Which field; each layout offers its own (logo: `logo`; photo_social: `photo` and "
         "the social links)."))
@@ -51,7 +52,7 @@ class FieldSpecSerializer(serializers.Serializer):
                                       help_text="Kept in the template, not shown.")
 
 
-class SignatureTemplateSerializer(serializers.Serializer):
+class SignatureTemplateSerializer(Serializer):
     """A template; `fields`, `layout`, `extra_html`, `accent_color`, `image_width` are the
     draft's. `extra_html` is the administrator's HTML block, with `{{ placeholders }}` (the
     field keys, and `full_name`); it is never run through a template engine and is
@@ -99,7 +100,7 @@ class _DesignView:
         return getattr(self._t, name)
 
 
-class VersionSerializer(serializers.Serializer):
+class VersionSerializer(Serializer):
     number = serializers.IntegerField()
     created = serializers.DateTimeField()
     design = serializers.JSONField(help_text="The published design (layout, fields, …).")
@@ -115,7 +116,7 @@ class JobOperationField(serializers.ChoiceField):
         return JobKind(value).operation
 
 
-class SignatureJobSerializer(serializers.ModelSerializer):
+class SignatureJobSerializer(ModelSerializer):
     """A bulk job: `state` queued | running | done | failed, `progress` 0–100, `errors`
     (per address)."""
 
@@ -148,7 +149,7 @@ class SignatureJobSerializer(serializers.ModelSerializer):
 STATE_HELP = "complete | waiting_for_user | missing_profile_data"
 
 
-class RenderedSerializer(serializers.Serializer):
+class RenderedSerializer(Serializer):
     html = serializers.CharField(allow_blank=True)
     text = serializers.CharField(allow_blank=True)
     state = serializers.CharField(help_text=STATE_HELP)
@@ -182,6 +183,7 @@ class ServiceScopedMixin(ParentScopedMixin):
 
 
 def _address_ids(service, data, *, required=False):
+    refuse_unknown_fields(data, {"addresses"})
     ids = data.get("addresses") if isinstance(data, dict) else None
     if ids is None:
         if required:
@@ -365,7 +367,7 @@ def report_csv(template) -> str:
     return out.getvalue()
 
 
-class ImageSerializer(serializers.ModelSerializer):
+class ImageSerializer(ModelSerializer):
     id = serializers.UUIDField(source="ref", read_only=True, help_text=(
         "What a template's image field takes as its `value`."))
     url = serializers.SerializerMethodField()
@@ -397,6 +399,7 @@ class SignatureImageViewSet(ServiceScopedMixin, mixins.ListModelMixin, Restricte
         "file": serializers.FileField(), "alt": serializers.CharField()})},
         responses={201: ImageSerializer})
     def create(self, request, *args, **kwargs):
+        refuse_unknown_fields(request.data, {"file", "alt"})
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["Upload a PNG or JPEG image."]})
@@ -406,7 +409,7 @@ class SignatureImageViewSet(ServiceScopedMixin, mixins.ListModelMixin, Restricte
         return Response(ImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
 
-class SignatureSerializer(serializers.ModelSerializer):
+class SignatureSerializer(ModelSerializer):
     """A signature of the address: a user's (`user`), or the generic one (`user` null).
     Only `values` is written: the fields left to the user, and automatic ones they may
     replace (`editable`)."""
@@ -443,7 +446,7 @@ class SignatureSerializer(serializers.ModelSerializer):
         return selectors.warnings_shown(obj)
 
 
-class StampingSerializer(serializers.Serializer):
+class StampingSerializer(Serializer):
     stamping = serializers.BooleanField(required=False, help_text=(
         "The mail server adds the signature to mail sent with SMTP AUTH. A user whose mail "
         "client adds the signature too gets it twice: turn one off."))

@@ -11,6 +11,7 @@ from mailservice.validators import clean_domain
 from manager.accounts.models import Organisation
 from manager.accounts.roles import CHANGE
 from manager.core.api import FixedAfterCreationMixin, ServiceModelViewSet
+from manager.core.serializers import ModelSerializer, Serializer
 
 from .. import selectors, services
 from ..external import check_records
@@ -23,7 +24,7 @@ from .sync import SyncStatusMixin
 from .zone_files import ZoneFileActions
 
 
-class DomainSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.ModelSerializer):
+class DomainSerializer(FixedAfterCreationMixin, SyncStatusMixin, ModelSerializer):
     """A domain of an organisation. `name` may be sent in Unicode or as an A-label; it is
     stored and answered as the A-label (`unicode_name` is the readable form).
     `uses_our_dns`: our DNS serves its zone (else: the records are to be created at the
@@ -74,13 +75,13 @@ class DomainSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.Mod
         return count if count is not None else obj.records.count()
 
 
-class ZoneSyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
+class ZoneSyncSerializer(SyncStatusMixin, ModelSerializer):
     class Meta:
         model = Domain
         fields = ["id", "name", "uses_our_dns", "sync_status", "sync_error", "last_applied"]
 
 
-class CheckSerializer(serializers.Serializer):
+class CheckSerializer(Serializer):
     record = RecordSerializer()
     present = serializers.BooleanField(allow_null=True, help_text="null: the lookup failed.")
     found = serializers.ListField(child=serializers.CharField())

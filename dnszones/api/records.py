@@ -3,6 +3,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from manager.core.api import RestrictedViewSet
+from manager.core.serializers import ModelSerializer
 
 from .. import services
 from ..filters import RecordFilter
@@ -11,7 +12,7 @@ from ..zone.records import VALUE_MAX_CHARS
 from .domain_scope import DomainScopedMixin
 
 
-class RecordSerializer(serializers.ModelSerializer):
+class RecordSerializer(ModelSerializer):
     """One record. `name` is relative to the zone (`@` for the apex); `value` is the rdata
     in zone-file text (`10 mx1.example.net.`; a TXT value may be sent unquoted: it is split
     into 255-byte strings for you). A target name without a final dot is relative to the

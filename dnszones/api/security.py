@@ -6,12 +6,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from manager.accounts.roles import CHANGE
+from manager.core.serializers import Serializer
 
 from ..services import security as security_services
 from .records import RecordSerializer
 
 
-class SecurityFixSerializer(serializers.Serializer):
+class SecurityFixSerializer(Serializer):
     name = serializers.CharField(help_text="Relative to the zone (`@` the apex).")
     fqdn = serializers.CharField()
     type = serializers.CharField()
@@ -24,7 +25,7 @@ class SecurityFixSerializer(serializers.Serializer):
                                           "`security-check/fix/` applies it.")
 
 
-class SecurityFindingSerializer(serializers.Serializer):
+class SecurityFindingSerializer(Serializer):
     code = serializers.CharField(help_text="mx_missing, mx_elsewhere, spf_missing, "
                                  "spf_without_our_include, spf_too_many_lookups, dkim_missing, "
                                  "dmarc_missing, dmarc_invalid, dmarc_policy, autoconfig_missing, …")
@@ -34,7 +35,7 @@ class SecurityFindingSerializer(serializers.Serializer):
     fix = SecurityFixSerializer(allow_null=True)
 
 
-class SecurityCheckSerializer(serializers.Serializer):
+class SecurityCheckSerializer(Serializer):
     domain = serializers.CharField()
     worst = serializers.CharField(help_text="The worst severity of the findings (the badge).")
     checked_at = serializers.DateTimeField()
@@ -42,13 +43,13 @@ class SecurityCheckSerializer(serializers.Serializer):
     findings = SecurityFindingSerializer(many=True)
 
 
-class SecurityFixRequestSerializer(serializers.Serializer):
+class SecurityFixRequestSerializer(Serializer):
     code = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=253, required=False,
                                  help_text="When several findings share the code: the name of the one.")
 
 
-class SecurityFixResultSerializer(serializers.Serializer):
+class SecurityFixResultSerializer(Serializer):
     record = serializers.DictField(help_text="The record created in the zone.")
     check = SecurityCheckSerializer()
 

@@ -5,12 +5,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from manager.accounts.roles import CHANGE
+from manager.core.serializers import ModelSerializer, Serializer
 
 from ..models import SpfFlattening
 from ..services import spf as spf_services
 
 
-class SpfFindingSerializer(serializers.Serializer):
+class SpfFindingSerializer(Serializer):
     code = serializers.CharField(help_text="Stable: too_many_lookups, too_many_void_lookups, "
                                  "several_records, no_record, include_loop, include_missing, "
                                  "syntax_error, pass_all, ptr, spf_record_type, void_lookup, …")
@@ -21,7 +22,7 @@ class SpfFindingSerializer(serializers.Serializer):
     term = serializers.CharField()
 
 
-class SpfTermSerializer(serializers.Serializer):
+class SpfTermSerializer(Serializer):
     term = serializers.CharField()
     lookup = serializers.BooleanField(help_text="Counts toward the 10 lookups.")
     explanation = serializers.CharField()
@@ -32,7 +33,7 @@ class SpfChildrenField(serializers.ListField):
     pass
 
 
-class SpfNodeSerializer(serializers.Serializer):
+class SpfNodeSerializer(Serializer):
     domain = serializers.CharField()
     via = serializers.ChoiceField(choices=["record", "include", "redirect"])
     term = serializers.CharField(help_text="The include or redirect that leads here.")
@@ -46,14 +47,14 @@ class SpfNodeSerializer(serializers.Serializer):
     children = SpfChildrenField(child=serializers.DictField())
 
 
-class SpfFlatteningSerializer(serializers.ModelSerializer):
+class SpfFlatteningSerializer(ModelSerializer):
     class Meta:
         model = SpfFlattening
         fields = ["source", "flattened", "inlined", "lookups_source", "lookups_flattened",
                   "flattened_at", "checked_at"]
 
 
-class SpfReportSerializer(serializers.Serializer):
+class SpfReportSerializer(Serializer):
     record = serializers.CharField(allow_null=True, help_text="The SPF record published at the "
                                    "domain's name (the first, if there are several).")
     lookups = serializers.IntegerField(help_text="The real recursive total (receivers stop at 10).")
@@ -68,7 +69,7 @@ class SpfReportSerializer(serializers.Serializer):
     flattening = SpfFlatteningSerializer(allow_null=True)
 
 
-class SpfActionSerializer(serializers.Serializer):
+class SpfActionSerializer(Serializer):
     action = serializers.ChoiceField(choices=["qualifier", "merge", "flatten"])
     dry_run = serializers.BooleanField(default=False, help_text="Preview only: nothing is saved.")
     qualifier = serializers.ChoiceField(
@@ -88,7 +89,7 @@ class SpfActionSerializer(serializers.Serializer):
         return attrs
 
 
-class SpfZoneChangeSerializer(serializers.Serializer):
+class SpfZoneChangeSerializer(Serializer):
     operation = serializers.ChoiceField(choices=["create", "update", "delete"])
     name = serializers.CharField()
     type = serializers.CharField()
@@ -96,12 +97,12 @@ class SpfZoneChangeSerializer(serializers.Serializer):
     after = serializers.CharField(allow_null=True)
 
 
-class SpfWarningSerializer(serializers.Serializer):
+class SpfWarningSerializer(Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-class SpfChangeSerializer(serializers.Serializer):
+class SpfChangeSerializer(Serializer):
     action = serializers.CharField()
     dry_run = serializers.BooleanField()
     applied = serializers.BooleanField()

@@ -2,10 +2,12 @@
 `last_applied`)."""
 from rest_framework import serializers
 
+from manager.core.serializers import Serializer
+
 from .. import selectors
 
 
-class SyncStatusMixin(serializers.Serializer):
+class SyncStatusMixin(Serializer):
     """`sync_status` (applied / pending / failed), `sync_error` and `last_applied` of the
     zone's push; the view puts the page's push jobs in the context (one query a page)."""
 

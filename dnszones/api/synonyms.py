@@ -8,6 +8,7 @@ from mailservice.validators import clean_domain
 from manager.accounts.roles import CHANGE
 from manager.core.api import RestrictedViewSet
 from manager.core.errors import ServiceError
+from manager.core.serializers import ModelSerializer
 
 from .. import services
 from ..models import Domain
@@ -15,7 +16,7 @@ from .domain_scope import DomainScopedMixin
 from .sync import SyncStatusMixin
 
 
-class SynonymSerializer(SyncStatusMixin, serializers.ModelSerializer):
+class SynonymSerializer(SyncStatusMixin, ModelSerializer):
     """A synonym domain: `synonym_of` is the main domain's id."""
 
     domain = serializers.CharField(write_only=True, max_length=253,

@@ -13,24 +13,25 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from manager.accounts.roles import CHANGE
+from manager.core.serializers import Serializer
 
 from .. import selectors, services
 
 
-class ZoneFileSerializer(serializers.Serializer):
+class ZoneFileSerializer(Serializer):
     zone_file = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
                                       help_text="The zone file's text ($ORIGIN and $TTL understood).")
     file = serializers.FileField(required=False, help_text="Or the zone file as an upload.")
 
 
-class PlainRecordSerializer(serializers.Serializer):
+class PlainRecordSerializer(Serializer):
     name = serializers.CharField()
     type = serializers.CharField()
     ttl = serializers.IntegerField()
     value = serializers.CharField()
 
 
-class ZoneImportSerializer(serializers.Serializer):
+class ZoneImportSerializer(Serializer):
     dry_run = serializers.BooleanField()
     applied = serializers.BooleanField()
     added = PlainRecordSerializer(many=True)

@@ -23,6 +23,7 @@ from manager.accounts.api import (
     invitation_sent,
 )
 from manager.accounts.models import User
+from manager.core.serializers import ModelSerializer, Serializer
 
 from .. import services
 from ..models import AddressAccess, DevicePassword, Invitation, Permission
@@ -35,13 +36,13 @@ GRANT_ID = OpenApiParameter(
     description="The grant's `id`, as in the list and the create response (not the user's id).")
 
 
-class AddressUserBriefSerializer(serializers.ModelSerializer):
+class AddressUserBriefSerializer(ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "full_name"]
 
 
-class AccessSerializer(serializers.ModelSerializer):
+class AccessSerializer(ModelSerializer):
     user = AddressUserBriefSerializer(read_only=True)
     user_id = serializers.IntegerField(write_only=True, required=False,
                                        help_text="An existing member of the organisation: added "
@@ -129,7 +130,7 @@ class AccessViewSet(mixins.UpdateModelMixin, AddressChildViewSet):
         return Response({"revoked": count})
 
 
-class InvitationSerializer(serializers.ModelSerializer):
+class InvitationSerializer(ModelSerializer):
     # Required: the service answers a missing one with code `invalid` on `email`.
     email = serializers.EmailField(required=False, allow_blank=True,
                                    help_text="Required. The invited person's e-mail: only the "
@@ -203,11 +204,11 @@ class AddressInvitationAcceptViewSet(InvitationAcceptViewSet):
         return services.invitation_accept(raw_token=raw_token, user=user)
 
 
-class RevokedCountSerializer(serializers.Serializer):
+class RevokedCountSerializer(Serializer):
     revoked = serializers.IntegerField()
 
 
-class DevicePasswordSerializer(serializers.ModelSerializer):
+class DevicePasswordSerializer(ModelSerializer):
     user = AddressUserBriefSerializer(source="access.user", read_only=True)
     user_id = serializers.IntegerField(write_only=True, required=False,
                                        help_text="Administrators may create one for another user.")

@@ -12,6 +12,7 @@ from manager.core.api import (
 from manager.core.serializers import (
     FieldsBuiltOnceMixin,
     GatedPrimaryKeyRelatedField,
+    ModelSerializer,
     ReadPlanMixin,
 )
 
@@ -26,7 +27,7 @@ MANAGERS_ONLY = "managers"
 
 
 class AddressSerializer(ReadPlanMixin, FieldsBuiltOnceMixin, FixedAfterCreationMixin,
-                        SyncStatusMixin, serializers.ModelSerializer):
+                        SyncStatusMixin, ModelSerializer):
     """An address (mailbox) of a mail service. `mail_service` and `local_part` are set at
     creation and fixed afterwards (a different value is 400 `read_only`); `sync_*` tell
     whether the backend serves the latest change; `sieve_sync_error` tells why the mail
@@ -186,7 +187,7 @@ class AddressChildViewSet(AddressScopedMixin, mixins.ListModelMixin, mixins.Crea
                         status=status.HTTP_201_CREATED)
 
 
-class AliasSerializer(serializers.ModelSerializer):
+class AliasSerializer(ModelSerializer):
     email = serializers.SerializerMethodField()
 
     class Meta:
@@ -220,7 +221,7 @@ class AliasViewSet(AddressChildViewSet):
         services.alias_delete(actor=self.request.user, alias=instance)
 
 
-class RedirectionSerializer(serializers.ModelSerializer):
+class RedirectionSerializer(ModelSerializer):
     target = serializers.CharField(max_length=254)
 
     class Meta:

@@ -15,19 +15,20 @@ from rest_framework.response import Response
 from manager.accounts.roles import VIEW
 from manager.core.api import RestrictedViewSet
 from manager.core.models import Job
+from manager.core.serializers import ModelSerializer, Serializer
 
 from ..models import MailService
 from ..services import bulk
 
 
-class JobErrorSerializer(serializers.Serializer):
+class JobErrorSerializer(Serializer):
     line = serializers.IntegerField(allow_null=True,
                                     help_text="The file's line (1: the header); null: the whole file.")
     column = serializers.CharField(help_text="The column, or empty.")
     message = serializers.CharField()
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(ModelSerializer):
     """A job run by a worker. `state`: `queued`, `running`, `done` or `failed` (the file
     was refused: nothing was imported, `errors` says why); `progress` 0–100; `result` of an
     import: how many addresses, aliases, redirections and users it created (or would, with
@@ -51,7 +52,7 @@ class JobSerializer(serializers.ModelSerializer):
         return bool(job.params.get("dry_run"))
 
 
-class AddressImportSerializer(serializers.Serializer):
+class AddressImportSerializer(Serializer):
     file = serializers.FileField(help_text="CSV, UTF-8 with or without a byte order mark, "
                                            "separated by `,` or `;`; see README for the columns.")
     mail_service = serializers.PrimaryKeyRelatedField(queryset=MailService.objects.none())

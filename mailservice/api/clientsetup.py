@@ -18,11 +18,13 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from manager.core.serializers import Serializer
+
 from .. import clientsetup, connectivity, permissions, selectors
 from ..models import Address, MailService
 
 
-class ServerSettingsSerializer(serializers.Serializer):
+class ServerSettingsSerializer(Serializer):
     protocol = serializers.ChoiceField(choices=["imap", "smtp"])
     host = serializers.CharField()
     port = serializers.IntegerField()
@@ -30,7 +32,7 @@ class ServerSettingsSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(many=False)  # one object, although served on a list route
-class ClientSettingsSerializer(serializers.Serializer):
+class ClientSettingsSerializer(Serializer):
     address = serializers.IntegerField(help_text="The address id.")
     email = serializers.EmailField()
     display_name = serializers.CharField()
@@ -115,13 +117,13 @@ class ClientConfigViewSet(viewsets.GenericViewSet):
                 clientsetup.mobileconfig_filename(address.email))})
 
 
-class ConnectivityCheckSerializer(serializers.Serializer):
+class ConnectivityCheckSerializer(Serializer):
     mail_service = serializers.IntegerField(
         required=False, help_text="Test the hosts that serve this mail service (by default the "
                                   "hosts of the settings).")
 
 
-class ConnectivityResultSerializer(serializers.Serializer):
+class ConnectivityResultSerializer(Serializer):
     host = serializers.CharField()
     port = serializers.IntegerField()
     protocol = serializers.ChoiceField(choices=["imap", "smtp"])
@@ -132,7 +134,7 @@ class ConnectivityResultSerializer(serializers.Serializer):
     elapsed_ms = serializers.IntegerField()
 
 
-class ConnectivityReportSerializer(serializers.Serializer):
+class ConnectivityReportSerializer(Serializer):
     mail_service = serializers.IntegerField(allow_null=True)
     timeout = serializers.FloatField(help_text="Seconds allowed per port.")
     verdict = serializers.ChoiceField(choices=["ok", "warning", "error"],

@@ -3,6 +3,7 @@ users with "read") and `mail-services/{id}/delivery-log/` (the organisation's ma
 from rest_framework import mixins, serializers, viewsets
 
 from manager.core.api import ParentScopedMixin
+from manager.core.serializers import ModelSerializer
 
 from .. import selectors
 from ..filters import DeliveryEventFilter
@@ -10,7 +11,7 @@ from ..models import Address, DeliveryEvent
 from .addresses import AddressScopedMixin
 
 
-class EventAddressSerializer(serializers.ModelSerializer):
+class EventAddressSerializer(ModelSerializer):
     email = serializers.EmailField(read_only=True)
 
     class Meta:
@@ -18,7 +19,7 @@ class EventAddressSerializer(serializers.ModelSerializer):
         fields = ["id", "email"]
 
 
-class DeliveryEventSerializer(serializers.ModelSerializer):
+class DeliveryEventSerializer(ModelSerializer):
     """One (message, recipient) of the delivery log, newest first. `status`: accepted (a
     message the address sent was queued), rejected (refused during the SMTP dialogue:
     `dsn` and `reason` say why), delivered (`folder` and `sieve_action` say where and

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from manager.accounts.roles import CHANGE
+from manager.core.serializers import ModelSerializer, Serializer
 
 from .. import services
 from ..mail_records import CLIENT_SETUP, DKIM, DMARC, MX, SPF, SRV
@@ -15,7 +16,7 @@ from ..selectors import mail_dns
 from ..services.dns_records import INSTALLED, KEPT, MISSING, OWNER
 
 
-class MailDnsRecordSerializer(serializers.Serializer):
+class MailDnsRecordSerializer(Serializer):
     """`status`: `installed` (the service's record is in the zone, or on the list to create
     at an external DNS host), `owner` (the owner has this very record), `kept` (the owner
     has another record of this kind there, kept instead of ours: `their_value`, `reason`),
@@ -34,7 +35,7 @@ class MailDnsRecordSerializer(serializers.Serializer):
     present = serializers.BooleanField(allow_null=True)
 
 
-class DkimKeySerializer(serializers.ModelSerializer):
+class DkimKeySerializer(ModelSerializer):
     """A DKIM key: `publishing` (selector record published, not signing yet; it switches
     after `switch_after`), `active` (signing), `retired` (record kept until
     `remove_after`). The private key never leaves the server."""
@@ -46,7 +47,7 @@ class DkimKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MailDnsSerializer(serializers.Serializer):
+class MailDnsSerializer(Serializer):
     domain = serializers.CharField(allow_null=True)
     uses_our_dns = serializers.BooleanField()
     records = MailDnsRecordSerializer(many=True)

@@ -4,6 +4,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
+from manager.core.serializers import Serializer
+
 from .. import services
 from ..models import Address
 from .addresses import AddressScopedMixin
@@ -20,7 +22,7 @@ class FolderListSchema(AutoSchema):
         return False
 
 
-class FolderSerializer(serializers.Serializer):
+class FolderSerializer(Serializer):
     name = serializers.CharField(max_length=500, help_text='Sub-folders with "/", e.g. "Mail List/SL-Devel".')
 
 

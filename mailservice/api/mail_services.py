@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from manager.accounts.models import Organisation
 from manager.accounts.roles import CHANGE
 from manager.core.api import FixedAfterCreationMixin, ServiceModelViewSet
+from manager.core.serializers import ModelSerializer
 
 from .. import services
 from ..filters import MailServiceFilter
@@ -18,7 +19,7 @@ from .removal import RemovedMailServiceSerializer, RestoreMixin
 from .sync import SyncContextMixin, SyncStatusMixin
 
 
-class MailServiceSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializers.ModelSerializer):
+class MailServiceSerializer(FixedAfterCreationMixin, SyncStatusMixin, ModelSerializer):
     """A mail service: one domain of an organisation on a plan. `organisation` and `domain`
     are set at creation and fixed afterwards (a different value is 400 `read_only`);
     `sync_*` tell whether the backend serves the latest change."""
@@ -76,7 +77,7 @@ class MailServiceSerializer(FixedAfterCreationMixin, SyncStatusMixin, serializer
         return storage_summary(obj)
 
 
-class SyncSerializer(SyncStatusMixin, serializers.ModelSerializer):
+class SyncSerializer(SyncStatusMixin, ModelSerializer):
     class Meta:
         model = MailService
         fields = ["id", "domain", "sync_status", "sync_error", "last_applied"]

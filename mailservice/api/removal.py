@@ -7,9 +7,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from manager.accounts.roles import DELETE
+from manager.core.serializers import Serializer
 
 
-class RemovedSerializer(serializers.Serializer):
+class RemovedSerializer(Serializer):
     """A removed mail service or address: no longer served; its mail is kept until
     `purge_after`, when it is deleted for good unless restored before."""
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from manager.core.api import ParentScopedMixin, RestrictedViewSet
 from manager.core.parsers import JSONParser
+from manager.core.serializers import ModelSerializer, Serializer, refuse_unknown_fields
 from manager.core.views import attachment_response
 
 from .. import permissions, selectors, services
@@ -31,7 +32,7 @@ from .addresses import AddressChildViewSet
 UPLOAD_PARSERS = [MultiPartParser, FormParser, JSONParser]
 
 
-class ConditionSerializer(serializers.Serializer):
+class ConditionSerializer(Serializer):
     field = serializers.CharField(help_text="One of: " + ", ".join(FIELDS) + ".")
     operator = serializers.CharField(
         help_text="Text fields: " + ", ".join(TEXT_OPERATORS) + "; size: over, under; body: "
@@ -41,7 +42,7 @@ class ConditionSerializer(serializers.Serializer):
                                   + ", ".join(EMAIL_TYPES) + "; unused with `exists`.")
 
 
-class ActionSerializer(serializers.Serializer):
+class ActionSerializer(Serializer):
     kind = serializers.CharField(help_text="One of: " + ", ".join(ACTION_KINDS) + ".")
     argument = serializers.CharField(required=False, allow_blank=True, default="",
                                      help_text="The folder (move, copy; sub-folders with \"/\") "
@@ -50,7 +51,7 @@ class ActionSerializer(serializers.Serializer):
                                          help_text="forward: keep a copy in the mailbox.")
 
 
-class RuleBodySerializer(serializers.Serializer):
+class RuleBodySerializer(Serializer):
     """A rule as plain data (not saved): from-message output, test input, template rules."""
 
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
@@ -60,7 +61,7 @@ class RuleBodySerializer(serializers.Serializer):
     actions = ActionSerializer(many=True, max_length=MAX_ACTIONS)
 
 
-class LintWarningSerializer(serializers.Serializer):
+class LintWarningSerializer(Serializer):
     position = serializers.IntegerField(help_text=(
         "1-based position of the rule concerned; 0 for a warning about an advanced script."))
     rule_name = serializers.CharField(help_text="Empty for a warning about an advanced script.")
@@ -73,7 +74,7 @@ class LintWarningSerializer(serializers.Serializer):
         "The line of the advanced script concerned; null for a warning about a rule."))
 
 
-class HeaderEditSerializer(serializers.Serializer):
+class HeaderEditSerializer(Serializer):
     operation = serializers.ChoiceField(choices=["add", "delete"])
     name = serializers.CharField()
     value = serializers.CharField(allow_null=True)
@@ -82,7 +83,7 @@ class HeaderEditSerializer(serializers.Serializer):
 
 # --- The rule tester's answer (`rules/test/`) ---------------------------------------------
 
-class SimActionSerializer(serializers.Serializer):
+class SimActionSerializer(Serializer):
     kind = serializers.ChoiceField(choices=["store", "redirect", "discard", "vacation", "reject",
                                             "notify", "other"])
     target = serializers.CharField(help_text="store: the folder; redirect: the address; "
@@ -102,7 +103,7 @@ class SimActionSerializer(serializers.Serializer):
             "`explicit` (the script's keep or fileinto \"INBOX\"); null otherwise."))
 
 
-class RuleOutcomeSerializer(serializers.Serializer):
+class RuleOutcomeSerializer(Serializer):
     position = serializers.IntegerField()
     name = serializers.CharField()
     enabled = serializers.BooleanField()
@@ -111,7 +112,7 @@ class RuleOutcomeSerializer(serializers.Serializer):
     actions = SimActionSerializer(many=True, help_text="What the rule alone would do.")
 
 
-class TracedTestSerializer(serializers.Serializer):
+class TracedTestSerializer(Serializer):
     line = serializers.IntegerField(help_text="Line of the test in `script`.")
     test = serializers.CharField(help_text="header, address, envelope, size :over, exists…")
     matched = serializers.BooleanField(allow_null=True, help_text=(
@@ -119,18 +120,18 @@ class TracedTestSerializer(serializers.Serializer):
         "when the trace does not say."))
 
 
-class RuleTestTraceSerializer(serializers.Serializer):
+class RuleTestTraceSerializer(Serializer):
     steps = TracedTestSerializer(many=True, help_text="Each test the engine evaluated, in order.")
     stopped = serializers.IntegerField(allow_null=True, help_text=(
         "Line of the `stop` that ended the script; null when it ran to its end."))
 
 
-class SieveEnvironmentSerializer(serializers.Serializer):
+class SieveEnvironmentSerializer(Serializer):
     phase = serializers.CharField()
     location = serializers.CharField()
 
 
-class RuleTestEnvironmentSerializer(serializers.Serializer):
+class RuleTestEnvironmentSerializer(Serializer):
     tester = SieveEnvironmentSerializer(help_text="What sieve-test runs the script with (fixed "
                                         "by Pigeonhole: a check after delivery).")
     delivery = SieveEnvironmentSerializer(help_text="What LMTP delivery runs it with.")
@@ -157,7 +158,7 @@ VACATION_FIELDS = {  # a dict: "from" is no attribute name
 }
 
 
-class RuleTestResultSerializer(serializers.Serializer):
+class RuleTestResultSerializer(Serializer):
     mode = serializers.ChoiceField(choices=["standard", "advanced"], help_text=(
         "What ran: standard rules (per-rule outcomes) or the advanced script (no outcomes)."))
     outcomes = RuleOutcomeSerializer(many=True)
@@ -186,7 +187,7 @@ class RuleTestResultSerializer(serializers.Serializer):
         "`missing_folders` is empty because nothing could be checked)."))
 
 
-class SortingRuleSerializer(serializers.ModelSerializer):
+class SortingRuleSerializer(ModelSerializer):
     conditions = ConditionSerializer(many=True, max_length=MAX_CONDITIONS)
     actions = ActionSerializer(many=True, max_length=MAX_ACTIONS)
     match = serializers.ChoiceField(choices=SortingRule.Match.choices, default="all")
@@ -253,6 +254,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         responses=SortingRuleSerializer(many=True))
     @action(detail=False, methods=["post"], pagination_class=None)
     def reorder(self, request, *args, **kwargs):
+        refuse_unknown_fields(request.data, {"order"})
         order = request.data.get("order")
         if not isinstance(order, list) or not all(isinstance(i, int) and not isinstance(i, bool)
                                                   for i in order):
@@ -280,6 +282,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
     def from_message(self, request, *args, **kwargs):
         """A rule suggested from a received e-mail (sender, subject, list headers, recipients);
         not saved."""
+        refuse_unknown_fields(request.data, {"message", "headers"})
         return Response(prefill_from_message(message_bytes(request, "message", headers=True)))
 
     @extend_schema(responses=LintWarningSerializer(many=True))
@@ -304,6 +307,7 @@ class SortingRuleViewSet(RulesGateMixin, mixins.UpdateModelMixin, AddressChildVi
         advanced mode), or the `rules` given, on a sample message with Dovecot's sieve-test:
         which rules match and what would happen (folders, copies, forwards, discard, flags,
         header edits), plus the linter's warnings."""
+        refuse_unknown_fields(request.data, {"message", "rules"})
         raw = message_bytes(request, "message")
         rules = self._rules_to_test(request.data.get("rules"))
         return Response(services.run_rule_test(actor=request.user, address=self.address(),
@@ -334,7 +338,7 @@ def message_bytes(request, field: str, *, headers: bool = False) -> bytes:
         " or paste the headers." if headers else ".")]})
 
 
-class SieveSerializer(serializers.Serializer):
+class SieveSerializer(Serializer):
     mode = serializers.ChoiceField(choices=["standard", "advanced"])
     script = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False,
@@ -377,6 +381,7 @@ class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
             parser_classes=[MultiPartParser, FormParser])
     def sieve_import(self, request, *args, **kwargs):
         """Import a .sieve file: the address switches to advanced mode with that script."""
+        refuse_unknown_fields(request.data, {"file"})
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["Upload a .sieve file."]})
@@ -393,7 +398,7 @@ class SieveViewSet(RulesGateMixin, viewsets.GenericViewSet):
                                    content_type="text/plain; charset=utf-8")
 
 
-class RuleTemplateSerializer(serializers.ModelSerializer):
+class RuleTemplateSerializer(ModelSerializer):
     rules = RuleBodySerializer(many=True, required=False)
     from_address = serializers.IntegerField(
         write_only=True, required=False,
@@ -405,13 +410,13 @@ class RuleTemplateSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created"]
 
 
-class SkippedAddressSerializer(serializers.Serializer):
+class SkippedAddressSerializer(Serializer):
     id = serializers.IntegerField()
     email = serializers.CharField()
     reason = serializers.CharField(help_text='"advanced mode": the address runs its own Sieve script.')
 
 
-class TemplateApplyResult(serializers.Serializer):
+class TemplateApplyResult(Serializer):
     addresses = serializers.IntegerField(help_text="How many addresses received the rules.")
     applied = serializers.ListField(child=serializers.IntegerField(),
                                     help_text="Ids of the addresses that received the rules.")
@@ -480,6 +485,7 @@ class RuleTemplateViewSet(ParentScopedMixin, mixins.ListModelMixin, mixins.Retri
     @action(detail=True, methods=["post"])
     def apply(self, request, *args, **kwargs):
         template = self.get_object()
+        refuse_unknown_fields(request.data, {"addresses"})
         ids = request.data.get("addresses")
         addresses = None
         if ids is not None:

@@ -1,6 +1,8 @@
 """Backend status fields for serializers: one query per page, not per row."""
 from rest_framework import serializers
 
+from manager.core.serializers import Serializer
+
 from ..selectors import sync_jobs
 
 
@@ -9,7 +11,7 @@ def _domain(obj):
     return service.domain if service is not None else obj.domain
 
 
-class SyncStatusMixin(serializers.Serializer):
+class SyncStatusMixin(Serializer):
     """Adds `sync_status`, `sync_error` and `last_applied` from the service's push job.
     The view puts `sync_jobs` (domain → PushJob) in the serializer context."""
 

@@ -9,6 +9,7 @@ from manager.core.api import ParentScopedMixin, RestrictedViewSet, ServiceModelV
 from manager.core.errors import ServiceError
 from manager.core.permissions import may
 from manager.core.querysets import user_role
+from manager.core.serializers import ModelSerializer, Serializer
 
 from . import auth_limits, services
 from .models import ApiToken, Membership, Organisation, OrganisationInvitation
@@ -24,7 +25,7 @@ INVITATION_ERRORS = {
 }
 
 
-class InvitationSentSerializer(serializers.Serializer):
+class InvitationSentSerializer(Serializer):
     """The neutral answer to adding a person by e-mail: the same whether or not the e-mail
     has an account."""
 
@@ -38,13 +39,13 @@ def invitation_sent(invitation) -> Response:
     return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class UserBriefSerializer(serializers.Serializer):
+class UserBriefSerializer(Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     full_name = serializers.CharField()
 
 
-class OrganisationSerializer(serializers.ModelSerializer):
+class OrganisationSerializer(ModelSerializer):
     role = serializers.SerializerMethodField(help_text="The caller's role in this organisation.")
 
     class Meta:
@@ -78,7 +79,7 @@ class OrganisationViewSet(ServiceModelViewSet):
         services.organisation_delete(actor=self.request.user, organisation=instance)
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ModelSerializer):
     user = UserBriefSerializer(read_only=True)
     active = serializers.BooleanField(source="user.is_active", read_only=True,
                                       help_text="False once the person is disabled (`…/disable/`).")
@@ -89,13 +90,13 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "user", "active", "created"]
 
 
-class MemberInviteSerializer(serializers.Serializer):
+class MemberInviteSerializer(Serializer):
     email = serializers.EmailField(help_text="The person's e-mail; the invitation link is sent there.")
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER,
                                    help_text="The role they get on accepting.")
 
 
-class MembershipUpdateSerializer(serializers.ModelSerializer):
+class MembershipUpdateSerializer(ModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "role"]
@@ -188,7 +189,7 @@ class MemberViewSet(OrganisationScopedMixin, ServiceModelViewSet):
         super().check_object_permissions(request, obj)
 
 
-class OrganisationInvitationSerializer(serializers.ModelSerializer):
+class OrganisationInvitationSerializer(ModelSerializer):
     status = serializers.CharField(read_only=True)
 
     class Meta:
@@ -265,7 +266,7 @@ class OrganisationInvitationAcceptViewSet(InvitationAcceptViewSet):
         return services.organisation_invitation_accept(raw_token=raw_token, user=user)
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "hint", "created", "last_used", "revoked"]

@@ -1,16 +1,17 @@
 """API: the audit log, read-only, for roles allowed to view it."""
-from rest_framework import exceptions, mixins, serializers
+from rest_framework import exceptions, mixins
 
 from manager.accounts.roles import VIEW_AUDIT
 from manager.core.api import RestrictedViewSet
 from manager.core.permissions import may
 from manager.core.querysets import user_role
+from manager.core.serializers import ModelSerializer
 
 from .filters import AuditEntryFilter
 from .models import AuditEntry
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(ModelSerializer):
     class Meta:
         model = AuditEntry
         fields = ["id", "time", "organisation", "actor", "actor_label", "request_id", "action",

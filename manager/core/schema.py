@@ -13,7 +13,7 @@ ERROR_SCHEMA = {
             "type": "object",
             "properties": {
                 "code": {"type": "string", "description": "Stable, machine-readable: `invalid`, "
-                         "`required`, `not_found`, `permission_denied`, `conflict`, "
+                         "`required`, `unknown_field`, `not_found`, `permission_denied`, `conflict`, "
                          "`invalid_sieve`, `too_large`, `throttled`…"},
                 "message": {"type": "string", "description": "For people, in the request's language."},
                 "fields": {
@@ -73,4 +73,41 @@ def add_error_responses(result, generator, request, public):
             for status, response in responses.items():
                 if status.startswith("4"):
                     response.setdefault("content", content)
+    return result
+
+
+def close_request_bodies(result, generator, request, public):
+    """drf-spectacular post-processing hook: a request body's objects, and the objects
+    nested in them, say `additionalProperties: false`, as the API refuses a field it does
+    not know (400 `unknown_field`, `core.serializers.KnownFieldsOnlyMixin`). Read-only
+    fields, absent from a request body's schema, are still accepted and ignored."""
+    schemas = result.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def close(schema):
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name not in seen:
+                seen.add(name)
+                close(schemas.get(name))
+            return
+        if schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+        for key in ("properties",):
+            for value in schema.get(key, {}).values():
+                close(value)
+        for key in ("items", "additionalProperties"):
+            close(schema.get(key))
+        for key in ("allOf", "oneOf", "anyOf"):
+            for value in schema.get(key, []):
+                close(value)
+
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method in _METHODS:
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    close(media.get("schema"))
     return result

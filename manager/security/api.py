@@ -8,12 +8,13 @@ from rest_framework.response import Response
 from manager.accounts.api import OrganisationScopedMixin
 from manager.accounts.roles import CHANGE
 from manager.core.permissions import may
+from manager.core.serializers import ModelSerializer, Serializer
 
 from . import services
 from .models import AllowedNetwork, Ban
 
 
-class BanSerializer(serializers.ModelSerializer):
+class BanSerializer(ModelSerializer):
     class Meta:
         model = Ban
         fields = ["id", "network", "account", "reason", "protocol", "created", "expires"]
@@ -46,7 +47,7 @@ class BanViewSet(OrganisationScopedMixin, mixins.ListModelMixin, viewsets.Generi
         return Response(BanSerializer(ban).data)
 
 
-class AllowedNetworkSerializer(serializers.ModelSerializer):
+class AllowedNetworkSerializer(ModelSerializer):
     accepted_by = serializers.EmailField(source="accepted_by.email", read_only=True, allow_null=True)
     accepted_warning_version = serializers.IntegerField(
         write_only=True, help_text="The version of the warning the caller read and accepts "
@@ -60,7 +61,7 @@ class AllowedNetworkSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "warning_version", "warning_text", "accepted_by", "accepted_at"]
 
 
-class WarningSerializer(serializers.Serializer):
+class WarningSerializer(Serializer):
     version = serializers.IntegerField()
     text = serializers.CharField()
 

@@ -246,8 +246,15 @@ def test_api_checks_the_hosts_from_settings(api, owner, mail_hosts):
 
 
 def test_api_never_tests_a_host_given_in_the_request(api, owner, mail_hosts, start_server):
+    # A host or port in the body is refused as unknown, not read: the check only ever
+    # connects to the product's own published hosts.
     elsewhere = start_server(SMTP_BANNER)
-    body = api(owner).post(URL, {"host": "10.0.0.1", "port": elsewhere}, format="json").json()
+    response = api(owner).post(URL, {"host": "10.0.0.1", "port": elsewhere}, format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "unknown_field"
+    assert set(error["fields"]) == {"host", "port"}
+    body = api(owner).post(URL, {}, format="json").json()
     assert {r["host"] for r in body["results"]} == {"127.0.0.1"}
     assert elsewhere not in {r["port"] for r in body["results"]}
 

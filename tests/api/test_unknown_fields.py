@@ -2,7 +2,10 @@
 the field named), for every operation of the schema that reads a body: a typo such as
 `quota_mbs` used to be dropped while the request reported success. The unknown names are
 made from each operation's own fields (a near miss of each), plus names no field can have."""
+import re
+
 import pytest
+from django.test import Client
 
 from .world import World, parameter_routes, url
 
@@ -80,3 +83,20 @@ def test_a_nested_object_refuses_a_field_it_does_not_know():
     del rule["conditions"][0]["cas"]
     assert world.api.post(f"/api/v1/addresses/{address}/rules/", rule,
                           format="json").status_code == 201
+
+
+def test_a_form_posted_from_the_browsable_api_keeps_working(owner):
+    """The form carries Django's CSRF token beside its fields: that is not an unknown field."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    page = browser.get("/api/v1/organisations/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1)
+    response = browser.post("/api/v1/organisations/", {
+        "csrfmiddlewaretoken": token.decode(), "name": "Posted from the form"})
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == "Posted from the form"
+    refused = browser.post("/api/v1/organisations/", {
+        "csrfmiddlewaretoken": token.decode(), "name": "Typo", "nmae": "Typo"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "unknown_field"

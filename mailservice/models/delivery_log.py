@@ -34,8 +34,9 @@ class DeliveryEvent(models.Model):
     # deleted leaves its events to the service's administrators.
     address = models.ForeignKey(Address, on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="delivery_events")
+    # Indexed by delivery_sender_time alone, over the rows that have one (see Meta).
     sender_address = models.ForeignKey(Address, on_delete=models.SET_NULL, null=True, blank=True,
-                                       related_name="sent_delivery_events")
+                                       related_name="sent_delivery_events", db_index=False)
     host = models.CharField(_("backend host"), max_length=100)
     queue_id = models.CharField(_("queue id"), max_length=20, blank=True)
     time = models.DateTimeField(_("time"))
@@ -63,7 +64,12 @@ class DeliveryEvent(models.Model):
         ordering = ["-time", "-id"]
         indexes = [
             models.Index(fields=["address", "-time"], name="delivery_address_time"),
-            models.Index(fields=["sender_address", "-time"], name="delivery_sender_time"),
+            # Partial: most events were not sent by one of our addresses. Over every row,
+            # the table's statistics (the hourly purge analyses it) count those as one value
+            # matching nearly all rows, and SQLite then read an address's log by scanning
+            # the whole table in time order (1.2 ms → 14 ms on 41,000 events).
+            models.Index(fields=["sender_address", "-time"], name="delivery_sender_time",
+                         condition=models.Q(sender_address__isnull=False)),
             models.Index(fields=["mail_service", "-time"], name="delivery_service_time"),
             models.Index(fields=["message_id"], name="delivery_message_id"),
             models.Index(fields=["time"], name="delivery_time"),  # the purge

